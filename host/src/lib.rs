@@ -1,0 +1,1 @@
+//! boxoffice host library.

@@ -1,0 +1,117 @@
+//! Guest-side SDK for boxoffice connectors.
+//!
+//! Owns: the generated bindings of `wit/connector.wit` (re-exported so every connector uses the
+//! same types), and the small helpers every connector needs: UTC time parsing, money in minor
+//! units, URL query handling for paging, and a [`HostApi`] seam so transform code can be tested
+//! natively without the host. It does not own any vendor knowledge.
+
+pub mod host;
+pub mod money;
+pub mod time;
+pub mod url;
+
+/// Bindings generated from `wit/connector.wit`. Connectors implement [`bindings::Guest`] and
+/// register it with [`export!`].
+#[allow(clippy::all, missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "connector",
+        pub_export_macro: true,
+        default_bindings_module: "boxoffice_plugin_sdk::bindings",
+    });
+}
+
+pub use bindings::boxoffice::connector::types::{
+    Auth, Event, HttpRequest, HttpResponse, Inventory, Item, Manifest, Page, PluginError,
+    RunContext, Setting, Ticket, TicketStatus,
+};
+pub use bindings::export;
+pub use host::{HostApi, Level, WasmHost};
+
+/// Builds a GET request with no body.
+pub fn get(id: &str, url: &str, query: Vec<(String, String)>) -> HttpRequest {
+    HttpRequest {
+        id: id.to_string(),
+        method: "GET".to_string(),
+        url: url.to_string(),
+        query,
+        headers: vec![("Accept".to_string(), "application/json".to_string())],
+        body: None,
+        auth: Auth::None,
+    }
+}
+
+/// Looks a setting up in the run context.
+pub fn setting<'a>(ctx: &'a RunContext, name: &str) -> Option<&'a str> {
+    ctx.settings
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A header value from a response, matched case-insensitively.
+pub fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
+    resp.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Turns a non-2xx response into the matching plugin error, with at most 300 bytes of body
+/// (vendors' error bodies are small; never echo a whole page back).
+pub fn status_error(resp: &HttpResponse) -> PluginError {
+    let snippet: String = String::from_utf8_lossy(&resp.body[..resp.body.len().min(300)]).into();
+    match resp.status {
+        401 | 403 => PluginError::Unauthorized(format!("HTTP {}: {}", resp.status, snippet)),
+        429 | 500..=599 => {
+            let secs = header(resp, "retry-after")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(60);
+            PluginError::RetryLater(secs)
+        }
+        s => PluginError::BadResponse(format!("HTTP {s}: {snippet}")),
+    }
+}
+
+/// Parses a JSON body, naming the request in the error.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(
+    req: &HttpRequest,
+    resp: &'a HttpResponse,
+) -> Result<T, PluginError> {
+    serde_json::from_slice(&resp.body).map_err(|e| {
+        PluginError::BadResponse(format!("{} {}: invalid JSON: {e}", req.method, req.url))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, headers: Vec<(&str, &str)>, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers
+                .into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn status_errors_map_to_variants() {
+        assert!(matches!(
+            status_error(&resp(401, vec![], "nope")),
+            PluginError::Unauthorized(_)
+        ));
+        assert!(matches!(
+            status_error(&resp(429, vec![("Retry-After", "7")], "")),
+            PluginError::RetryLater(7)
+        ));
+        assert!(matches!(
+            status_error(&resp(404, vec![], "<html>")),
+            PluginError::BadResponse(m) if m.contains("404")
+        ));
+    }
+}

@@ -1,0 +1,158 @@
+//! A connector that misbehaves on purpose, for the host's containment tests.
+//!
+//! The `mode` setting picks the misdeed: `ok` behaves; `loop`, `memory-bomb`, `panic`,
+//! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `forged-buyer`, `bad-url`
+//! each try one thing a sandboxed connector must not get away with. Probes that can fail
+//! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
+//! sandbox said no.
+
+use boxoffice_plugin_sdk::{
+    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Item, Level,
+    Manifest, Page, PluginError, RunContext, Ticket, TicketStatus, WasmHost,
+};
+
+pub struct Testbed;
+
+fn ticket(id: usize, category: String, buyer: Option<String>) -> Ticket {
+    Ticket {
+        ticket_id: format!("t{id}"),
+        order_id: format!("o{id}"),
+        event_id: "e1".into(),
+        show_id: None,
+        category,
+        channel: "online".into(),
+        status: TicketStatus::Valid,
+        price_minor: 1000,
+        service_fee_minor: 0,
+        buyer_fee_minor: 0,
+        producer_cost_minor: 0,
+        refunded_minor: 0,
+        currency: "EUR".into(),
+        ordered_at_ms: 1_700_000_000_000,
+        updated_at_ms: 1_700_000_000_000 + id as i64,
+        scanned_at_ms: None,
+        refunded_at_ms: None,
+        buyer,
+        region: Some("FR-69".into()),
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        payment_method: Some("card".into()),
+        visibility: vec![],
+    }
+}
+
+/// Runs the probe for `mode` at `begin` time.
+pub fn begin_with(
+    host: &mut impl HostApi,
+    ctx: &RunContext,
+) -> Result<Vec<HttpRequest>, PluginError> {
+    let mode = setting(ctx, "mode").unwrap_or("ok");
+    match mode {
+        "loop" => {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "memory-bomb" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![7u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "panic" => panic!("testbed: deliberate panic"),
+        "read-file" => {
+            let r = std::fs::read("/etc/passwd");
+            host.log(Level::Info, &format!("read-file: {}", outcome(r.map(|b| b.len()))));
+        }
+        "read-env" => {
+            let n = std::env::vars().count();
+            let home = std::env::var("HOME").is_ok();
+            host.log(Level::Info, &format!("read-env: vars={n} home={home}"));
+        }
+        "open-socket" => {
+            let addr = setting(ctx, "addr").unwrap_or("127.0.0.1:9").to_string();
+            let r = std::net::TcpStream::connect(addr.as_str()).map(|_| 0usize);
+            host.log(Level::Info, &format!("open-socket: {}", outcome(r)));
+        }
+        "bad-url" => return Ok(vec![get("steal", "https://evil.example.invalid/x", vec![])]),
+        _ => {}
+    }
+    Ok(vec![get("page", "https://allowed.test/tickets", vec![])])
+}
+
+fn outcome(r: std::io::Result<usize>) -> String {
+    match r {
+        Ok(n) => format!("ok {n}"),
+        Err(e) => format!("denied ({e})"),
+    }
+}
+
+/// Emits the page for `mode`.
+pub fn handle_with(
+    host: &mut impl HostApi,
+    ctx: &RunContext,
+    response: &HttpResponse,
+) -> Result<Page, PluginError> {
+    let mode = setting(ctx, "mode").unwrap_or("ok");
+    let n: usize = std::str::from_utf8(&response.body)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(3);
+    let records = match mode {
+        "huge-output" => (0..40_000)
+            .map(|i| Item::Ticket(ticket(i, "x".repeat(1024), None)))
+            .collect(),
+        "pii" => vec![
+            Item::Ticket(ticket(1, "PHASE 1".into(), None)),
+            Item::Ticket(ticket(2, "note: canary.name@example.invalid".into(), None)),
+        ],
+        "forged-buyer" => vec![Item::Ticket(ticket(
+            1,
+            "PHASE 1".into(),
+            Some("b0123456789abcdef01234567.00000000".into()),
+        ))],
+        _ => (0..n)
+            .map(|i| {
+                let buyer = host.pseudonymize("user", &format!("{}", 7_000_000 + i));
+                Item::Ticket(ticket(i, "PHASE 1".into(), Some(buyer)))
+            })
+            .collect(),
+    };
+    Ok(Page {
+        records,
+        next: vec![],
+        cursor: Some(format!("cursor-{n}")),
+    })
+}
+
+impl Guest for Testbed {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "testbed".into(),
+            vendor: "Testbed".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            allowed_hosts: vec!["allowed.test".into()],
+            secrets: vec![],
+            settings: vec![],
+            default_interval_secs: 60,
+            max_requests_per_minute: 600,
+        }
+    }
+
+    fn begin(ctx: RunContext) -> Result<Vec<HttpRequest>, PluginError> {
+        begin_with(&mut WasmHost, &ctx)
+    }
+
+    fn handle(
+        ctx: RunContext,
+        _request: HttpRequest,
+        response: HttpResponse,
+    ) -> Result<Page, PluginError> {
+        handle_with(&mut WasmHost, &ctx, &response)
+    }
+}
+
+boxoffice_plugin_sdk::export!(Testbed);

@@ -1,0 +1,1 @@
+//! QTickets simulator (being written).

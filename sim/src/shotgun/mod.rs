@@ -1,0 +1,1 @@
+//! Shotgun simulator (being written).
