@@ -1,1 +1,11 @@
-//! boxoffice host library.
+//! boxoffice: ticket sales from vendor APIs into ClickHouse or SQLite and Prometheus, with each
+//! vendor's logic in a sandboxed WebAssembly component.
+//!
+//! Rooms (one concern each): `plugin` (sandboxed connectors), `http` (the executor that does a
+//! plugin's I/O), `sync` (one run: plan → fetch → transform → write → commit), `state` (SQLite:
+//! cursors, runs, ledger), `sink` (warehouses), `metrics`, `config`, `cli`. Canonical records
+//! are in `model`. Vendor simulators live in the `boxoffice-sim` crate.
+
+pub mod http;
+pub mod model;
+pub mod plugin;

@@ -102,7 +102,7 @@ pub fn handle_with(
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(3);
     let records = match mode {
-        "huge-output" => (0..40_000)
+        "huge-output" => (0..8_000)
             .map(|i| Item::Ticket(ticket(i, "x".repeat(1024), None)))
             .collect(),
         "pii" => vec![

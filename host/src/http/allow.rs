@@ -1,0 +1,115 @@
+//! Which origins a plugin's requests may go to.
+//!
+//! Owns: the allow-list check. A plugin's manifest names hosts (reached over HTTPS only, on
+//! the default port, or any subdomain for a `*.` entry); the operator may add whole origins
+//! (scheme, host and port, e.g. a vendor's own sales domain or a local simulator). Anything
+//! else is refused before a connection is made.
+
+use reqwest::Url;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("request to `{origin}` refused: not in the allowed hosts of plugin `{plugin}`")]
+pub struct NotAllowed {
+    pub plugin: String,
+    /// scheme://host[:port] only: never the path or query, which may carry a secret.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AllowList {
+    plugin: String,
+    manifest_hosts: Vec<String>,
+    origins: Vec<(String, String, u16)>,
+}
+
+fn origin_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
+        (Some(h), None) => format!("{}://{h}", url.scheme()),
+        _ => format!("{}://", url.scheme()),
+    }
+}
+
+impl AllowList {
+    pub fn new(plugin: &str, manifest_hosts: &[String]) -> Self {
+        Self {
+            plugin: plugin.to_string(),
+            manifest_hosts: manifest_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            origins: Vec::new(),
+        }
+    }
+
+    /// Adds an operator-configured origin (the scheme, host and port of `base_url`).
+    pub fn add_origin(&mut self, base_url: &str) -> Result<(), String> {
+        let url = Url::parse(base_url).map_err(|e| format!("`{base_url}` is not a URL: {e}"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("`{base_url}` has no host"))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| format!("`{base_url}` has no port"))?;
+        self.origins
+            .push((url.scheme().to_string(), host.to_ascii_lowercase(), port));
+        Ok(())
+    }
+
+    pub fn check(&self, url: &Url) -> Result<(), NotAllowed> {
+        let refused = || NotAllowed {
+            plugin: self.plugin.clone(),
+            origin: origin_of(url),
+        };
+        let host = url.host_str().ok_or_else(refused)?.to_ascii_lowercase();
+        let port = url.port_or_known_default().ok_or_else(refused)?;
+        let by_origin = self
+            .origins
+            .iter()
+            .any(|(s, h, p)| s == url.scheme() && *h == host && *p == port);
+        let by_manifest = url.scheme() == "https"
+            && port == 443
+            && self.manifest_hosts.iter().any(|h| match h.strip_prefix("*.") {
+                Some(domain) => host.ends_with(&format!(".{domain}")),
+                None => *h == host,
+            });
+        if by_origin || by_manifest {
+            Ok(())
+        } else {
+            Err(refused())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn manifest_hosts_are_https_only() {
+        let a = AllowList::new("shotgun", &["api.shotgun.live".into(), "*.qtickets.ru".into()]);
+        assert!(a.check(&url("https://api.shotgun.live/tickets?x=1")).is_ok());
+        assert!(a.check(&url("https://msk.qtickets.ru/api")).is_ok());
+        assert!(a.check(&url("http://api.shotgun.live/tickets")).is_err());
+        assert!(a.check(&url("https://api.shotgun.live:8443/")).is_err());
+        assert!(a.check(&url("https://api.shotgun.live.evil.test/")).is_err());
+        assert!(a.check(&url("https://evilqtickets.ru/")).is_err());
+        let e = a
+            .check(&url("https://evil.test/steal?token=SECRET"))
+            .unwrap_err();
+        assert_eq!(e.origin, "https://evil.test");
+        assert!(!e.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn operator_origins_are_exact() {
+        let mut a = AllowList::new("qtickets", &[]);
+        a.add_origin("http://127.0.0.1:8123/api/rest/v1").unwrap();
+        assert!(a.check(&url("http://127.0.0.1:8123/api/rest/v1/orders")).is_ok());
+        assert!(a.check(&url("http://127.0.0.1:8124/")).is_err());
+        assert!(a.check(&url("https://127.0.0.1:8123/")).is_err());
+        assert!(a.add_origin("not a url").is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! The canonical records the host stores, independent of the WIT version that produced them.
+//!
+//! Owns: the shape of events, tickets and inventory snapshots after they cross the plugin
+//! boundary (money in minor units, UTC epoch ms, status enum, pseudonymous buyer). Conversion
+//! from the generated WIT types lives in `plugin::convert`, so a new contract version only adds a
+//! conversion and storage does not change.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Valid,
+    Refunded,
+    Canceled,
+    Resold,
+    Pending,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Refunded => "refunded",
+            Self::Canceled => "canceled",
+            Self::Resold => "resold",
+            Self::Pending => "pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "valid" => Self::Valid,
+            "refunded" => Self::Refunded,
+            "canceled" => Self::Canceled,
+            "resold" => Self::Resold,
+            "pending" => Self::Pending,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub ticket_id: String,
+    pub order_id: String,
+    pub event_id: String,
+    pub show_id: Option<String>,
+    pub category: String,
+    pub channel: String,
+    pub status: TicketStatus,
+    pub price_minor: i64,
+    pub service_fee_minor: i64,
+    pub buyer_fee_minor: i64,
+    pub producer_cost_minor: i64,
+    pub refunded_minor: i64,
+    pub currency: String,
+    pub ordered_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub scanned_at_ms: Option<i64>,
+    pub refunded_at_ms: Option<i64>,
+    pub buyer: Option<String>,
+    pub region: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub payment_method: Option<String>,
+    pub visibility: Vec<String>,
+}
+
+impl Ticket {
+    /// Money the organiser keeps from this ticket, in minor units. The one place that defines
+    /// revenue: a valid ticket keeps its face price, a refunded one keeps what was withheld
+    /// (price − refunded amount), canceled, resold and pending tickets keep nothing (a resale's
+    /// money is carried by the new holder's ticket).
+    pub fn kept_minor(&self) -> i64 {
+        match self.status {
+            TicketStatus::Valid => self.price_minor,
+            TicketStatus::Refunded => (self.price_minor - self.refunded_minor).max(0),
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: String,
+    pub name: String,
+    pub city: Option<String>,
+    pub venue: Option<String>,
+    pub starts_at_ms: Option<i64>,
+    pub ends_at_ms: Option<i64>,
+    pub canceled_at_ms: Option<i64>,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub event_id: String,
+    pub show_id: String,
+    pub captured_at_ms: i64,
+    pub capacity: Option<u32>,
+    pub available: Option<u32>,
+    pub sold: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Event(Event),
+    Ticket(Ticket),
+    Inventory(Inventory),
+}
+
+/// A request a plugin planned, as the host sees it (before auth injection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRequest {
+    pub id: String,
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Vec<u8>>,
+    #[serde(default)]
+    pub auth: RequestAuth,
+}
+
+/// Which secret the host injects into a request, and how. Names only, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestAuth {
+    #[default]
+    None,
+    BearerHeader { secret: String },
+    QueryParam { param: String, secret: String },
+}
+
+impl RequestAuth {
+    pub fn secret_name(&self) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::BearerHeader { secret } | Self::QueryParam { secret, .. } => Some(secret),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// One page as a plugin returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginPage {
+    pub records: Vec<Record>,
+    pub next: Vec<PlannedRequest>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingSpec {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+    pub default_value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub vendor: String,
+    pub version: String,
+    pub allowed_hosts: Vec<String>,
+    pub secrets: Vec<String>,
+    pub settings: Vec<SettingSpec>,
+    pub default_interval_secs: u32,
+    pub max_requests_per_minute: u32,
+}
+
+/// What the host tells a plugin about the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunContext {
+    pub account: String,
+    #[serde(default)]
+    pub settings: Vec<(String, String)>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub since_ms: Option<i64>,
+    #[serde(default)]
+    pub until_ms: Option<i64>,
+    pub now_ms: i64,
+}

@@ -1,0 +1,86 @@
+//! Typed errors of the plugin runtime. Every variant names the plugin; messages that come from
+//! the guest pass through the PII redactor before they reach a log or an error.
+
+use thiserror::Error;
+
+/// An error a guest returned on purpose (`plugin-error` in the WIT).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GuestError {
+    #[error("vendor response not understood: {0}")]
+    BadResponse(String),
+    #[error("vendor refused the credentials: {0}")]
+    Unauthorized(String),
+    #[error("vendor asked to retry after {0} s")]
+    RetryLater(u32),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Why a guest trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapKind {
+    /// Ran past the per-call deadline.
+    Deadline,
+    /// Tried to grow memory past the cap.
+    Memory,
+    /// Ran out of fuel.
+    Fuel,
+    /// Panicked / hit `unreachable`.
+    Panic,
+    Other,
+}
+
+impl TrapKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deadline => "deadline",
+            Self::Memory => "memory",
+            Self::Fuel => "fuel",
+            Self::Panic => "panic",
+            Self::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum PluginError {
+    #[error("plugin `{plugin}` trapped in `{call}` ({}): {detail}", kind.as_str())]
+    Trap {
+        plugin: String,
+        call: &'static str,
+        kind: TrapKind,
+        detail: String,
+    },
+    #[error("plugin `{plugin}` returned {bytes} bytes from `{call}`, over the {cap}-byte cap")]
+    OutputTooLarge {
+        plugin: String,
+        call: &'static str,
+        bytes: usize,
+        cap: usize,
+    },
+    #[error("plugin `{plugin}` failed in `{call}`: {error}")]
+    Guest {
+        plugin: String,
+        call: &'static str,
+        error: GuestError,
+    },
+    #[error("plugin `{plugin}` trapped earlier in this run; its instance is not reused")]
+    Poisoned { plugin: String },
+    #[error("plugin `{plugin}` could not be loaded: {detail}")]
+    Load { plugin: String, detail: String },
+    #[error("plugin `{plugin}` targets WIT {found}, this host implements {expected}")]
+    IncompatibleWit {
+        plugin: String,
+        found: String,
+        expected: String,
+    },
+}
+
+impl PluginError {
+    pub fn trap_kind(&self) -> Option<TrapKind> {
+        match self {
+            Self::Trap { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}

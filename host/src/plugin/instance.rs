@@ -1,0 +1,192 @@
+//! One plugin instance for one run: calls with a deadline, fuel, an output cap, and trap
+//! containment.
+//!
+//! A trap poisons the instance (its memory may be inconsistent): later calls fail fast with
+//! [`PluginError::Poisoned`] and the next run gets a fresh instance.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::{page_size, request_size, wit, Connector};
+use super::error::{GuestError, PluginError, TrapKind};
+use super::firewall::redact;
+use super::host_state::{HostState, PluginLog};
+use super::limits::PluginLimits;
+use crate::model::{Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse};
+
+/// What an instance has cost so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceStats {
+    pub calls: u64,
+    pub guest_time: Duration,
+    pub fuel_consumed: u64,
+}
+
+pub struct PluginInstance {
+    plugin: String,
+    store: Store<HostState>,
+    bindings: Connector,
+    limits: PluginLimits,
+    poisoned: bool,
+    stats: InstanceStats,
+}
+
+impl PluginInstance {
+    pub(crate) fn new(
+        plugin: String,
+        store: Store<HostState>,
+        bindings: Connector,
+        limits: PluginLimits,
+    ) -> Self {
+        Self {
+            plugin,
+            store,
+            bindings,
+            limits,
+            poisoned: false,
+            stats: InstanceStats::default(),
+        }
+    }
+
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    pub fn stats(&self) -> InstanceStats {
+        self.stats
+    }
+
+    /// Log lines the plugin wrote so far (already redacted), drained.
+    pub fn take_logs(&mut self) -> Vec<PluginLog> {
+        std::mem::take(&mut self.store.data_mut().logs)
+    }
+
+    fn arm(&mut self) -> Result<Instant, PluginError> {
+        if self.poisoned {
+            return Err(PluginError::Poisoned {
+                plugin: self.plugin.clone(),
+            });
+        }
+        self.store.set_epoch_deadline(self.limits.deadline_ticks());
+        if let Some(fuel) = self.limits.fuel_per_call {
+            // Setting fuel cannot fail when fuel is enabled, and it is whenever this is Some.
+            let _ = self.store.set_fuel(fuel);
+        }
+        Ok(Instant::now())
+    }
+
+    fn settle<T>(
+        &mut self,
+        call: &'static str,
+        started: Instant,
+        result: wasmtime::Result<T>,
+    ) -> Result<T, PluginError> {
+        self.stats.calls += 1;
+        self.stats.guest_time += started.elapsed();
+        if let Some(fuel) = self.limits.fuel_per_call {
+            let left = self.store.get_fuel().unwrap_or(0);
+            self.stats.fuel_consumed += fuel.saturating_sub(left);
+        }
+        result.map_err(|e| {
+            self.poisoned = true;
+            let (kind, detail) = classify(&e);
+            PluginError::Trap {
+                plugin: self.plugin.clone(),
+                call,
+                kind,
+                detail,
+            }
+        })
+    }
+
+    fn guest_error(&self, call: &'static str, e: wit::PluginError) -> PluginError {
+        let error = match e {
+            wit::PluginError::BadResponse(m) => GuestError::BadResponse(clip(&m)),
+            wit::PluginError::Unauthorized(m) => GuestError::Unauthorized(clip(&m)),
+            wit::PluginError::RetryLater(s) => GuestError::RetryLater(s),
+            wit::PluginError::Fatal(m) => GuestError::Fatal(clip(&m)),
+        };
+        PluginError::Guest {
+            plugin: self.plugin.clone(),
+            call,
+            error,
+        }
+    }
+
+    fn cap(&self, call: &'static str, bytes: usize) -> Result<(), PluginError> {
+        if bytes > self.limits.max_output_bytes {
+            return Err(PluginError::OutputTooLarge {
+                plugin: self.plugin.clone(),
+                call,
+                bytes,
+                cap: self.limits.max_output_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn manifest(&mut self) -> Result<Manifest, PluginError> {
+        let started = self.arm()?;
+        let r = self.bindings.call_manifest(&mut self.store).await;
+        let m = self.settle("manifest", started, r)?;
+        Ok(m.into())
+    }
+
+    pub async fn begin(&mut self, ctx: &RunContext) -> Result<Vec<PlannedRequest>, PluginError> {
+        let started = self.arm()?;
+        let ctx: wit::RunContext = ctx.clone().into();
+        let r = self.bindings.call_begin(&mut self.store, &ctx).await;
+        let requests = self
+            .settle("begin", started, r)?
+            .map_err(|e| self.guest_error("begin", e))?;
+        self.cap("begin", requests.iter().map(request_size).sum())?;
+        Ok(requests.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn handle(
+        &mut self,
+        ctx: &RunContext,
+        request: &PlannedRequest,
+        response: VendorResponse,
+    ) -> Result<PluginPage, PluginError> {
+        let started = self.arm()?;
+        let ctx: wit::RunContext = ctx.clone().into();
+        let request: wit::HttpRequest = request.clone().into();
+        let response: wit::HttpResponse = response.into();
+        let r = self
+            .bindings
+            .call_handle(&mut self.store, &ctx, &request, &response)
+            .await;
+        let page = self
+            .settle("handle", started, r)?
+            .map_err(|e| self.guest_error("handle", e))?;
+        self.cap("handle", page_size(&page))?;
+        Ok(PluginPage {
+            records: page.records.into_iter().map(Into::into).collect(),
+            next: page.next.into_iter().map(Into::into).collect(),
+            cursor: page.cursor,
+        })
+    }
+}
+
+/// Guest-provided text, redacted and cut to a readable length.
+fn clip(m: &str) -> String {
+    redact(m).chars().take(500).collect()
+}
+
+fn classify(e: &wasmtime::Error) -> (TrapKind, String) {
+    let detail = format!("{e:#}");
+    let kind = match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => TrapKind::Deadline,
+        Some(Trap::OutOfFuel) => TrapKind::Fuel,
+        Some(Trap::UnreachableCodeReached) => TrapKind::Panic,
+        _ if detail.contains("growing memory") || detail.contains("memory growth") => {
+            TrapKind::Memory
+        }
+        _ => TrapKind::Other,
+    };
+    // Keep the first line: backtraces name guest functions, not data, but are long.
+    let first = detail.lines().next().unwrap_or("").to_string();
+    (kind, clip(&first))
+}

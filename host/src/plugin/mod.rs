@@ -1,0 +1,29 @@
+//! The plugin room: everything about running vendor connectors as sandboxed WebAssembly
+//! components.
+//!
+//! - `bindings`: host bindings of `wit/connector.wit` and conversions to `crate::model`.
+//! - `runtime`: engine, linking, loading (via `cache`), WIT version checks, instantiation.
+//! - `instance`: one run's instance: deadlines, fuel, output cap, trap containment.
+//! - `host_state`: the store's data: deny-all WASI, memory limiter, `log` / `pseudonymize`.
+//! - `pseudonym`: keyed pseudonyms and proof that this host issued them.
+//! - `firewall`: what a plugin's output may contain (PII patterns, buyer refs, coarse region).
+//! - `bundled`: the connectors compiled into this binary.
+
+pub mod bindings;
+pub mod bundled;
+pub mod cache;
+pub mod error;
+pub mod firewall;
+pub mod host_state;
+pub mod instance;
+pub mod limits;
+pub mod pseudonym;
+pub mod runtime;
+
+pub use cache::CacheOutcome;
+pub use error::{GuestError, PluginError, TrapKind};
+pub use firewall::{RecordFirewall, RejectReason, Rejection};
+pub use instance::{InstanceStats, PluginInstance};
+pub use limits::PluginLimits;
+pub use pseudonym::Pseudonymizer;
+pub use runtime::{LoadedPlugin, PluginRuntime};

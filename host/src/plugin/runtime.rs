@@ -1,0 +1,234 @@
+//! The plugin runtime: one engine, loading (through the precompile cache) and instantiating
+//! connector components under limits.
+//!
+//! Owns: the wasmtime `Engine` (async, epoch interruption, optional fuel), the epoch ticker
+//! thread, linking (deny-all WASI + the `host` interface), WIT version checks, and making a
+//! fresh [`PluginInstance`] per run. It does not own what plugin output may contain (see
+//! `firewall`) or any I/O on the plugin's behalf (see `http`, `sync`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use super::bindings::{Connector, ConnectorPre, WIT_PACKAGE, WIT_VERSION};
+use super::cache::{sha256_hex, CacheOutcome, ComponentCache};
+use super::error::PluginError;
+use super::host_state::HostState;
+use super::instance::PluginInstance;
+use super::limits::{PluginLimits, EPOCH_TICK};
+use super::pseudonym::Pseudonymizer;
+use crate::model::Manifest;
+
+/// Compiles and runs connector components. Cheap to clone; clones share the engine.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+    cache: ComponentCache,
+    limits: PluginLimits,
+}
+
+/// A compiled component, ready to instantiate many times.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    /// The contract version the component was built against (from its imports).
+    pub wit_version: Option<String>,
+    pub sha256: String,
+    pub size_bytes: usize,
+    pub cache: CacheOutcome,
+    /// Time to compile or deserialize the component.
+    pub load_time: Duration,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pre: ConnectorPre<HostState>,
+    runtime: PluginRuntime,
+}
+
+impl PluginRuntime {
+    /// `cache_dir`: where precompiled components are kept (None: compile in memory each time).
+    pub fn new(limits: PluginLimits, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.consume_fuel(limits.fuel_per_call.is_some());
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        spawn_epoch_ticker(&engine);
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+            cache: ComponentCache::new(cache_dir),
+            limits,
+        })
+    }
+
+    pub fn limits(&self) -> PluginLimits {
+        self.limits
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles (or loads from cache) a component and reads its manifest. `name` is used in
+    /// errors until the manifest gives the plugin's id.
+    pub async fn load(&self, name: &str, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
+        let load_err = |detail: String| PluginError::Load {
+            plugin: name.to_string(),
+            detail,
+        };
+        let started = Instant::now();
+        let (component, outcome) = self
+            .cache
+            .load(&self.engine, bytes)
+            .map_err(|e| load_err(format!("{e:#}")))?;
+        let load_time = started.elapsed();
+        let ty = component.component_type();
+        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let wit_version = wit_version_of(&imports);
+        if let Some(found) = &wit_version {
+            if !compatible(found, WIT_VERSION) {
+                return Err(PluginError::IncompatibleWit {
+                    plugin: name.to_string(),
+                    found: found.clone(),
+                    expected: WIT_VERSION.to_string(),
+                });
+            }
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| load_err(format!("cannot link: {e:#}")))?;
+        let pre = ConnectorPre::new(pre).map_err(|e| load_err(format!("not a connector: {e:#}")))?;
+        let mut loaded = LoadedPlugin {
+            manifest: Manifest {
+                id: name.to_string(),
+                vendor: String::new(),
+                version: String::new(),
+                allowed_hosts: vec![],
+                secrets: vec![],
+                settings: vec![],
+                default_interval_secs: 0,
+                max_requests_per_minute: 0,
+            },
+            wit_version,
+            sha256: sha256_hex(bytes),
+            size_bytes: bytes.len(),
+            cache: outcome,
+            load_time,
+            imports,
+            exports,
+            pre,
+            runtime: self.clone(),
+        };
+        // The manifest comes from a throwaway instance: cheap, and the per-run instance starts
+        // clean. The pseudonymizer key is irrelevant here (manifest() cannot call it usefully).
+        let mut probe = loaded
+            .instantiate(Arc::new(Pseudonymizer::new(rand::random())))
+            .await?;
+        loaded.manifest = probe.manifest().await?;
+        Ok(loaded)
+    }
+
+    fn new_store(&self, plugin: &str, pseudonyms: Arc<Pseudonymizer>) -> Store<HostState> {
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(plugin, self.limits.memory_bytes, pseudonyms),
+        );
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+impl LoadedPlugin {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// A fresh instance in a fresh store, for one run.
+    pub async fn instantiate(
+        &self,
+        pseudonyms: Arc<Pseudonymizer>,
+    ) -> Result<PluginInstance, PluginError> {
+        let id = if self.manifest.id.is_empty() {
+            "plugin"
+        } else {
+            &self.manifest.id
+        };
+        let mut store = self.runtime.new_store(id, pseudonyms);
+        store.set_epoch_deadline(self.runtime.limits.deadline_ticks());
+        let bindings = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| PluginError::Load {
+                plugin: id.to_string(),
+                detail: format!("instantiation failed: {e:#}"),
+            })?;
+        Ok(PluginInstance::new(
+            id.to_string(),
+            store,
+            bindings,
+            self.runtime.limits,
+        ))
+    }
+}
+
+/// The `@version` of the first `boxoffice:connector/...` import, if any.
+pub fn wit_version_of(imports: &[String]) -> Option<String> {
+    imports.iter().find_map(|name| {
+        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
+        Some(rest.split_once('@')?.1.to_string())
+    })
+}
+
+/// Same major.minor (0.x: same minor, as semver treats 0.x minors as breaking).
+pub fn compatible(found: &str, expected: &str) -> bool {
+    let mm = |v: &str| {
+        let mut it = v.split('.');
+        (it.next().map(str::to_owned), it.next().map(str::to_owned))
+    };
+    mm(found) == mm(expected)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wit_versions() {
+        let imports = vec![
+            "wasi:cli/environment@0.2.6".to_string(),
+            "boxoffice:connector/host@0.1.0".to_string(),
+        ];
+        assert_eq!(wit_version_of(&imports).as_deref(), Some("0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.1.0", "0.1.0"));
+        assert_eq!(wit_version_of(&["wasi:io/poll@0.2.0".to_string()]), None);
+    }
+}
