@@ -12,12 +12,14 @@
 pub mod bindings;
 pub mod bundled;
 pub mod cache;
+pub mod catalog;
 pub mod error;
 pub mod firewall;
 pub mod host_state;
 pub mod instance;
 pub mod limits;
 pub mod pseudonym;
+pub mod replay;
 pub mod runtime;
 
 pub use cache::CacheOutcome;

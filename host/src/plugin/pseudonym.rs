@@ -48,6 +48,11 @@ impl Pseudonymizer {
         }
     }
 
+    /// A fixed per-run key too, for replaying fixtures into golden files that do not change.
+    pub fn deterministic(key: [u8; 32]) -> Self {
+        Self { key, run_key: key }
+    }
+
     /// The pseudonym to hand to a plugin.
     pub fn issue(&self, kind: &str, value: &str) -> String {
         let stable = mac_hex(

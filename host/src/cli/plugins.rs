@@ -1,0 +1,146 @@
+//! `boxoffice plugins list | inspect | test`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use crate::plugin::bindings::WIT_VERSION;
+use crate::plugin::catalog::{default_cache_dir, load, plugin_bytes};
+use crate::plugin::replay::{bless, compare, replay, Fixture};
+use crate::plugin::{bundled, PluginLimits, PluginRuntime, Pseudonymizer};
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCmd {
+    /// The plugins this binary can run.
+    List,
+    /// Manifest, WIT version, imports/exports, size and timings of a plugin.
+    Inspect {
+        /// A bundled plugin name or a path to a .wasm component.
+        plugin: String,
+    },
+    /// Replay recorded responses through a plugin and compare with golden output.
+    Test {
+        /// A bundled plugin name or a path to a .wasm component.
+        plugin: String,
+        /// A fixture directory (context.json, exchanges.json, golden.json).
+        fixtures: PathBuf,
+        /// Rewrite golden.json with what the plugin emits now.
+        #[arg(long)]
+        bless: bool,
+    },
+}
+
+fn runtime() -> anyhow::Result<PluginRuntime> {
+    PluginRuntime::new(PluginLimits::default(), default_cache_dir())
+}
+
+pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PluginsCmd::List => {
+            let rt = runtime()?;
+            println!(
+                "{:<10} {:<10} {:<8} {:<6} {:>9}  sha256",
+                "id", "vendor", "version", "wit", "bytes"
+            );
+            for b in bundled::ALL {
+                let p = rt.load(b.name, b.wasm).await?;
+                println!(
+                    "{:<10} {:<10} {:<8} {:<6} {:>9}  {}",
+                    p.manifest.id,
+                    p.manifest.vendor,
+                    p.manifest.version,
+                    p.wit_version.as_deref().unwrap_or("?"),
+                    p.size_bytes,
+                    &p.sha256[..16]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCmd::Inspect { plugin } => {
+            let (name, bytes) = plugin_bytes(&plugin)?;
+            // Compile without the cache to report the real compile time, then load cached.
+            let cold = PluginRuntime::new(PluginLimits::default(), None)?;
+            let compiled = cold.load(&name, &bytes).await?;
+            let rt = runtime()?;
+            rt.load(&name, &bytes).await?;
+            let cached = rt.load(&name, &bytes).await?;
+            let started = Instant::now();
+            let mut inst = cached
+                .instantiate(std::sync::Arc::new(Pseudonymizer::new(rand::random())))
+                .await?;
+            inst.manifest().await?;
+            let first_call = started.elapsed();
+            let m = &cached.manifest;
+            println!("plugin       {} ({}) {}", m.id, m.vendor, m.version);
+            println!(
+                "wit          {} (host implements {WIT_VERSION})",
+                cached.wit_version.as_deref().unwrap_or("unknown")
+            );
+            println!("size         {} bytes, sha256 {}", cached.size_bytes, cached.sha256);
+            println!("compile      {:.1} ms", ms(compiled.load_time));
+            println!("cached load  {:.2} ms ({:?})", ms(cached.load_time), cached.cache);
+            println!("instantiate+first call {:.3} ms", ms(first_call));
+            println!("allowed hosts {}", m.allowed_hosts.join(", "));
+            println!("secrets      {}", m.secrets.join(", "));
+            println!(
+                "interval     {} s, max {} requests/min",
+                m.default_interval_secs, m.max_requests_per_minute
+            );
+            for s in &m.settings {
+                println!(
+                    "setting      {}{} = {}  — {}",
+                    s.name,
+                    if s.required { " (required)" } else { "" },
+                    s.default_value.as_deref().unwrap_or("-"),
+                    s.description
+                );
+            }
+            println!("imports      {}", cached.imports.join(", "));
+            println!("exports      {}", cached.exports.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCmd::Test {
+            plugin,
+            fixtures,
+            bless: do_bless,
+        } => {
+            let rt = runtime()?;
+            let loaded = load(&rt, &plugin).await?;
+            let fixture = Fixture::load(&fixtures)?;
+            let outcome = replay(&loaded, &fixture).await?;
+            if do_bless {
+                bless(&fixture, &outcome)?;
+                println!(
+                    "blessed {}: {} requests, {} records",
+                    fixture.golden_path().display(),
+                    outcome.requests.len(),
+                    outcome.records.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            match compare(&fixture, &outcome) {
+                Ok(()) => {
+                    println!(
+                        "ok: {} matches {} ({} requests, {} records)",
+                        plugin,
+                        fixture.golden_path().display(),
+                        outcome.requests.len(),
+                        outcome.records.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(diff) => {
+                    eprintln!("{diff:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
