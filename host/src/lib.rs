@@ -7,6 +7,8 @@
 //! are in `model`. Vendor simulators live in the `boxoffice-sim` crate.
 
 pub mod cli;
+pub mod clock;
 pub mod http;
 pub mod model;
 pub mod plugin;
+pub mod state;

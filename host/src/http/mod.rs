@@ -1,7 +1,16 @@
 //! The http room: every byte a plugin sends or receives goes through here.
 //!
 //! - `allow`: which origins a plugin may address.
+//! - `secrets`: secret values by name; injection and scrubbing.
+//! - `budget`: per-vendor request budgets.
+//! - `executor`: performing planned requests with retries and backoff.
 
 pub mod allow;
+pub mod budget;
+pub mod executor;
+pub mod secrets;
 
 pub use allow::{AllowList, NotAllowed};
+pub use budget::RequestBudget;
+pub use executor::{Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy};
+pub use secrets::Secrets;

@@ -1,0 +1,22 @@
+# Thin aliases of plain cargo commands: nobody needs `just` to work on boxoffice.
+
+# Build the host and the bundled plugins (wasm32-wasip2, via host/build.rs).
+build:
+    cargo build --release
+
+# The whole test suite (what CI runs).
+test:
+    cargo test --release --workspace
+
+# The demo: simulators + bundled plugins + SQLite warehouse + /metrics, no credentials.
+demo:
+    cargo run --release -- demo
+
+# Benchmarks (writes target/bench/).
+bench:
+    cargo run --release -- bench
+
+# Formatting and clippy, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --release --workspace --all-targets -- -D warnings

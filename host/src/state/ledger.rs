@@ -1,0 +1,308 @@
+//! The ticket ledger: upserts that keep the newest version of each ticket, sparse event merges,
+//! and the queries metrics are computed from.
+
+use rusqlite::{params, Transaction};
+
+use super::StateStore;
+use crate::model::{Event, Inventory, Record, Ticket};
+
+/// Per vendor/account/event/category/currency figures, from current ticket state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiRow {
+    pub vendor: String,
+    pub account: String,
+    pub event_id: String,
+    pub category: String,
+    pub currency: String,
+    pub sold: u64,
+    pub refunded: u64,
+    pub canceled: u64,
+    pub resold: u64,
+    pub pending: u64,
+    pub scanned: u64,
+    /// Kept money in minor units (see `Ticket::kept_minor`).
+    pub revenue_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub vendor: String,
+    pub account: String,
+    pub event: Event,
+}
+
+/// Source health per account, from job runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunHealth {
+    pub vendor: String,
+    pub account: String,
+    pub last_status: String,
+    pub last_finished_ms: Option<i64>,
+    pub last_success_ms: Option<i64>,
+    pub last_duration_ms: Option<i64>,
+}
+
+/// What committing a page changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCommit {
+    /// Tickets inserted or replaced by a newer version.
+    pub tickets_changed: u64,
+    pub events: u64,
+    pub inventory: u64,
+}
+
+fn upsert_ticket(tx: &Transaction, vendor: &str, account: &str, t: &Ticket) -> rusqlite::Result<usize> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id, category,
+             channel, status, price_minor, service_fee_minor, buyer_fee_minor, producer_cost_minor,
+             refunded_minor, currency, ordered_at_ms, updated_at_ms, scanned_at_ms, refunded_at_ms,
+             buyer, region, utm_source, utm_medium, utm_campaign, payment_method, visibility)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+         ON CONFLICT (vendor, account, ticket_id) DO UPDATE SET
+             order_id = excluded.order_id, event_id = excluded.event_id, show_id = excluded.show_id,
+             category = excluded.category, channel = excluded.channel, status = excluded.status,
+             price_minor = excluded.price_minor, service_fee_minor = excluded.service_fee_minor,
+             buyer_fee_minor = excluded.buyer_fee_minor,
+             producer_cost_minor = excluded.producer_cost_minor,
+             refunded_minor = excluded.refunded_minor, currency = excluded.currency,
+             ordered_at_ms = excluded.ordered_at_ms, updated_at_ms = excluded.updated_at_ms,
+             scanned_at_ms = excluded.scanned_at_ms, refunded_at_ms = excluded.refunded_at_ms,
+             buyer = excluded.buyer, region = excluded.region, utm_source = excluded.utm_source,
+             utm_medium = excluded.utm_medium, utm_campaign = excluded.utm_campaign,
+             payment_method = excluded.payment_method, visibility = excluded.visibility
+         WHERE excluded.updated_at_ms > tickets.updated_at_ms",
+    )?;
+    let visibility = serde_json::to_string(&t.visibility).unwrap_or_else(|_| "[]".into());
+    st.execute(params![
+        vendor,
+        account,
+        t.ticket_id,
+        t.order_id,
+        t.event_id,
+        t.show_id,
+        t.category,
+        t.channel,
+        t.status.as_str(),
+        t.price_minor,
+        t.service_fee_minor,
+        t.buyer_fee_minor,
+        t.producer_cost_minor,
+        t.refunded_minor,
+        t.currency,
+        t.ordered_at_ms,
+        t.updated_at_ms,
+        t.scanned_at_ms,
+        t.refunded_at_ms,
+        t.buyer,
+        t.region,
+        t.utm_source,
+        t.utm_medium,
+        t.utm_campaign,
+        t.payment_method,
+        visibility
+    ])
+}
+
+/// Events merge sparsely: a field the new record leaves empty keeps its known value, so a
+/// ticket page (no city) does not erase what the events listing said.
+fn merge_event(tx: &Transaction, vendor: &str, account: &str, e: &Event) -> rusqlite::Result<usize> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO events (vendor, account, event_id, name, city, venue, starts_at_ms,
+             ends_at_ms, canceled_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (vendor, account, event_id) DO UPDATE SET
+             name = CASE WHEN excluded.updated_at_ms >= events.updated_at_ms AND excluded.name <> ''
+                         THEN excluded.name ELSE events.name END,
+             city = COALESCE(CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
+                                  THEN excluded.city END, events.city, excluded.city),
+             venue = COALESCE(CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
+                                   THEN excluded.venue END, events.venue, excluded.venue),
+             starts_at_ms = COALESCE(excluded.starts_at_ms, events.starts_at_ms),
+             ends_at_ms = COALESCE(excluded.ends_at_ms, events.ends_at_ms),
+             canceled_at_ms = CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
+                                   THEN COALESCE(excluded.canceled_at_ms, events.canceled_at_ms)
+                                   ELSE events.canceled_at_ms END,
+             updated_at_ms = MAX(excluded.updated_at_ms, events.updated_at_ms)",
+    )?;
+    st.execute(params![
+        vendor,
+        account,
+        e.event_id,
+        e.name,
+        e.city,
+        e.venue,
+        e.starts_at_ms,
+        e.ends_at_ms,
+        e.canceled_at_ms,
+        e.updated_at_ms
+    ])
+}
+
+fn upsert_inventory(tx: &Transaction, vendor: &str, account: &str, v: &Inventory) -> rusqlite::Result<usize> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO inventory_latest (vendor, account, event_id, show_id, captured_at_ms,
+             capacity, available, sold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (vendor, account, event_id, show_id) DO UPDATE SET
+             captured_at_ms = excluded.captured_at_ms, capacity = excluded.capacity,
+             available = excluded.available, sold = excluded.sold
+         WHERE excluded.captured_at_ms >= inventory_latest.captured_at_ms",
+    )?;
+    st.execute(params![
+        vendor,
+        account,
+        v.event_id,
+        v.show_id,
+        v.captured_at_ms,
+        v.capacity,
+        v.available,
+        v.sold
+    ])
+}
+
+impl StateStore {
+    /// Applies a page's records to the ledger and stores its cursor, in one transaction.
+    pub fn commit_page(
+        &self,
+        vendor: &str,
+        account: &str,
+        records: &[Record],
+        cursor: Option<&str>,
+        now_ms: i64,
+    ) -> anyhow::Result<PageCommit> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = PageCommit::default();
+        for r in records {
+            match r {
+                Record::Ticket(t) => out.tickets_changed += upsert_ticket(&tx, vendor, account, t)? as u64,
+                Record::Event(e) => out.events += merge_event(&tx, vendor, account, e)? as u64,
+                Record::Inventory(v) => out.inventory += upsert_inventory(&tx, vendor, account, v)? as u64,
+            }
+        }
+        if let Some(c) = cursor {
+            tx.execute(
+                "INSERT INTO cursors (vendor, account, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (vendor, account) DO UPDATE SET cursor = excluded.cursor,
+                     updated_at = excluded.updated_at",
+                params![vendor, account, c, now_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Figures per vendor/account/event/category/currency from current ticket state.
+    pub fn kpis(&self) -> anyhow::Result<Vec<KpiRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT vendor, account, event_id, category, currency,
+                 SUM(status = 'valid'), SUM(status = 'refunded'), SUM(status = 'canceled'),
+                 SUM(status = 'resold'), SUM(status = 'pending'),
+                 SUM(status = 'valid' AND scanned_at_ms IS NOT NULL),
+                 SUM(CASE status WHEN 'valid' THEN price_minor
+                                 WHEN 'refunded' THEN MAX(price_minor - refunded_minor, 0)
+                                 ELSE 0 END)
+             FROM tickets GROUP BY vendor, account, event_id, category, currency
+             ORDER BY vendor, account, event_id, category, currency",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(KpiRow {
+                vendor: r.get(0)?,
+                account: r.get(1)?,
+                event_id: r.get(2)?,
+                category: r.get(3)?,
+                currency: r.get(4)?,
+                sold: r.get::<_, i64>(5)? as u64,
+                refunded: r.get::<_, i64>(6)? as u64,
+                canceled: r.get::<_, i64>(7)? as u64,
+                resold: r.get::<_, i64>(8)? as u64,
+                pending: r.get::<_, i64>(9)? as u64,
+                scanned: r.get::<_, i64>(10)? as u64,
+                revenue_minor: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn events(&self) -> anyhow::Result<Vec<EventRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT vendor, account, event_id, name, city, venue, starts_at_ms, ends_at_ms,
+                 canceled_at_ms, updated_at_ms FROM events ORDER BY vendor, account, event_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(EventRow {
+                vendor: r.get(0)?,
+                account: r.get(1)?,
+                event: Event {
+                    event_id: r.get(2)?,
+                    name: r.get(3)?,
+                    city: r.get(4)?,
+                    venue: r.get(5)?,
+                    starts_at_ms: r.get(6)?,
+                    ends_at_ms: r.get(7)?,
+                    canceled_at_ms: r.get(8)?,
+                    updated_at_ms: r.get(9)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Latest inventory per show: (vendor, account, inventory).
+    pub fn inventory(&self) -> anyhow::Result<Vec<(String, String, Inventory)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT vendor, account, event_id, show_id, captured_at_ms, capacity, available, sold
+             FROM inventory_latest ORDER BY vendor, account, event_id, show_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                Inventory {
+                    event_id: r.get(2)?,
+                    show_id: r.get(3)?,
+                    captured_at_ms: r.get(4)?,
+                    capacity: r.get(5)?,
+                    available: r.get(6)?,
+                    sold: r.get(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn run_health(&self) -> anyhow::Result<Vec<RunHealth>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT j.vendor, j.account, j.status, j.finished_at,
+                 (SELECT MAX(finished_at) FROM job_runs s WHERE s.vendor = j.vendor
+                      AND s.account = j.account AND s.status = 'ok'),
+                 j.finished_at - j.started_at
+             FROM job_runs j
+             WHERE j.id = (SELECT MAX(id) FROM job_runs k WHERE k.vendor = j.vendor
+                               AND k.account = j.account AND k.status <> 'running')
+             ORDER BY j.vendor, j.account",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(RunHealth {
+                vendor: r.get(0)?,
+                account: r.get(1)?,
+                last_status: r.get(2)?,
+                last_finished_ms: r.get(3)?,
+                last_success_ms: r.get(4)?,
+                last_duration_ms: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn ticket_count(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+}
