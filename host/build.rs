@@ -51,10 +51,14 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let out = cmd.output().expect("running the nested cargo build of the plugins");
+    let out = cmd
+        .output()
+        .expect("running the nested cargo build of the plugins");
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`") {
+        if stderr.contains("target may not be installed")
+            || stderr.contains("can't find crate for `core`")
+        {
             panic!(
                 "the {TARGET} target is not installed; run `rustup target add {TARGET}` \
                  (RUSTUP_AUTO_INSTALL=0 is set on these machines)\n{stderr}"

@@ -134,8 +134,13 @@ pub struct PlannedRequest {
 pub enum RequestAuth {
     #[default]
     None,
-    BearerHeader { secret: String },
-    QueryParam { param: String, secret: String },
+    BearerHeader {
+        secret: String,
+    },
+    QueryParam {
+        param: String,
+        secret: String,
+    },
 }
 
 impl RequestAuth {

@@ -31,7 +31,11 @@ fn plugins_test(dir: &Path, extra: &[&str]) -> std::process::Output {
 fn matching_golden_passes() {
     let (_t, dir) = fixture_copy();
     let out = plugins_test(&dir, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 records"));
 }
 
@@ -41,7 +45,11 @@ fn differing_golden_fails_with_a_diff_and_bless_repairs_it() {
     let golden = dir.join("golden.json");
     let text = std::fs::read_to_string(&golden).unwrap();
     assert!(text.contains("\"price_minor\": 1000"));
-    std::fs::write(&golden, text.replacen("\"price_minor\": 1000", "\"price_minor\": 999", 1)).unwrap();
+    std::fs::write(
+        &golden,
+        text.replacen("\"price_minor\": 1000", "\"price_minor\": 999", 1),
+    )
+    .unwrap();
 
     let out = plugins_test(&dir, &[]);
     assert!(!out.status.success());

@@ -44,8 +44,16 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                 "{:<10} {:<10} {:<8} {:<6} {:>9}  sha256",
                 "id", "vendor", "version", "wit", "bytes"
             );
+            let mut failed = false;
             for b in bundled::ALL {
-                let p = rt.load(b.name, b.wasm).await?;
+                let p = match rt.load(b.name, b.wasm).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        println!("{:<10} unusable: {e}", b.name);
+                        failed = true;
+                        continue;
+                    }
+                };
                 println!(
                     "{:<10} {:<10} {:<8} {:<6} {:>9}  {}",
                     p.manifest.id,
@@ -56,7 +64,11 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                     &p.sha256[..16]
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         PluginsCmd::Inspect { plugin } => {
             let (name, bytes) = plugin_bytes(&plugin)?;
@@ -78,9 +90,16 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                 "wit          {} (host implements {WIT_VERSION})",
                 cached.wit_version.as_deref().unwrap_or("unknown")
             );
-            println!("size         {} bytes, sha256 {}", cached.size_bytes, cached.sha256);
+            println!(
+                "size         {} bytes, sha256 {}",
+                cached.size_bytes, cached.sha256
+            );
             println!("compile      {:.1} ms", ms(compiled.load_time));
-            println!("cached load  {:.2} ms ({:?})", ms(cached.load_time), cached.cache);
+            println!(
+                "cached load  {:.2} ms ({:?})",
+                ms(cached.load_time),
+                cached.cache
+            );
             println!("instantiate+first call {:.3} ms", ms(first_call));
             println!("allowed hosts {}", m.allowed_hosts.join(", "));
             println!("secrets      {}", m.secrets.join(", "));
@@ -143,4 +162,3 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
-

@@ -35,7 +35,10 @@ impl AllowList {
     pub fn new(plugin: &str, manifest_hosts: &[String]) -> Self {
         Self {
             plugin: plugin.to_string(),
-            manifest_hosts: manifest_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            manifest_hosts: manifest_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             origins: Vec::new(),
         }
     }
@@ -67,10 +70,13 @@ impl AllowList {
             .any(|(s, h, p)| s == url.scheme() && *h == host && *p == port);
         let by_manifest = url.scheme() == "https"
             && port == 443
-            && self.manifest_hosts.iter().any(|h| match h.strip_prefix("*.") {
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => *h == host,
-            });
+            && self
+                .manifest_hosts
+                .iter()
+                .any(|h| match h.strip_prefix("*.") {
+                    Some(domain) => host.ends_with(&format!(".{domain}")),
+                    None => *h == host,
+                });
         if by_origin || by_manifest {
             Ok(())
         } else {
@@ -89,12 +95,19 @@ mod tests {
 
     #[test]
     fn manifest_hosts_are_https_only() {
-        let a = AllowList::new("shotgun", &["api.shotgun.live".into(), "*.qtickets.ru".into()]);
-        assert!(a.check(&url("https://api.shotgun.live/tickets?x=1")).is_ok());
+        let a = AllowList::new(
+            "shotgun",
+            &["api.shotgun.live".into(), "*.qtickets.ru".into()],
+        );
+        assert!(a
+            .check(&url("https://api.shotgun.live/tickets?x=1"))
+            .is_ok());
         assert!(a.check(&url("https://msk.qtickets.ru/api")).is_ok());
         assert!(a.check(&url("http://api.shotgun.live/tickets")).is_err());
         assert!(a.check(&url("https://api.shotgun.live:8443/")).is_err());
-        assert!(a.check(&url("https://api.shotgun.live.evil.test/")).is_err());
+        assert!(a
+            .check(&url("https://api.shotgun.live.evil.test/"))
+            .is_err());
         assert!(a.check(&url("https://evilqtickets.ru/")).is_err());
         let e = a
             .check(&url("https://evil.test/steal?token=SECRET"))
@@ -107,7 +120,9 @@ mod tests {
     fn operator_origins_are_exact() {
         let mut a = AllowList::new("qtickets", &[]);
         a.add_origin("http://127.0.0.1:8123/api/rest/v1").unwrap();
-        assert!(a.check(&url("http://127.0.0.1:8123/api/rest/v1/orders")).is_ok());
+        assert!(a
+            .check(&url("http://127.0.0.1:8123/api/rest/v1/orders"))
+            .is_ok());
         assert!(a.check(&url("http://127.0.0.1:8124/")).is_err());
         assert!(a.check(&url("https://127.0.0.1:8123/")).is_err());
         assert!(a.add_origin("not a url").is_err());

@@ -96,7 +96,11 @@ fn origin(url: &Url) -> String {
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
@@ -125,7 +129,11 @@ impl HttpExecutor {
         &self.policy
     }
 
-    pub async fn execute(&self, req: &PlannedRequest, scope: &RequestScope<'_>) -> Result<Fetched, HttpError> {
+    pub async fn execute(
+        &self,
+        req: &PlannedRequest,
+        scope: &RequestScope<'_>,
+    ) -> Result<Fetched, HttpError> {
         let method = match req.method.to_ascii_uppercase().as_str() {
             "GET" => reqwest::Method::GET,
             "HEAD" => reqwest::Method::HEAD,
@@ -152,10 +160,13 @@ impl HttpExecutor {
                     secret: name.to_string(),
                 });
             }
-            let value = scope.secrets.get(name).ok_or_else(|| HttpError::MissingSecret {
-                id: req.id.clone(),
-                secret: name.to_string(),
-            })?;
+            let value = scope
+                .secrets
+                .get(name)
+                .ok_or_else(|| HttpError::MissingSecret {
+                    id: req.id.clone(),
+                    secret: name.to_string(),
+                })?;
             match &req.auth {
                 RequestAuth::BearerHeader { .. } => bearer = Some(format!("Bearer {value}")),
                 RequestAuth::QueryParam { param, .. } => {

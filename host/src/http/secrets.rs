@@ -93,11 +93,15 @@ mod tests {
     fn scrubs_raw_and_encoded_values_and_hides_them_from_debug() {
         let mut s = Secrets::new();
         s.insert("token", "CANARY-SECRET/+=value");
-        let body = br#"{"next":"https://x/?token=CANARY-SECRET%2F%2B%3Dvalue&a=CANARY-SECRET/+=value"}"#.to_vec();
+        let body =
+            br#"{"next":"https://x/?token=CANARY-SECRET%2F%2B%3Dvalue&a=CANARY-SECRET/+=value"}"#
+                .to_vec();
         let out = String::from_utf8(s.scrub_bytes(body)).unwrap();
         assert!(!out.contains("CANARY-SECRET"), "{out}");
         assert!(out.contains("[redacted]"));
         assert_eq!(format!("{s:?}"), r#"{"token"}"#);
-        assert!(!s.scrub_str("Bearer CANARY-SECRET/+=value").contains("CANARY"));
+        assert!(!s
+            .scrub_str("Bearer CANARY-SECRET/+=value")
+            .contains("CANARY"));
     }
 }

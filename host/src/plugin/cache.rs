@@ -79,7 +79,8 @@ impl ComponentCache {
         write_entry(&path, &compiled)
             .with_context(|| format!("writing plugin cache entry {}", path.display()))?;
         // SAFETY: `compiled` was produced by this engine a moment ago.
-        let c = unsafe { Component::deserialize(engine, &compiled) }.map_err(anyhow::Error::from)?;
+        let c =
+            unsafe { Component::deserialize(engine, &compiled) }.map_err(anyhow::Error::from)?;
         Ok((
             c,
             if existed {

@@ -10,7 +10,11 @@ use super::runtime::{LoadedPlugin, PluginRuntime};
 /// Where precompiled plugins are cached: `$BOXOFFICE_CACHE_DIR`, systemd's `$CACHE_DIRECTORY`,
 /// `$XDG_CACHE_HOME/boxoffice`, or `~/.cache/boxoffice`.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("BOXOFFICE_CACHE_DIR")
         .or_else(|| env("CACHE_DIRECTORY"))
         .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("boxoffice")))
@@ -25,8 +29,8 @@ pub fn plugin_bytes(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
     }
     let path = Path::new(spec);
     if path.extension().is_some_and(|e| e == "wasm") || path.exists() {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading plugin file {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading plugin file {}", path.display()))?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

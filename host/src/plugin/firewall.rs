@@ -332,10 +332,14 @@ mod tests {
 
     #[test]
     fn redacts_log_lines() {
-        let s = redact("buyer canary.name@example.invalid phone +33 6 00 00 00 01 code 10000000000001");
+        let s =
+            redact("buyer canary.name@example.invalid phone +33 6 00 00 00 01 code 10000000000001");
         assert!(!s.contains("canary.name"), "{s}");
         assert!(!s.contains("00 00 01"), "{s}");
         assert!(!s.contains("10000000000001"), "{s}");
-        assert_eq!(redact("page 3 of 12: 100 tickets"), "page 3 of 12: 100 tickets");
+        assert_eq!(
+            redact("page 3 of 12: 100 tickets"),
+            "page 3 of 12: 100 tickets"
+        );
     }
 }

@@ -92,9 +92,16 @@ mod tests {
         let b = Pseudonymizer::new([1; 32]);
         let pa = a.issue("user", "7000001");
         let pb = b.issue("user", "7000001");
-        assert_eq!(a.verify(&pa), b.verify(&pb), "stable part is run-independent");
+        assert_eq!(
+            a.verify(&pa),
+            b.verify(&pb),
+            "stable part is run-independent"
+        );
         assert!(a.verify(&pa).is_some());
-        assert!(a.verify(&pb).is_none(), "a tag from another run is not ours");
+        assert!(
+            a.verify(&pb).is_none(),
+            "a tag from another run is not ours"
+        );
         assert_ne!(a.issue("user", "7000002"), pa);
         assert_ne!(a.issue("contact", "7000001"), pa);
         assert!(!pa.contains("7000001"));

@@ -88,10 +88,17 @@ impl Fixture {
             let p = dir.join(name);
             std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
         };
-        let context: RunContext = serde_json::from_str(&read("context.json")?)
-            .with_context(|| format!("{}: not a run context", dir.join("context.json").display()))?;
+        let context: RunContext =
+            serde_json::from_str(&read("context.json")?).with_context(|| {
+                format!("{}: not a run context", dir.join("context.json").display())
+            })?;
         let exchanges: Vec<Exchange> = serde_json::from_str(&read("exchanges.json")?)
-            .with_context(|| format!("{}: not a list of exchanges", dir.join("exchanges.json").display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: not a list of exchanges",
+                    dir.join("exchanges.json").display()
+                )
+            })?;
         Ok(Self {
             dir: dir.to_path_buf(),
             context,
@@ -117,10 +124,9 @@ impl Fixture {
     fn find(&self, req: &PlannedRequest) -> Option<&Exchange> {
         let mut want_q = req.query.clone();
         want_q.sort();
-        let want_body: Option<serde_json::Value> = req
-            .body
-            .as_ref()
-            .map(|b| serde_json::from_slice(b).unwrap_or_else(|_| String::from_utf8_lossy(b).into()));
+        let want_body: Option<serde_json::Value> = req.body.as_ref().map(|b| {
+            serde_json::from_slice(b).unwrap_or_else(|_| String::from_utf8_lossy(b).into())
+        });
         self.exchanges.iter().find(|x| {
             let mut q = x.request.query.clone();
             q.sort();
@@ -169,7 +175,12 @@ pub async fn replay(plugin: &LoadedPlugin, fixture: &Fixture) -> anyhow::Result<
             let known: Vec<String> = fixture
                 .exchanges
                 .iter()
-                .map(|x| format!("  {} {} {:?}", x.request.method, x.request.url, x.request.query))
+                .map(|x| {
+                    format!(
+                        "  {} {} {:?}",
+                        x.request.method, x.request.url, x.request.query
+                    )
+                })
                 .collect();
             bail!(
                 "no recorded response for request #{}: {line}\nrecorded:\n{}",
@@ -208,8 +219,8 @@ pub fn compare(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()>
     let want = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} (run with --bless to create it)", path.display()))?;
     let got = to_pretty(outcome)?;
-    let want_v: serde_json::Value = serde_json::from_str(&want)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let want_v: serde_json::Value =
+        serde_json::from_str(&want).with_context(|| format!("{} is not JSON", path.display()))?;
     let got_v: serde_json::Value = serde_json::from_str(&got)?;
     if want_v == got_v {
         return Ok(());
@@ -226,7 +237,8 @@ pub fn compare(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()>
 
 pub fn bless(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()> {
     let path = fixture.golden_path();
-    std::fs::write(&path, to_pretty(outcome)?).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&path, to_pretty(outcome)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn to_pretty(outcome: &ReplayOutcome) -> anyhow::Result<String> {

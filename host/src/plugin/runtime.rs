@@ -91,8 +91,14 @@ impl PluginRuntime {
             .map_err(|e| load_err(format!("{e:#}")))?;
         let load_time = started.elapsed();
         let ty = component.component_type();
-        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         let wit_version = wit_version_of(&imports);
         if let Some(found) = &wit_version {
             if !compatible(found, WIT_VERSION) {
@@ -107,7 +113,8 @@ impl PluginRuntime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| load_err(format!("cannot link: {e:#}")))?;
-        let pre = ConnectorPre::new(pre).map_err(|e| load_err(format!("not a connector: {e:#}")))?;
+        let pre =
+            ConnectorPre::new(pre).map_err(|e| load_err(format!("not a connector: {e:#}")))?;
         let mut loaded = LoadedPlugin {
             manifest: Manifest {
                 id: name.to_string(),
@@ -166,14 +173,14 @@ impl LoadedPlugin {
         };
         let mut store = self.runtime.new_store(id, pseudonyms);
         store.set_epoch_deadline(self.runtime.limits.deadline_ticks());
-        let bindings = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| PluginError::Load {
-                plugin: id.to_string(),
-                detail: format!("instantiation failed: {e:#}"),
-            })?;
+        let bindings =
+            self.pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| PluginError::Load {
+                    plugin: id.to_string(),
+                    detail: format!("instantiation failed: {e:#}"),
+                })?;
         Ok(PluginInstance::new(
             id.to_string(),
             store,

@@ -51,7 +51,12 @@ pub struct PageCommit {
     pub inventory: u64,
 }
 
-fn upsert_ticket(tx: &Transaction, vendor: &str, account: &str, t: &Ticket) -> rusqlite::Result<usize> {
+fn upsert_ticket(
+    tx: &Transaction,
+    vendor: &str,
+    account: &str,
+    t: &Ticket,
+) -> rusqlite::Result<usize> {
     let mut st = tx.prepare_cached(
         "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id, category,
              channel, status, price_minor, service_fee_minor, buyer_fee_minor, producer_cost_minor,
@@ -106,7 +111,12 @@ fn upsert_ticket(tx: &Transaction, vendor: &str, account: &str, t: &Ticket) -> r
 
 /// Events merge sparsely: a field the new record leaves empty keeps its known value, so a
 /// ticket page (no city) does not erase what the events listing said.
-fn merge_event(tx: &Transaction, vendor: &str, account: &str, e: &Event) -> rusqlite::Result<usize> {
+fn merge_event(
+    tx: &Transaction,
+    vendor: &str,
+    account: &str,
+    e: &Event,
+) -> rusqlite::Result<usize> {
     let mut st = tx.prepare_cached(
         "INSERT INTO events (vendor, account, event_id, name, city, venue, starts_at_ms,
              ends_at_ms, canceled_at_ms, updated_at_ms)
@@ -139,7 +149,12 @@ fn merge_event(tx: &Transaction, vendor: &str, account: &str, e: &Event) -> rusq
     ])
 }
 
-fn upsert_inventory(tx: &Transaction, vendor: &str, account: &str, v: &Inventory) -> rusqlite::Result<usize> {
+fn upsert_inventory(
+    tx: &Transaction,
+    vendor: &str,
+    account: &str,
+    v: &Inventory,
+) -> rusqlite::Result<usize> {
     let mut st = tx.prepare_cached(
         "INSERT INTO inventory_latest (vendor, account, event_id, show_id, captured_at_ms,
              capacity, available, sold)
@@ -176,9 +191,13 @@ impl StateStore {
         let mut out = PageCommit::default();
         for r in records {
             match r {
-                Record::Ticket(t) => out.tickets_changed += upsert_ticket(&tx, vendor, account, t)? as u64,
+                Record::Ticket(t) => {
+                    out.tickets_changed += upsert_ticket(&tx, vendor, account, t)? as u64
+                }
                 Record::Event(e) => out.events += merge_event(&tx, vendor, account, e)? as u64,
-                Record::Inventory(v) => out.inventory += upsert_inventory(&tx, vendor, account, v)? as u64,
+                Record::Inventory(v) => {
+                    out.inventory += upsert_inventory(&tx, vendor, account, v)? as u64
+                }
             }
         }
         if let Some(c) = cursor {
@@ -303,6 +322,7 @@ impl StateStore {
     pub fn ticket_count(&self) -> anyhow::Result<u64> {
         Ok(self
             .conn()
-            .query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))? as u64)
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 }

@@ -68,11 +68,12 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u32>
             None => {}
         }
         let tx = conn.transaction()?;
-        tx.execute_batch(m.sql).map_err(|source| MigrateError::Failed {
-            version: m.version,
-            name: m.name.to_string(),
-            source,
-        })?;
+        tx.execute_batch(m.sql)
+            .map_err(|source| MigrateError::Failed {
+                version: m.version,
+                name: m.name.to_string(),
+                source,
+            })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
             params![m.version, m.name, current, crate::clock::now_ms()],
@@ -103,7 +104,10 @@ mod tests {
             ..V1
         };
         let err = apply(&mut c, &[edited]).unwrap_err();
-        assert!(matches!(err, MigrateError::Tampered { version: 1, .. }), "{err}");
+        assert!(
+            matches!(err, MigrateError::Tampered { version: 1, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("must not be edited"));
     }
 

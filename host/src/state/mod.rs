@@ -80,7 +80,13 @@ impl StateStore {
             .optional()?)
     }
 
-    pub fn begin_run(&self, vendor: &str, account: &str, kind: &str, now_ms: i64) -> anyhow::Result<i64> {
+    pub fn begin_run(
+        &self,
+        vendor: &str,
+        account: &str,
+        kind: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<i64> {
         let c = self.conn();
         c.execute(
             "INSERT INTO job_runs (vendor, account, kind, started_at, status) VALUES (?1, ?2, ?3, ?4, 'running')",

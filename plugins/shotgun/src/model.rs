@@ -1,0 +1,122 @@
+//! Shotgun's wire shapes, as far as this connector reads them (borrowed where possible: this is
+//! the hot path). Personal fields are deliberately absent: what is not deserialized cannot leak.
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct TicketsPage<'a> {
+    #[serde(borrow, default)]
+    pub pagination: Option<Pagination<'a>>,
+    #[serde(borrow)]
+    pub data: Vec<WireTicket<'a>>,
+}
+
+#[derive(Deserialize)]
+pub struct Pagination<'a> {
+    #[serde(borrow, default)]
+    pub next: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// An id that may come as a number or a string (Shotgun redacts some as `"REDACTED"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Id<'a> {
+    Num(i64),
+    Str(#[serde(borrow)] std::borrow::Cow<'a, str>),
+}
+
+impl Id<'_> {
+    /// The id as text, or `None` for a redacted or empty one.
+    pub fn usable(&self) -> Option<String> {
+        match self {
+            Id::Num(n) => Some(n.to_string()),
+            Id::Str(s) if s.is_empty() || s.eq_ignore_ascii_case("redacted") => None,
+            Id::Str(s) => Some(s.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WireTicket<'a> {
+    pub ticket_id: i64,
+    #[serde(borrow)]
+    pub ticket_scanned_at: Option<&'a str>,
+    #[serde(borrow)]
+    pub ticket_updated_at: &'a str,
+    #[serde(borrow)]
+    pub ticket_canceled_at: Option<&'a str>,
+    #[serde(borrow)]
+    pub ticket_status: &'a str,
+    #[serde(borrow, default)]
+    pub user_id: Option<Id<'a>>,
+    #[serde(borrow)]
+    pub deal_title: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub deal_channel: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub deal_visibilities: Vec<std::borrow::Cow<'a, str>>,
+    pub deal_price: i64,
+    #[serde(default)]
+    pub deal_service_fee: i64,
+    #[serde(default)]
+    pub deal_user_service_fee: i64,
+    #[serde(default)]
+    pub deal_producer_cost: i64,
+    pub order_id: i64,
+    #[serde(borrow)]
+    pub currency: &'a str,
+    #[serde(borrow)]
+    pub payment_method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub utm_source: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub utm_medium: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub ordered_at: &'a str,
+    pub event_id: i64,
+    #[serde(borrow)]
+    pub event_name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_start_time: Option<&'a str>,
+    #[serde(borrow)]
+    pub event_end_time: Option<&'a str>,
+    #[serde(borrow)]
+    pub event_canceled_at: Option<&'a str>,
+    #[serde(borrow, default)]
+    pub contact_id: Option<Id<'a>>,
+    #[serde(borrow)]
+    pub contact_country: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub contact_postal_code: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+pub struct EventsPage {
+    #[serde(default)]
+    pub data: Vec<WireEvent>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEvent {
+    pub id: i64,
+    #[serde(default)]
+    pub name: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub left_tickets_count: Option<i64>,
+    pub geolocation: Option<Geolocation>,
+    #[serde(default)]
+    pub deals: Vec<Deal>,
+}
+
+#[derive(Deserialize)]
+pub struct Geolocation {
+    pub city: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Deal {
+    pub quantity: Option<i64>,
+}

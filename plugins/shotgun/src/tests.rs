@@ -1,0 +1,198 @@
+//! Native tests of the transform against the vendor's example page.
+
+use boxoffice_plugin_sdk::host::FakeHost;
+use boxoffice_plugin_sdk::{HttpResponse, Item, PluginError, RunContext, TicketStatus};
+
+use super::*;
+
+const PAGE: &str = include_str!("../../../tests/fixtures/vendors/shotgun_tickets_page.json");
+
+fn ctx(cursor: Option<&str>) -> RunContext {
+    RunContext {
+        account: "t".into(),
+        settings: vec![
+            ("organizer_id".into(), "100001".into()),
+            ("base_url".into(), "http://127.0.0.1:9999".into()),
+        ],
+        cursor: cursor.map(Into::into),
+        since_ms: None,
+        until_ms: None,
+        now_ms: 1_772_600_000_000,
+    }
+}
+
+fn ok(body: &str) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn tickets_req(c: &RunContext) -> HttpRequest {
+    plan::tickets_request(&plan::settings(c).unwrap(), None)
+}
+
+#[test]
+fn example_page_maps_to_canonical_tickets() {
+    let c = ctx(None);
+    let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let tickets: Vec<_> = page
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Item::Ticket(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tickets.len(), 3);
+    let t = tickets[0];
+    assert_eq!(t.ticket_id, "900000001");
+    assert_eq!(t.status, TicketStatus::Valid);
+    assert_eq!(
+        (t.price_minor, t.service_fee_minor, t.buyer_fee_minor),
+        (4500, 450, 135)
+    );
+    assert_eq!(t.currency, "EUR");
+    assert_eq!(t.updated_at_ms, 1_772_446_503_207);
+    assert_eq!(
+        t.ordered_at_ms, 1_772_446_503_207,
+        "naive ordered_at is UTC"
+    );
+    assert_eq!(t.region.as_deref(), Some("France 69"));
+    assert_eq!(t.category, "PHASE 1");
+    assert_eq!(t.visibility, vec!["promoters", "public", "xpress_door"]);
+    assert!(t.buyer.as_deref().unwrap().starts_with("fake-"));
+    let inv = tickets[1];
+    assert_eq!((inv.channel.as_str(), inv.price_minor), ("invitation", 0));
+    let refunded = tickets[2];
+    assert_eq!(refunded.status, TicketStatus::Refunded);
+    assert_eq!(refunded.refunded_minor, 3500);
+    assert_eq!(refunded.refunded_at_ms, Some(1_772_642_412_498));
+    let events = page
+        .records
+        .iter()
+        .filter(|r| matches!(r, Item::Event(_)))
+        .count();
+    assert_eq!(events, 1);
+
+    let cursor = plan::Cursor::parse(page.cursor.as_deref());
+    assert_eq!(
+        cursor.after.as_deref(),
+        Some("2026-03-04T16:40:12.530Z_900000000")
+    );
+    assert_eq!(page.next.len(), 1);
+    let next = &page.next[0];
+    assert_eq!(
+        next.url, "http://127.0.0.1:9999/tickets",
+        "rebuilt on our base, not the vendor's link"
+    );
+    assert!(next.query.contains(&(
+        "after".to_string(),
+        "2026-03-04T16:40:12.530Z_900000000".to_string()
+    )));
+    assert!(next
+        .query
+        .contains(&("include_cohosted_events".to_string(), "1".to_string())));
+}
+
+#[test]
+fn nothing_personal_is_emitted() {
+    let c = ctx(None);
+    let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let dump = format!("{:?}", page.records);
+    for secret in [
+        "jane.example@example.com",
+        "+33 6 00 00 00 01",
+        "Jane",
+        "Placeholder",
+        "10000000000001",
+        "Lyon",
+        "69007",
+        "7000001",
+        "female",
+    ] {
+        assert!(!dump.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn errors_are_typed() {
+    let c = ctx(None);
+    let req = tickets_req(&c);
+    let status = |s: u16, h: Vec<(String, String)>, b: &str| HttpResponse {
+        status: s,
+        headers: h,
+        body: b.as_bytes().to_vec(),
+    };
+    let e = handle_with(
+        &mut FakeHost::default(),
+        &c,
+        &req,
+        &status(401, vec![], "{}"),
+    )
+    .unwrap_err();
+    assert!(matches!(e, PluginError::Unauthorized(_)));
+    let e = handle_with(
+        &mut FakeHost::default(),
+        &c,
+        &req,
+        &status(429, vec![("Retry-After".into(), "7".into())], ""),
+    )
+    .unwrap_err();
+    assert!(matches!(e, PluginError::RetryLater(7)));
+    let e = handle_with(&mut FakeHost::default(), &c, &req, &ok("<html>")).unwrap_err();
+    assert!(matches!(e, PluginError::BadResponse(_)));
+    // A `next` that repeats the request's own `after` would loop forever.
+    let s = plan::settings(&c).unwrap();
+    let same = plan::tickets_request(&s, Some("2026-03-04T16:40:12.530Z_900000000"));
+    let e = handle_with(&mut FakeHost::default(), &c, &same, &ok(PAGE)).unwrap_err();
+    assert!(matches!(e, PluginError::BadResponse(m) if m.contains("repeats")));
+}
+
+#[test]
+fn begin_plans_tickets_and_events_when_due() {
+    let fresh = begin_with(&mut FakeHost::default(), &ctx(None)).unwrap();
+    let ids: Vec<_> = fresh.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, vec!["tickets", "events-upcoming", "events-past"]);
+    assert!(!fresh[0].query.iter().any(|(k, _)| k == "after"));
+
+    let c = ctx(Some(
+        r#"{"after":"2026-03-04T16:40:12.530Z_900000000","events_at":1772599990000}"#,
+    ));
+    let inc = begin_with(&mut FakeHost::default(), &c).unwrap();
+    assert_eq!(inc.len(), 1, "nothing due but the tickets stream");
+    assert!(inc[0].query.contains(&(
+        "after".to_string(),
+        "2026-03-04T16:40:12.530Z_900000000".to_string()
+    )));
+
+    let mut back = ctx(Some(r#"{"after":"2026-03-04T16:40:12.530Z_900000000"}"#));
+    back.since_ms = Some(0);
+    let b = begin_with(&mut FakeHost::default(), &back).unwrap();
+    assert!(b[0]
+        .query
+        .contains(&("after".to_string(), "1970-01-01T00:00:00.000Z".to_string())));
+}
+
+#[test]
+fn events_listing_gives_names_cities_and_tickets_left() {
+    let c = ctx(None);
+    let s = plan::settings(&c).unwrap();
+    let req = plan::events_request(&s, plan::EVENTS_PAST, 0);
+    let body = r#"{"data":[{"id":200002,"name":"Fest","startTime":"2026-07-10T16:00:00.000Z",
+        "endTime":"2026-07-12T02:00:00.000Z","leftTicketsCount":120,"cancelledAt":null,
+        "geolocation":{"city":"Lyon","zipCode":"69007","countryIsoCode":"FR"},
+        "deals":[{"name":"A","quantity":100},{"name":"B","quantity":50}]}]}"#;
+    let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
+    assert_eq!(page.records.len(), 2);
+    match &page.records[1] {
+        Item::Inventory(v) => assert_eq!((v.capacity, v.available), (Some(150), Some(120))),
+        _ => panic!(),
+    }
+    assert!(page.next.is_empty());
+    assert_eq!(
+        plan::Cursor::parse(page.cursor.as_deref()).events_at,
+        Some(c.now_ms)
+    );
+}

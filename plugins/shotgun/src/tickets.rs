@@ -1,0 +1,189 @@
+//! A `/tickets` page → canonical tickets (and the events they name), the next request and the
+//! cursor to commit.
+
+use std::collections::BTreeMap;
+
+use boxoffice_plugin_sdk::{
+    money, time, url, Event, HostApi, HttpRequest, Item, Level, Page, PluginError, RunContext,
+    Ticket, TicketStatus,
+};
+
+use crate::model::{TicketsPage, WireTicket};
+use crate::plan::{self, Cursor};
+
+fn ms(field: &str, ticket_id: i64, v: &str) -> Result<i64, PluginError> {
+    time::parse_ms(v).ok_or_else(|| {
+        PluginError::BadResponse(format!("ticket {ticket_id}: `{field}` is not a timestamp"))
+    })
+}
+
+fn opt_ms(field: &str, ticket_id: i64, v: Option<&str>) -> Result<Option<i64>, PluginError> {
+    v.map(|v| ms(field, ticket_id, v)).transpose()
+}
+
+/// Shotgun statuses → canonical; `None` for a status this connector does not know.
+fn status(s: &str) -> Option<TicketStatus> {
+    Some(match s {
+        "valid" => TicketStatus::Valid,
+        "refunded" => TicketStatus::Refunded,
+        "canceled" | "cancelled" => TicketStatus::Canceled,
+        "resold" => TicketStatus::Resold,
+        "payment_plan_pending" | "pending_approval" | "pending_organizer_approval" | "rejected" => {
+            TicketStatus::Pending
+        }
+        _ => return None,
+    })
+}
+
+/// Country plus at most a 2-character postal prefix: coarse enough to keep (`France 69`).
+fn region(t: &WireTicket) -> Option<String> {
+    let country = t
+        .contact_country
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let prefix: Option<String> = t
+        .contact_postal_code
+        .as_deref()
+        .map(|p| p.trim().chars().take(2).collect::<String>())
+        .filter(|p| !p.is_empty());
+    match (country, prefix) {
+        (Some(c), Some(p)) => Some(format!("{c} {p}")),
+        (Some(c), None) => Some(c.to_string()),
+        _ => None,
+    }
+}
+
+fn ticket(
+    host: &mut impl HostApi,
+    t: &WireTicket,
+    unknown: &mut u32,
+) -> Result<Ticket, PluginError> {
+    let id = t.ticket_id;
+    let st = status(t.ticket_status).unwrap_or_else(|| {
+        *unknown += 1;
+        TicketStatus::Pending
+    });
+    let buyer = match (
+        t.user_id.as_ref().and_then(|u| u.usable()),
+        t.contact_id.as_ref().and_then(|c| c.usable()),
+    ) {
+        (Some(u), _) => Some(host.pseudonymize("shotgun-user", &u)),
+        (None, Some(c)) => Some(host.pseudonymize("shotgun-contact", &c)),
+        (None, None) => None,
+    };
+    let ended = matches!(st, TicketStatus::Refunded | TicketStatus::Canceled);
+    Ok(Ticket {
+        ticket_id: id.to_string(),
+        order_id: t.order_id.to_string(),
+        event_id: t.event_id.to_string(),
+        show_id: None,
+        category: t.deal_title.to_string(),
+        channel: t.deal_channel.to_string(),
+        status: st,
+        price_minor: t.deal_price,
+        service_fee_minor: t.deal_service_fee,
+        buyer_fee_minor: t.deal_user_service_fee,
+        producer_cost_minor: t.deal_producer_cost,
+        // The API carries no refund amount: a refunded ticket is taken as fully refunded.
+        refunded_minor: if st == TicketStatus::Refunded {
+            t.deal_price
+        } else {
+            0
+        },
+        currency: money::currency(t.currency),
+        ordered_at_ms: ms("ordered_at", id, t.ordered_at)?,
+        updated_at_ms: ms("ticket_updated_at", id, t.ticket_updated_at)?,
+        scanned_at_ms: opt_ms("ticket_scanned_at", id, t.ticket_scanned_at)?,
+        refunded_at_ms: if ended {
+            opt_ms("ticket_canceled_at", id, t.ticket_canceled_at)?
+        } else {
+            None
+        },
+        buyer,
+        region: region(t),
+        utm_source: t.utm_source.as_deref().map(str::to_string),
+        utm_medium: t.utm_medium.as_deref().map(str::to_string),
+        utm_campaign: None,
+        payment_method: t.payment_method.as_deref().map(str::to_string),
+        visibility: t.deal_visibilities.iter().map(|v| v.to_string()).collect(),
+    })
+}
+
+pub fn handle(
+    host: &mut impl HostApi,
+    ctx: &RunContext,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Page, PluginError> {
+    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let page: TicketsPage = serde_json::from_slice(body)
+        .map_err(|e| PluginError::BadResponse(format!("GET /tickets: unexpected body: {e}")))?;
+    let until = ctx.until_ms;
+    let mut records = Vec::with_capacity(page.data.len() + 4);
+    let mut events: BTreeMap<i64, Event> = BTreeMap::new();
+    let mut unknown = 0u32;
+    let mut passed_until = false;
+    for t in &page.data {
+        let tk = ticket(host, t, &mut unknown)?;
+        if until.is_some_and(|u| tk.updated_at_ms >= u) {
+            passed_until = true;
+            continue;
+        }
+        let updated = tk.updated_at_ms;
+        let e = events.entry(t.event_id).or_insert_with(|| Event {
+            event_id: t.event_id.to_string(),
+            name: t.event_name.to_string(),
+            city: None,
+            venue: None,
+            starts_at_ms: t.event_start_time.and_then(time::parse_ms),
+            ends_at_ms: t.event_end_time.and_then(time::parse_ms),
+            canceled_at_ms: t.event_canceled_at.and_then(time::parse_ms),
+            updated_at_ms: updated,
+        });
+        e.updated_at_ms = e.updated_at_ms.max(updated);
+        records.push(Item::Ticket(tk));
+    }
+    if unknown > 0 {
+        host.log(
+            Level::Warn,
+            &format!("{unknown} tickets with an unknown ticket_status, counted as pending"),
+        );
+    }
+    if page.data.is_empty() && s.event_id.is_some() && url_param(req, "after").is_none() {
+        host.log(Level::Warn, "the configured event returned no tickets: wrong organizer, co-host flag off, or no sales yet");
+    }
+    records.extend(events.into_values().map(Item::Event));
+
+    let mut cursor = Cursor::parse(ctx.cursor.as_deref());
+    let new_cursor = page.data.last().filter(|_| !passed_until).map(|last| {
+        cursor.after = Some(format!("{}_{}", last.ticket_updated_at, last.ticket_id));
+        cursor.encode()
+    });
+    let mut next = Vec::new();
+    if let Some(link) = page.pagination.as_ref().and_then(|p| p.next.as_deref()) {
+        if !page.data.is_empty() && !passed_until {
+            let after = url::query_param(link, "after")
+                .ok_or_else(|| PluginError::BadResponse("pagination.next has no `after`".into()))?;
+            if url_param(req, "after").as_deref() == Some(after.as_str()) {
+                return Err(PluginError::BadResponse(format!(
+                    "pagination.next repeats the current page (after={after})"
+                )));
+            }
+            // Rebuilt from our own parameters: never follow a vendor link to another host.
+            next.push(plan::tickets_request(&s, Some(&after)));
+        }
+    }
+    Ok(Page {
+        records,
+        next,
+        cursor: new_cursor,
+    })
+}
+
+pub fn url_param(req: &HttpRequest, name: &str) -> Option<String> {
+    req.query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
