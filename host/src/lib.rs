@@ -9,6 +9,9 @@
 pub mod cli;
 pub mod clock;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod plugin;
+pub mod sink;
 pub mod state;
+pub mod sync;

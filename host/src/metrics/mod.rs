@@ -1,0 +1,192 @@
+//! The metrics room: what `/metrics` says.
+//!
+//! Two kinds of series. Business KPIs (sold, refunded, scanned, revenue, events) are computed
+//! from the SQLite ledger at scrape time by [`ledger::LedgerCollector`], so a restart changes
+//! nothing and a refund makes the net figures fall. Source health (requests, retries,
+//! rejections, traps, run outcomes) is counted in-process here.
+
+pub mod ledger;
+pub mod server;
+
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::state::StateStore;
+use crate::sync::RunSummary;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AccountLabels {
+    pub vendor: String,
+    pub account: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub vendor: String,
+    pub account: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub vendor: String,
+    pub account: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TrapLabels {
+    pub vendor: String,
+    pub kind: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    http_requests: Family<StatusLabels, Counter>,
+    http_retries: Family<AccountLabels, Counter>,
+    rejected: Family<ReasonLabels, Counter>,
+    traps: Family<TrapLabels, Counter>,
+    runs: Family<StatusLabels, Counter>,
+    source_up: Family<AccountLabels, Gauge>,
+    last_success: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    duration: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+}
+
+fn acct(vendor: &str, account: &str) -> AccountLabels {
+    AccountLabels {
+        vendor: vendor.into(),
+        account: account.into(),
+    }
+}
+
+impl Metrics {
+    /// `compat_shotgun`: also serve the old Shotgun exporter's metric names.
+    pub fn new(state: Arc<StateStore>, compat_shotgun: bool) -> Arc<Self> {
+        let mut registry = Registry::default();
+        let m = Self {
+            registry: Mutex::new(Registry::default()),
+            http_requests: Family::default(),
+            http_retries: Family::default(),
+            rejected: Family::default(),
+            traps: Family::default(),
+            runs: Family::default(),
+            source_up: Family::default(),
+            last_success: Family::default(),
+            duration: Family::default(),
+        };
+        registry.register(
+            "boxoffice_http_requests",
+            "HTTP requests made to vendor APIs, by response status (error = no response)",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "boxoffice_http_retries",
+            "HTTP requests retried",
+            m.http_retries.clone(),
+        );
+        registry.register(
+            "boxoffice_records_rejected",
+            "Records a plugin emitted that the host refused to store, by reason",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "boxoffice_plugin_traps",
+            "Plugin instances that trapped, by kind",
+            m.traps.clone(),
+        );
+        registry.register(
+            "boxoffice_sync_runs",
+            "Finished sync runs, by status",
+            m.runs.clone(),
+        );
+        registry.register(
+            "boxoffice_source_up",
+            "1 if the last sync of the account succeeded",
+            m.source_up.clone(),
+        );
+        registry.register(
+            "boxoffice_sync_last_success_timestamp_seconds",
+            "When the account's last successful sync finished",
+            m.last_success.clone(),
+        );
+        registry.register(
+            "boxoffice_sync_duration_seconds",
+            "Duration of the account's last sync",
+            m.duration.clone(),
+        );
+        registry.register_collector(Box::new(ledger::LedgerCollector::new(
+            state,
+            compat_shotgun,
+        )));
+        *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
+        Arc::new(m)
+    }
+
+    pub fn http_request(&self, vendor: &str, account: &str, status: &str) {
+        self.http_requests
+            .get_or_create(&StatusLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                status: status.into(),
+            })
+            .inc();
+    }
+
+    pub fn http_retries(&self, vendor: &str, account: &str, n: u64) {
+        self.http_retries
+            .get_or_create(&acct(vendor, account))
+            .inc_by(n);
+    }
+
+    pub fn record_rejected(&self, vendor: &str, account: &str, reason: &str) {
+        self.rejected
+            .get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn plugin_trap(&self, vendor: &str, kind: &str) {
+        self.traps
+            .get_or_create(&TrapLabels {
+                vendor: vendor.into(),
+                kind: kind.into(),
+            })
+            .inc();
+    }
+
+    pub fn record_run(&self, vendor: &str, account: &str, s: &RunSummary, finished_ms: i64) {
+        let a = acct(vendor, account);
+        self.runs
+            .get_or_create(&StatusLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                status: s.status.clone(),
+            })
+            .inc();
+        self.source_up.get_or_create(&a).set(s.ok() as i64);
+        self.duration
+            .get_or_create(&a)
+            .set(s.duration_ms as f64 / 1000.0);
+        if s.ok() {
+            self.last_success
+                .get_or_create(&a)
+                .set(finished_ms as f64 / 1000.0);
+        }
+    }
+
+    /// The exposition text (OpenMetrics).
+    pub fn encode(&self) -> anyhow::Result<String> {
+        let mut out = String::new();
+        let reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        prometheus_client::encoding::text::encode(&mut out, &reg)?;
+        Ok(out)
+    }
+}

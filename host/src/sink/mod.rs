@@ -1,0 +1,41 @@
+//! The sink room: where accepted records end up for analysts.
+//!
+//! One trait, [`Sink`], with an embedded SQLite warehouse (the default) and ClickHouse. A sink
+//! write must be idempotent: the same record twice is one row, an older version never replaces
+//! a newer one. The sync loop commits a page's cursor only after `write` returned `Ok`.
+
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::model::Record;
+
+pub use sqlite::SqliteWarehouse;
+
+/// A finished run, as warehouses record it (`job_runs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub vendor: String,
+    pub account: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub status: String,
+    pub records: u64,
+    pub message: String,
+}
+
+pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+pub trait Sink: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Upserts one page of accepted records.
+    fn write<'a>(
+        &'a self,
+        vendor: &'a str,
+        account: &'a str,
+        records: &'a [Record],
+    ) -> SinkFuture<'a>;
+    /// Records a finished run.
+    fn record_run<'a>(&'a self, run: &'a RunRecord) -> SinkFuture<'a>;
+}

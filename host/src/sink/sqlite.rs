@@ -1,0 +1,184 @@
+//! The embedded SQLite warehouse: the same tables analysts get in ClickHouse (tickets, events,
+//! inventory snapshots, job runs, a daily sales view), in one file, for the demo and small
+//! installations.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use rusqlite::{params, Connection};
+
+use super::{RunRecord, Sink, SinkFuture};
+use crate::model::Record;
+use crate::state::migrate::{self, Migration};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "warehouse",
+    sql: include_str!("../../../migrations/sqlite/warehouse/0001_warehouse.sql"),
+}];
+
+pub struct SqliteWarehouse {
+    conn: Mutex<Connection>,
+    /// Offset of the reporting time zone in minutes, used for `sales_date`.
+    tz_offset_min: i32,
+}
+
+impl SqliteWarehouse {
+    pub fn open(path: &Path, tz_offset_min: i32) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("opening SQLite warehouse {}", path.display()))?;
+        crate::state::tune(&conn)?;
+        migrate::apply(&mut conn, MIGRATIONS)
+            .with_context(|| format!("migrating SQLite warehouse {}", path.display()))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            tz_offset_min,
+        })
+    }
+
+    fn write_sync(&self, vendor: &str, account: &str, records: &[Record]) -> anyhow::Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        for r in records {
+            match r {
+                Record::Ticket(t) => {
+                    let local = t.ordered_at_ms / 1000 + self.tz_offset_min as i64 * 60;
+                    let days = local.div_euclid(86_400);
+                    tx.prepare_cached(
+                        "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id,
+                             category, channel, status, price_minor, service_fee_minor,
+                             buyer_fee_minor, producer_cost_minor, refunded_minor, kept_minor,
+                             currency, ordered_at_ms, sales_date, updated_at_ms, scanned_at_ms,
+                             refunded_at_ms, buyer, region, utm_source, utm_medium, utm_campaign,
+                             payment_method)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                             ?16, ?17, date(?18 * 86400, 'unixepoch'), ?19, ?20, ?21, ?22, ?23,
+                             ?24, ?25, ?26, ?27)
+                         ON CONFLICT (vendor, account, ticket_id) DO UPDATE SET
+                             status = excluded.status, price_minor = excluded.price_minor,
+                             refunded_minor = excluded.refunded_minor,
+                             kept_minor = excluded.kept_minor, category = excluded.category,
+                             channel = excluded.channel, updated_at_ms = excluded.updated_at_ms,
+                             scanned_at_ms = excluded.scanned_at_ms,
+                             refunded_at_ms = excluded.refunded_at_ms
+                         WHERE excluded.updated_at_ms > tickets.updated_at_ms",
+                    )?
+                    .execute(params![
+                        vendor,
+                        account,
+                        t.ticket_id,
+                        t.order_id,
+                        t.event_id,
+                        t.show_id,
+                        t.category,
+                        t.channel,
+                        t.status.as_str(),
+                        t.price_minor,
+                        t.service_fee_minor,
+                        t.buyer_fee_minor,
+                        t.producer_cost_minor,
+                        t.refunded_minor,
+                        t.kept_minor(),
+                        t.currency,
+                        t.ordered_at_ms,
+                        days,
+                        t.updated_at_ms,
+                        t.scanned_at_ms,
+                        t.refunded_at_ms,
+                        t.buyer,
+                        t.region,
+                        t.utm_source,
+                        t.utm_medium,
+                        t.utm_campaign,
+                        t.payment_method
+                    ])?;
+                }
+                Record::Event(e) => {
+                    tx.prepare_cached(
+                        "INSERT INTO events (vendor, account, event_id, name, city, venue,
+                             starts_at_ms, ends_at_ms, canceled_at_ms, updated_at_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         ON CONFLICT (vendor, account, event_id) DO UPDATE SET
+                             name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE events.name END,
+                             city = COALESCE(excluded.city, events.city),
+                             venue = COALESCE(excluded.venue, events.venue),
+                             starts_at_ms = COALESCE(excluded.starts_at_ms, events.starts_at_ms),
+                             ends_at_ms = COALESCE(excluded.ends_at_ms, events.ends_at_ms),
+                             canceled_at_ms = COALESCE(excluded.canceled_at_ms, events.canceled_at_ms),
+                             updated_at_ms = MAX(excluded.updated_at_ms, events.updated_at_ms)",
+                    )?
+                    .execute(params![
+                        vendor,
+                        account,
+                        e.event_id,
+                        e.name,
+                        e.city,
+                        e.venue,
+                        e.starts_at_ms,
+                        e.ends_at_ms,
+                        e.canceled_at_ms,
+                        e.updated_at_ms
+                    ])?;
+                }
+                Record::Inventory(v) => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO inventory_snapshots (vendor, account, event_id,
+                             show_id, captured_at_ms, capacity, available, sold)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )?
+                    .execute(params![
+                        vendor,
+                        account,
+                        v.event_id,
+                        v.show_id,
+                        v.captured_at_ms,
+                        v.capacity,
+                        v.available,
+                        v.sold
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Sink for SqliteWarehouse {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn write<'a>(
+        &'a self,
+        vendor: &'a str,
+        account: &'a str,
+        records: &'a [Record],
+    ) -> SinkFuture<'a> {
+        Box::pin(async move { self.write_sync(vendor, account, records) })
+    }
+
+    fn record_run<'a>(&'a self, run: &'a RunRecord) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            conn.execute(
+                "INSERT INTO job_runs (vendor, account, started_at_ms, finished_at_ms, status,
+                     records, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    run.vendor,
+                    run.account,
+                    run.started_at_ms,
+                    run.finished_at_ms,
+                    run.status,
+                    run.records as i64,
+                    run.message
+                ],
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,305 @@
+//! One sync run of one account.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::http::{AllowList, HttpExecutor, RequestBudget, RequestScope, Secrets};
+use crate::metrics::Metrics;
+use crate::model::{PlannedRequest, RunContext};
+use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, RecordFirewall};
+use crate::sink::{RunRecord, Sink};
+use crate::state::{RunOutcome, StateStore};
+
+/// An account of one vendor, as configured by the operator.
+#[derive(Clone)]
+pub struct Account {
+    pub plugin: LoadedPlugin,
+    pub name: String,
+    pub settings: Vec<(String, String)>,
+    pub secrets: Secrets,
+    /// Origins the operator allows beyond the manifest (e.g. a vendor's own domain, a simulator).
+    pub extra_origins: Vec<String>,
+}
+
+impl Account {
+    pub fn vendor(&self) -> &str {
+        &self.plugin.manifest.id
+    }
+}
+
+/// What every run shares.
+#[derive(Clone)]
+pub struct SyncDeps {
+    pub state: Arc<StateStore>,
+    pub sink: Arc<dyn Sink>,
+    pub http: HttpExecutor,
+    pub budget: RequestBudget,
+    pub pseudonym_key: [u8; 32],
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunKind {
+    #[default]
+    Sync,
+    Backfill,
+    /// Fetch and transform, count, write nothing, move no cursor.
+    DryRun,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Backfill => "backfill",
+            Self::DryRun => "dry-run",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub kind: RunKind,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// The clock the plugin sees (tests pin it to the simulator's).
+    pub now_ms: Option<i64>,
+    /// Test hook: stop as if killed after the sink acknowledged this many pages, before the
+    /// cursor commit of the last one.
+    pub crash_after_sink_pages: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub status: String,
+    pub pages: u64,
+    pub records: u64,
+    pub rejected: u64,
+    pub requests: u64,
+    pub tickets_changed: u64,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+impl RunSummary {
+    pub fn ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+enum Stop {
+    Failed(String),
+    RateLimited(String),
+    Crashed,
+}
+
+/// Runs one sync of `account`. Never panics on plugin or vendor misbehaviour: every failure
+/// ends the run with a status and a message, and the cursor stays at the last committed page.
+pub async fn sync_account(
+    deps: &SyncDeps,
+    account: &Account,
+    opts: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let vendor = account.vendor().to_string();
+    let started = Instant::now();
+    let started_ms = crate::clock::now_ms();
+    let run_id = deps
+        .state
+        .begin_run(&vendor, &account.name, opts.kind.as_str(), started_ms)?;
+    let mut summary = RunSummary::default();
+    let result = run_pages(deps, account, opts, &mut summary).await;
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    let (status, message) = match result {
+        Ok(()) => (
+            "ok",
+            format!("{} pages, {} records", summary.pages, summary.records),
+        ),
+        Err(Stop::Failed(m)) => ("failed", m),
+        Err(Stop::RateLimited(m)) => ("rate_limited", m),
+        Err(Stop::Crashed) => ("failed", "simulated crash after the sink write".to_string()),
+    };
+    summary.status = status.to_string();
+    summary.message = message;
+    let outcome = RunOutcome {
+        status: summary.status.clone(),
+        pages: summary.pages,
+        records: summary.records,
+        rejected: summary.rejected,
+        requests: summary.requests,
+        message: summary.message.clone(),
+    };
+    let finished_ms = crate::clock::now_ms();
+    deps.state.finish_run(run_id, &outcome, finished_ms)?;
+    deps.metrics
+        .record_run(&vendor, &account.name, &summary, finished_ms);
+    if opts.kind != RunKind::DryRun {
+        let run = RunRecord {
+            vendor: vendor.clone(),
+            account: account.name.clone(),
+            started_at_ms: started_ms,
+            finished_at_ms: finished_ms,
+            status: summary.status.clone(),
+            records: summary.records,
+            message: summary.message.clone(),
+        };
+        if let Err(e) = deps.sink.record_run(&run).await {
+            tracing::warn!(vendor, account = %account.name, "could not record the run in the warehouse: {e:#}");
+        }
+    }
+    tracing::info!(
+        vendor,
+        account = %account.name,
+        kind = opts.kind.as_str(),
+        status = %summary.status,
+        pages = summary.pages,
+        records = summary.records,
+        rejected = summary.rejected,
+        requests = summary.requests,
+        duration_ms = summary.duration_ms,
+        "sync finished: {}",
+        summary.message
+    );
+    Ok(summary)
+}
+
+fn plugin_stop(e: PluginError) -> Stop {
+    match e {
+        PluginError::Guest {
+            error: GuestError::RetryLater(s),
+            ..
+        } => Stop::RateLimited(format!("vendor asked to retry after {s} s")),
+        PluginError::Guest {
+            error: GuestError::Unauthorized(m),
+            plugin,
+            ..
+        } => Stop::Failed(format!(
+            "{plugin}: the vendor refused the credentials ({m}); check the account's token"
+        )),
+        other => Stop::Failed(other.to_string()),
+    }
+}
+
+async fn run_pages(
+    deps: &SyncDeps,
+    account: &Account,
+    opts: &RunOptions,
+    summary: &mut RunSummary,
+) -> Result<(), Stop> {
+    let vendor = account.vendor();
+    let manifest = &account.plugin.manifest;
+    let mut allow = AllowList::new(vendor, &manifest.allowed_hosts);
+    for o in &account.extra_origins {
+        allow.add_origin(o).map_err(Stop::Failed)?;
+    }
+    let scope = RequestScope {
+        allow: &allow,
+        declared_secrets: &manifest.secrets,
+        secrets: &account.secrets,
+        budget: &deps.budget,
+    };
+    let cursor = if opts.kind == RunKind::Backfill {
+        None
+    } else {
+        deps.state
+            .cursor(vendor, &account.name)
+            .map_err(|e| Stop::Failed(format!("reading the cursor: {e:#}")))?
+    };
+    let mut ctx = RunContext {
+        account: account.name.clone(),
+        settings: account.settings.clone(),
+        cursor,
+        since_ms: opts.since_ms,
+        until_ms: opts.until_ms,
+        now_ms: opts.now_ms.unwrap_or_else(crate::clock::now_ms),
+    };
+    let pseudonyms = Arc::new(Pseudonymizer::new(deps.pseudonym_key));
+    let firewall = RecordFirewall::new(&pseudonyms);
+    let mut inst = account
+        .plugin
+        .instantiate(pseudonyms.clone())
+        .await
+        .map_err(|e| Stop::Failed(e.to_string()))?;
+    let traps = |e: &PluginError| {
+        if let Some(kind) = e.trap_kind() {
+            deps.metrics.plugin_trap(vendor, kind.as_str());
+        }
+    };
+    let mut queue: VecDeque<PlannedRequest> = match inst.begin(&ctx).await {
+        Ok(r) => r.into(),
+        Err(e) => {
+            traps(&e);
+            return Err(plugin_stop(e));
+        }
+    };
+    while let Some(req) = queue.pop_front() {
+        summary.requests += 1;
+        let fetched = deps.http.execute(&req, &scope).await;
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                deps.metrics.http_request(vendor, &account.name, "error");
+                return Err(Stop::Failed(format!("request `{}`: {e}", req.id)));
+            }
+        };
+        for s in &fetched.attempts {
+            deps.metrics
+                .http_request(vendor, &account.name, &s.to_string());
+        }
+        deps.metrics.http_retries(
+            vendor,
+            &account.name,
+            fetched.attempts.len().saturating_sub(1) as u64,
+        );
+        let page = match inst.handle(&ctx, &req, fetched.response).await {
+            Ok(p) => p,
+            Err(e) => {
+                traps(&e);
+                return Err(plugin_stop(e));
+            }
+        };
+        for log in inst.take_logs() {
+            tracing::debug!(vendor, account = %account.name, level = log.level, "plugin: {}", log.message);
+        }
+        let screened = firewall.screen(page.records);
+        for r in &screened.rejected {
+            deps.metrics
+                .record_rejected(vendor, &account.name, r.reason.as_str());
+            tracing::warn!(vendor, account = %account.name, "record rejected: {r}");
+        }
+        summary.rejected += screened.rejected.len() as u64;
+        summary.records += screened.accepted.len() as u64;
+        summary.pages += 1;
+        if opts.kind != RunKind::DryRun {
+            deps.sink
+                .write(vendor, &account.name, &screened.accepted)
+                .await
+                .map_err(|e| {
+                    Stop::Failed(format!(
+                        "{} sink refused page {}: {e:#}; the cursor stays where it was",
+                        deps.sink.name(),
+                        summary.pages
+                    ))
+                })?;
+            if opts.crash_after_sink_pages == Some(summary.pages) {
+                return Err(Stop::Crashed);
+            }
+            let commit = deps
+                .state
+                .commit_page(
+                    vendor,
+                    &account.name,
+                    &screened.accepted,
+                    page.cursor.as_deref(),
+                    crate::clock::now_ms(),
+                )
+                .map_err(|e| Stop::Failed(format!("committing page {}: {e:#}", summary.pages)))?;
+            summary.tickets_changed += commit.tickets_changed;
+        }
+        if let Some(c) = page.cursor {
+            ctx.cursor = Some(c);
+        }
+        queue.extend(page.next);
+    }
+    Ok(())
+}
