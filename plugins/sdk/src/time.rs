@@ -72,9 +72,7 @@ pub fn parse_ms(s: &str) -> Option<i64> {
         [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (hh, mm) = match rest {
-                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
-                    (num(&[*h1, *h2])?, num(&[*m1, *m2])?)
-                }
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (num(&[*h1, *h2])?, num(&[*m1, *m2])?),
                 [h1, h2] => (num(&[*h1, *h2])?, 0),
                 _ => return None,
             };
@@ -129,7 +127,10 @@ mod tests {
     #[test]
     fn parses_every_vendor_shape() {
         // 2026-03-02T10:15:03.207Z = 1772446503207 ms
-        assert_eq!(parse_ms("2026-03-02T10:15:03.207Z"), Some(1_772_446_503_207));
+        assert_eq!(
+            parse_ms("2026-03-02T10:15:03.207Z"),
+            Some(1_772_446_503_207)
+        );
         assert_eq!(
             parse_ms("2026-03-02 10:15:03.207519"),
             Some(1_772_446_503_207)
@@ -142,7 +143,10 @@ mod tests {
             parse_ms("2026-03-02T13:15:03.207+0300"),
             Some(1_772_446_503_207)
         );
-        assert_eq!(parse_ms("2026-03-02T05:15:03.207-05"), Some(1_772_446_503_207));
+        assert_eq!(
+            parse_ms("2026-03-02T05:15:03.207-05"),
+            Some(1_772_446_503_207)
+        );
         assert_eq!(parse_ms("1970-01-01T00:00:00Z"), Some(0));
     }
 

@@ -7,8 +7,8 @@
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Item, Level,
-    Manifest, Page, PluginError, RunContext, Ticket, TicketStatus, WasmHost,
+    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Item, Level, Manifest, Page,
+    PluginError, RunContext, Ticket, TicketStatus, WasmHost,
 };
 
 pub struct Testbed;
@@ -65,7 +65,10 @@ pub fn begin_with(
         "panic" => panic!("testbed: deliberate panic"),
         "read-file" => {
             let r = std::fs::read("/etc/passwd");
-            host.log(Level::Info, &format!("read-file: {}", outcome(r.map(|b| b.len()))));
+            host.log(
+                Level::Info,
+                &format!("read-file: {}", outcome(r.map(|b| b.len()))),
+            );
         }
         "read-env" => {
             let n = std::env::vars().count();
