@@ -104,6 +104,8 @@ pub struct Inventory {
     pub sold: Option<u32>,
 }
 
+// Nearly every record is a ticket: boxing it would add an allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {

@@ -23,7 +23,7 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn vendor(&self) -> &str {
+    pub fn vendor_id(&self) -> &str {
         &self.plugin.manifest.id
     }
 }
@@ -101,7 +101,7 @@ pub async fn sync_account(
     account: &Account,
     opts: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
-    let vendor = account.vendor().to_string();
+    let vendor = account.vendor_id().to_string();
     let started = Instant::now();
     let started_ms = crate::clock::now_ms();
     let run_id = deps
@@ -186,7 +186,7 @@ async fn run_pages(
     opts: &RunOptions,
     summary: &mut RunSummary,
 ) -> Result<(), Stop> {
-    let vendor = account.vendor();
+    let vendor = account.vendor_id();
     let manifest = &account.plugin.manifest;
     let mut allow = AllowList::new(vendor, &manifest.allowed_hosts);
     for o in &account.extra_origins {
