@@ -1,0 +1,248 @@
+//! The config room: turning environment variables (and env files) into accounts, paths and
+//! ports, with the old tools' variable names accepted unchanged.
+//!
+//! Precedence: process environment over `--envfile` values over defaults. Every error names the
+//! variable and the fix; no error ever prints a secret's value.
+
+pub mod envfile;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{key}: {problem}; {fix}")]
+    Invalid {
+        key: String,
+        problem: String,
+        fix: String,
+    },
+    #[error("{path}: {problem}")]
+    EnvFile { path: String, problem: String },
+}
+
+fn invalid(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// One vendor account to sync.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub vendor: String,
+    pub name: String,
+    pub settings: Vec<(String, String)>,
+    /// Secret name → value. Never printed (see the Debug impl).
+    pub secrets: BTreeMap<String, String>,
+    pub interval_secs: Option<u32>,
+    pub extra_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("vendor", &self.vendor)
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("interval_secs", &self.interval_secs)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub accounts: Vec<AccountConfig>,
+    /// Serve the old Shotgun exporter's metric names too.
+    pub compat_shotgun_metrics: bool,
+    /// Minutes east of UTC of the reporting time zone (sales dates).
+    pub tz_offset_min: i32,
+}
+
+/// A source of variables: the process environment layered over env files.
+pub struct Vars {
+    vars: BTreeMap<String, String>,
+}
+
+impl Vars {
+    pub fn from_process(envfiles: &[PathBuf]) -> Result<Self, ConfigError> {
+        let mut vars = BTreeMap::new();
+        for f in envfiles {
+            vars.extend(envfile::read(f)?);
+        }
+        vars.extend(std::env::vars());
+        Ok(Self { vars })
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A secret: `KEY`, or the contents of the file named by `KEY_FILE`, or systemd's
+    /// `$CREDENTIALS_DIRECTORY/<key in lower case>`.
+    pub fn secret(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        if let Some(v) = self.get(key) {
+            return Ok(Some(v.trim().to_string()));
+        }
+        let file_key = format!("{key}_FILE");
+        if let Some(path) = self.get(&file_key) {
+            return std::fs::read_to_string(path)
+                .map(|s| Some(s.trim().to_string()))
+                .map_err(|e| invalid(&file_key, format!("cannot read {path}: {e}"), "point it at a readable file holding the secret"));
+        }
+        if let Some(dir) = self.get("CREDENTIALS_DIRECTORY") {
+            let p = PathBuf::from(dir).join(key.to_ascii_lowercase());
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                return Ok(Some(s.trim().to_string()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(invalid(key, format!("`{v}` is not a boolean"), "use true or false")),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| invalid(key, format!("`{v}` is not a valid number"), "use a whole number"))
+            })
+            .transpose()
+    }
+}
+
+fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
+    // SHOTGUN_TOKEN is the current name; the old exporter read SHOTGUN_API_KEY.
+    let token = match v.secret("SHOTGUN_TOKEN")? {
+        Some(t) => Some(t),
+        None => v.secret("SHOTGUN_API_KEY")?,
+    };
+    let organizer = v.get("SHOTGUN_ORGANIZER_ID");
+    let (token, organizer) = match (token, organizer) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(invalid(
+                "SHOTGUN_TOKEN",
+                "missing while SHOTGUN_ORGANIZER_ID is set",
+                "set SHOTGUN_TOKEN (or SHOTGUN_API_KEY, or SHOTGUN_TOKEN_FILE) to the organizer's API token",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "SHOTGUN_ORGANIZER_ID",
+                "missing while a Shotgun token is set",
+                "set it to the organizer id shown next to the token in Smartboard",
+            ))
+        }
+        (Some(t), Some(o)) => (t, o.trim().to_string()),
+    };
+    if !organizer.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("SHOTGUN_ORGANIZER_ID", format!("`{organizer}` is not a number"), "use the numeric organizer id"));
+    }
+    let mut settings = vec![("organizer_id".to_string(), organizer)];
+    let cohosted = v.bool("INCLUDE_COHOSTED_EVENTS", true)?;
+    settings.push(("include_cohosted_events".into(), cohosted.to_string()));
+    let mut extra_origins = vec![];
+    for (key, setting) in [("SHOTGUN_BASE_URL", "base_url"), ("SHOTGUN_EVENTS_BASE_URL", "events_base_url")] {
+        if let Some(u) = v.get(key) {
+            if reqwest::Url::parse(u).is_err() {
+                return Err(invalid(key, format!("`{u}` is not a URL"), "use e.g. https://api.shotgun.live"));
+            }
+            settings.push((setting.into(), u.trim_end_matches('/').to_string()));
+            extra_origins.push(u.to_string());
+        }
+    }
+    let mut secrets = BTreeMap::new();
+    secrets.insert("token".to_string(), token);
+    Ok(Some(AccountConfig {
+        vendor: "shotgun".into(),
+        name: v.get("SHOTGUN_ACCOUNT").unwrap_or("default").to_string(),
+        settings,
+        secrets,
+        interval_secs: v.number("SCRAPE_INTERVAL")?,
+        extra_origins,
+    }))
+}
+
+/// Offsets of the time zones users of the old tools set in `TZ`; both have had no DST since
+/// 2011/2014. Others can be given as `+HH:MM`.
+fn tz_offset(v: &Vars) -> Result<i32, ConfigError> {
+    let tz = v.get("TZ").unwrap_or("Europe/Moscow").trim();
+    let fixed = match tz {
+        "UTC" | "Etc/UTC" | "GMT" => Some(0),
+        "Europe/Moscow" => Some(180),
+        "Asia/Novosibirsk" => Some(420),
+        "Asia/Yekaterinburg" => Some(300),
+        _ => None,
+    };
+    if let Some(m) = fixed {
+        return Ok(m);
+    }
+    let b = tz.as_bytes();
+    if b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {
+        if let (Ok(h), Ok(m)) = (tz[1..3].parse::<i32>(), tz[4..6].parse::<i32>()) {
+            return Ok(if b[0] == b'-' { -(h * 60 + m) } else { h * 60 + m });
+        }
+    }
+    Err(invalid("TZ", format!("`{tz}` is not a supported time zone"), "use Europe/Moscow, UTC, or a fixed offset like +03:00"))
+}
+
+impl Config {
+    pub fn from_vars(v: &Vars) -> Result<Self, ConfigError> {
+        let state_dir = v
+            .get("BOXOFFICE_STATE_DIR")
+            .or(v.get("STATE_DIRECTORY"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("boxoffice-data"));
+        let port: u16 = match v.get("EXPORTER_PORT") {
+            None => 9400,
+            Some(p) => p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| invalid("EXPORTER_PORT", format!("`{p}` is not a port"), "use a number from 1 to 65535"))?,
+        };
+        let host = v.get("BOXOFFICE_LISTEN_HOST").unwrap_or("127.0.0.1");
+        let listen: SocketAddr = format!("{host}:{port}")
+            .parse()
+            .map_err(|_| invalid("BOXOFFICE_LISTEN_HOST", format!("`{host}` is not an IP address"), "use e.g. 127.0.0.1 or 0.0.0.0"))?;
+        let mut accounts = Vec::new();
+        accounts.extend(shotgun_account(v)?);
+        Ok(Self {
+            state_dir,
+            listen,
+            accounts,
+            compat_shotgun_metrics: v.bool("BOXOFFICE_SHOTGUN_COMPAT_METRICS", false)?,
+            tz_offset_min: tz_offset(v)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
