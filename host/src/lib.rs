@@ -6,6 +6,7 @@
 //! cursors, runs, ledger), `sink` (warehouses), `metrics`, `config`, `cli`. Canonical records
 //! are in `model`. Vendor simulators live in the `boxoffice-sim` crate.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;

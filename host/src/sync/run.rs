@@ -20,6 +20,8 @@ pub struct Account {
     pub secrets: Secrets,
     /// Origins the operator allows beyond the manifest (e.g. a vendor's own domain, a simulator).
     pub extra_origins: Vec<String>,
+    /// The vendor's request budget, shared by all its accounts.
+    pub budget: RequestBudget,
 }
 
 impl Account {
@@ -34,7 +36,6 @@ pub struct SyncDeps {
     pub state: Arc<StateStore>,
     pub sink: Arc<dyn Sink>,
     pub http: HttpExecutor,
-    pub budget: RequestBudget,
     pub pseudonym_key: [u8; 32],
     pub metrics: Arc<Metrics>,
 }
@@ -196,7 +197,7 @@ async fn run_pages(
         allow: &allow,
         declared_secrets: &manifest.secrets,
         secrets: &account.secrets,
-        budget: &deps.budget,
+        budget: &account.budget,
     };
     let cursor = if opts.kind == RunKind::Backfill {
         None

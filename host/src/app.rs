@@ -1,0 +1,114 @@
+//! Wiring: from a `Config` to the opened state, sink, metrics, plugins and accounts that every
+//! command (sync, run, demo) works with.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::{AccountConfig, Config};
+use crate::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
+use crate::metrics::Metrics;
+use crate::plugin::catalog::default_cache_dir;
+use crate::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime};
+use crate::sink::{Sink, SqliteWarehouse};
+use crate::state::StateStore;
+use crate::sync::{Account, SyncDeps};
+
+pub struct App {
+    pub config: Config,
+    pub deps: SyncDeps,
+    pub plugins: BTreeMap<String, LoadedPlugin>,
+    budgets: BTreeMap<String, RequestBudget>,
+}
+
+/// The installation's pseudonym key: 32 random bytes created once, readable by the owner only.
+pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = state_dir.join("pseudonym.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        return bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key; restore it from backup or delete it (pseudonyms will change)", path.display()));
+    }
+    std::fs::create_dir_all(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+    let key: [u8; 32] = rand::random();
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(&key)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(key)
+}
+
+impl App {
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        let dir = &config.state_dir;
+        let state = Arc::new(StateStore::open(&dir.join("state.sqlite"))?);
+        let sink: Arc<dyn Sink> = Arc::new(SqliteWarehouse::open(
+            &dir.join("warehouse.sqlite"),
+            config.tz_offset_min,
+        )?);
+        let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
+        let cache = default_cache_dir().or_else(|| Some(dir.join("plugin-cache")));
+        let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;
+        let mut plugins = BTreeMap::new();
+        let mut budgets = BTreeMap::new();
+        for b in bundled::ALL {
+            match runtime.load(b.name, b.wasm).await {
+                Ok(p) => {
+                    budgets.insert(p.manifest.id.clone(), RequestBudget::per_minute(p.manifest.max_requests_per_minute));
+                    plugins.insert(p.manifest.id.clone(), p);
+                }
+                Err(e) => tracing::error!("bundled plugin {} unusable: {e}", b.name),
+            }
+        }
+        let deps = SyncDeps {
+            state,
+            sink,
+            http: HttpExecutor::new(RetryPolicy::default())?,
+            pseudonym_key: pseudonym_key(dir)?,
+            metrics,
+        };
+        Ok(Self {
+            config,
+            deps,
+            plugins,
+            budgets,
+        })
+    }
+
+    pub fn account(&self, a: &AccountConfig) -> anyhow::Result<Account> {
+        let plugin = self
+            .plugins
+            .get(&a.vendor)
+            .with_context(|| format!("unknown vendor `{}` (plugins: {})", a.vendor, self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")))?
+            .clone();
+        let mut secrets = Secrets::new();
+        for (k, v) in &a.secrets {
+            secrets.insert(k, v);
+        }
+        Ok(Account {
+            budget: self.budgets.get(&a.vendor).cloned().unwrap_or_else(|| RequestBudget::per_minute(0)),
+            plugin,
+            name: a.name.clone(),
+            settings: a.settings.clone(),
+            secrets,
+            extra_origins: a.extra_origins.clone(),
+        })
+    }
+
+    pub fn accounts(&self) -> anyhow::Result<Vec<Account>> {
+        self.config.accounts.iter().map(|a| self.account(a)).collect()
+    }
+}
