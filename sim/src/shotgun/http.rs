@@ -1,0 +1,428 @@
+//! The simulator's routes and wire shapes (key order as in the vendor's example page).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use super::model::{SimTicket, GEOS, PAYMENTS, UTMS};
+use super::{ShotgunSim, State};
+use crate::canary;
+
+/// Tickets per page: the documented maximum.
+const PAGE: usize = 100;
+/// Default page size of the events listing (unconfirmed: chosen; clients always send `limit`).
+const EVENTS_DEFAULT_LIMIT: usize = 20;
+
+pub(crate) fn iso_ms(ms: i64) -> String {
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parses the simulator's own ISO form (and plain `YYYY-MM-DDTHH:MM:SS[.mmm]Z`).
+fn parse_iso(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, se) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let ms = if b.get(19) == Some(&b'.') {
+        n(20..23).unwrap_or(0)
+    } else {
+        0
+    };
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = if yy >= 0 { yy } else { yy - 399 } / 400;
+    let yoe = yy - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms)
+}
+
+fn ordered_at(t: &SimTicket) -> String {
+    let iso = iso_ms(t.ordered_at_ms);
+    // `2026-03-02 10:15:03.207519`: space, microseconds, no offset.
+    format!("{} {}{:03}", &iso[..10], &iso[11..23], t.ordered_us)
+}
+
+#[derive(Serialize)]
+struct WireTicket<'a> {
+    ticket_id: u64,
+    ticket_scan_code: String,
+    ticket_scanned_at: Option<String>,
+    ticket_updated_at: String,
+    ticket_canceled_at: Option<String>,
+    ticket_status: &'static str,
+    ticket_seating: Option<()>,
+    user_id: u64,
+    deal_id: u64,
+    deal_sub_category: Option<&'a str>,
+    deal_title: &'a str,
+    deal_channel: &'a str,
+    deal_visibilities: &'a [&'a str],
+    deal_price: i64,
+    deal_service_fee: i64,
+    deal_user_service_fee: i64,
+    deal_producer_cost: i64,
+    deal_vat_rate: f64,
+    order_id: u64,
+    currency: &'a str,
+    payment_method: Option<&'a str>,
+    utm_source: Option<&'a str>,
+    utm_medium: Option<&'a str>,
+    ordered_at: String,
+    event_id: u64,
+    event_name: &'a str,
+    event_start_time: String,
+    event_end_time: String,
+    event_created_at: String,
+    event_published_at: Option<String>,
+    event_launched_at: Option<String>,
+    event_canceled_at: Option<String>,
+    contact_id: u64,
+    contact_email: String,
+    contact_phone: Option<&'a str>,
+    contact_first_name: &'a str,
+    contact_last_name: &'a str,
+    contact_gender: &'a str,
+    contact_company_name: Option<String>,
+    contact_birthday: Option<&'a str>,
+    contact_newsletter_optin: bool,
+    contact_country: &'a str,
+    contact_postal_code: &'a str,
+    contact_locality: &'a str,
+}
+
+fn wire<'a>(s: &'a State, t: &'a SimTicket) -> WireTicket<'a> {
+    let e = t.event(s);
+    let d = t.deal(s);
+    let (utm_source, utm_medium) = UTMS[t.utm as usize];
+    let (country, postal, locality) = GEOS[t.geo as usize];
+    WireTicket {
+        ticket_id: t.ticket_id,
+        ticket_scan_code: ShotgunSim::scan_code(t.ticket_id),
+        ticket_scanned_at: t.scanned_at_ms.map(iso_ms),
+        ticket_updated_at: iso_ms(t.updated_at_ms),
+        ticket_canceled_at: t.canceled_at_ms.map(iso_ms),
+        ticket_status: t.status.as_str(),
+        ticket_seating: None,
+        user_id: t.user_id,
+        deal_id: d.id,
+        deal_sub_category: d.sub_category,
+        deal_title: d.title,
+        deal_channel: d.channel,
+        deal_visibilities: d.visibilities,
+        deal_price: d.price,
+        deal_service_fee: d.price / 10,
+        deal_user_service_fee: d.price * 3 / 100,
+        deal_producer_cost: 0,
+        deal_vat_rate: 0.055,
+        order_id: t.order_id,
+        currency: e.currency,
+        payment_method: PAYMENTS[t.payment as usize],
+        utm_source,
+        utm_medium,
+        ordered_at: ordered_at(t),
+        event_id: e.id,
+        event_name: &e.name,
+        event_start_time: iso_ms(e.start_ms),
+        event_end_time: iso_ms(e.end_ms),
+        event_created_at: iso_ms(e.created_ms),
+        event_published_at: Some(iso_ms(e.created_ms + 7 * 86_400_000 + 120)),
+        event_launched_at: Some(iso_ms(e.created_ms + 27 * 86_400_000 + 480)),
+        event_canceled_at: e.canceled_ms.map(iso_ms),
+        contact_id: t.user_id + 1_000_000,
+        contact_email: canary::email(t.user_id),
+        contact_phone: (t.user_id % 3 == 0).then_some(canary::PHONE),
+        contact_first_name: canary::NAME,
+        contact_last_name: canary::SURNAME,
+        contact_gender: ["female", "male", "other"][(t.user_id % 3) as usize],
+        contact_company_name: (t.user_id % 7 == 0).then(|| format!("{} Corp", canary::NAME)),
+        contact_birthday: None,
+        contact_newsletter_optin: t.user_id % 2 == 0,
+        contact_country: country,
+        contact_postal_code: postal,
+        contact_locality: locality,
+    }
+}
+
+fn json_err(status: StatusCode, msg: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+fn count(s: &mut State, route: &str, status: StatusCode) {
+    *s.stats
+        .by_route_status
+        .entry((route.to_string(), status.as_u16()))
+        .or_default() += 1;
+}
+
+fn rate_limited(s: &mut State) -> Option<Response> {
+    let rl = s.cfg.rate_limit?;
+    let now = Instant::now();
+    let window = Duration::from_millis(rl.window_ms);
+    while s
+        .recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > window)
+    {
+        s.recent.pop_front();
+    }
+    if s.recent.len() as u32 >= rl.requests {
+        let mut r = json_err(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+        r.headers_mut().insert(
+            "retry-after",
+            rl.retry_after_secs
+                .to_string()
+                .parse()
+                .expect("digits are a header value"),
+        );
+        return Some(r);
+    }
+    s.recent.push_back(now);
+    None
+}
+
+fn bearer_or_param(
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    param: &str,
+) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+        .or_else(|| q.get(param).cloned())
+}
+
+/// Unconfirmed: the real API's status and body for a bad token are undocumented; 401 with a
+/// small JSON error is what clients treat as "bad token", so the simulator answers that.
+const BAD_TOKEN: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "Unauthorized: invalid token");
+
+async fn tickets(
+    AxState(sim): AxState<ShotgunSim>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = sim.lock();
+    let r = tickets_inner(&mut s, &headers, &q);
+    count(&mut s, "/tickets", r.status());
+    r
+}
+
+fn truthy(v: Option<&String>) -> bool {
+    matches!(v.map(String::as_str), Some("1" | "true"))
+}
+
+fn tickets_inner(s: &mut State, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
+    if let Some(r) = rate_limited(s) {
+        return r;
+    }
+    s.tickets_requests += 1;
+    if s.cfg
+        .fault_every
+        .is_some_and(|n| s.tickets_requests % n as u64 == 0)
+    {
+        return json_err(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+    }
+    let via_param = q.contains_key("token");
+    if bearer_or_param(headers, q, "token").as_deref() != Some(s.cfg.token.as_str()) {
+        return json_err(BAD_TOKEN.0, BAD_TOKEN.1);
+    }
+    let Some(org) = q.get("organizer_id") else {
+        return json_err(StatusCode::BAD_REQUEST, "organizer_id is required");
+    };
+    if org.parse::<u64>().ok() != Some(s.cfg.organizer_id) {
+        return json_err(StatusCode::FORBIDDEN, "Forbidden: organizer mismatch");
+    }
+    let event_id: Option<u64> = q.get("event_id").and_then(|v| v.parse().ok());
+    let cohosted = truthy(q.get("include_cohosted_events"));
+    let after = match q.get("after") {
+        None => None,
+        Some(a) => {
+            let (ts, id) = match a.split_once('_') {
+                Some((ts, id)) => (ts, id.parse::<u64>().ok()),
+                None => (a.as_str(), None),
+            };
+            match parse_iso(ts) {
+                // Without an id, everything at that instant is past the bound.
+                Some(ms) => Some((ms, id.unwrap_or(u64::MAX))),
+                None => return json_err(StatusCode::BAD_REQUEST, "invalid after"),
+            }
+        }
+    };
+    let range = match after {
+        Some(b) => s
+            .order
+            .range((std::ops::Bound::Excluded(b), std::ops::Bound::Unbounded)),
+        None => s.order.range(..),
+    };
+    let mut page = Vec::with_capacity(PAGE);
+    for (_, id) in range {
+        let t = &s.tickets[(id - super::model::FIRST_TICKET_ID) as usize];
+        let e = t.event(s);
+        if event_id.is_some_and(|want| want != e.id) || (e.cohosted && !cohosted) {
+            continue;
+        }
+        page.push(wire(s, t));
+        if page.len() == PAGE {
+            break;
+        }
+    }
+    let next = (page.len() == PAGE).then(|| {
+        let last = page.last().expect("page is full");
+        let cursor = format!("{}_{}", last.ticket_updated_at, last.ticket_id);
+        let mut url = format!(
+            "{}/tickets?organizer_id={}",
+            s.cfg.public_base, s.cfg.organizer_id
+        );
+        if let Some(e) = event_id {
+            url.push_str(&format!("&event_id={e}"));
+        }
+        url.push_str(&format!("&after={}", cursor.replace(':', "%3A")));
+        if via_param {
+            // Observed: with ?token=, `next` repeats the token.
+            url.push_str(&format!("&token={}", s.cfg.token));
+        }
+        url
+    });
+    #[derive(Serialize)]
+    struct Params {
+        organizer_id: u64,
+        event_id: Option<u64>,
+        include_cohosted_events: bool,
+    }
+    #[derive(Serialize)]
+    struct Pagination {
+        next: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        params: Params,
+        pagination: Pagination,
+        data: Vec<WireTicket<'a>>,
+    }
+    let body = Body {
+        params: Params {
+            organizer_id: s.cfg.organizer_id,
+            event_id,
+            include_cohosted_events: cohosted,
+        },
+        pagination: Pagination { next },
+        data: page,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(b) => ([("content-type", "application/json")], b).into_response(),
+        Err(_) => json_err(StatusCode::INTERNAL_SERVER_ERROR, "serialization failed"),
+    }
+}
+
+async fn events(
+    AxState(sim): AxState<ShotgunSim>,
+    Path(org): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = sim.lock();
+    let r = events_inner(&s, &org, &q);
+    count(&mut s, "/events", r.status());
+    r
+}
+
+fn events_inner(s: &State, org: &str, q: &HashMap<String, String>) -> Response {
+    if q.get("key") != Some(&s.cfg.token) {
+        return json_err(BAD_TOKEN.0, BAD_TOKEN.1);
+    }
+    if org.parse::<u64>().ok() != Some(s.cfg.organizer_id) {
+        return json_err(StatusCode::FORBIDDEN, "Forbidden");
+    }
+    let past = truthy(q.get("past_events"));
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(EVENTS_DEFAULT_LIMIT)
+        .max(1);
+    let valid = super::model::valid_per_event(s);
+    let mut list: Vec<(usize, &super::SimEvent)> = s
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| (e.end_ms < s.now_ms) == past)
+        .collect();
+    // Newest first, as observed.
+    list.sort_by_key(|(_, e)| std::cmp::Reverse(e.start_ms));
+    let data: Vec<serde_json::Value> = list
+        .into_iter()
+        .skip(page * limit)
+        .take(limit)
+        .map(|(i, e)| {
+            let capacity: u64 = e.deals.iter().map(|d| d.quantity).sum();
+            let left = capacity.saturating_sub(*valid.get(&(i as u32)).unwrap_or(&0));
+            serde_json::json!({
+                "id": e.id,
+                "name": e.name,
+                "slug": e.name.to_lowercase().replace(' ', "-"),
+                "startTime": iso_ms(e.start_ms),
+                "endTime": iso_ms(e.end_ms),
+                "timezone": "Europe/Paris",
+                "leftTicketsCount": left,
+                "cancelledAt": e.canceled_ms.map(iso_ms),
+                "publishedAt": iso_ms(e.created_ms + 7 * 86_400_000),
+                "launchedAt": iso_ms(e.created_ms + 27 * 86_400_000),
+                "geolocation": {"city": e.city, "zipCode": "69007", "countryIsoCode": "FR"},
+                "organizer": {"name": "Simulated Organizer", "slug": "simulated-organizer"},
+                "deals": e.deals.iter().map(|d| serde_json::json!({
+                    "name": d.title,
+                    "product_id": d.id,
+                    "quantity": d.quantity,
+                    "subcategory": d.sub_category.map(|n| serde_json::json!({"id": d.id % 100, "name": n})),
+                    "price": d.price as f64 / 100.0,
+                    "organizer_fees": (d.price / 10) as f64 / 100.0,
+                    "user_fees": (d.price * 3 / 100) as f64 / 100.0,
+                    "sales_channel": d.channel,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "data": data })).into_response()
+}
+
+pub fn router(sim: ShotgunSim) -> Router {
+    Router::new()
+        .route("/tickets", get(tickets))
+        .route("/api/shotgun/organizers/{org}/events", get(events))
+        .route(
+            "/",
+            get(|| async { json_err(StatusCode::TOO_MANY_REQUESTS, "Too many requests") }),
+        )
+        .fallback(|| async { json_err(StatusCode::NOT_FOUND, "Not found") })
+        .with_state(sim)
+}
