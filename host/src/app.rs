@@ -31,7 +31,8 @@ pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
             .try_into()
             .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key; restore it from backup or delete it (pseudonyms will change)", path.display()));
     }
-    std::fs::create_dir_all(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+    std::fs::create_dir_all(state_dir)
+        .with_context(|| format!("creating {}", state_dir.display()))?;
     let key: [u8; 32] = rand::random();
     let tmp = path.with_extension("tmp");
     {
@@ -67,7 +68,10 @@ impl App {
         for b in bundled::ALL {
             match runtime.load(b.name, b.wasm).await {
                 Ok(p) => {
-                    budgets.insert(p.manifest.id.clone(), RequestBudget::per_minute(p.manifest.max_requests_per_minute));
+                    budgets.insert(
+                        p.manifest.id.clone(),
+                        RequestBudget::per_minute(p.manifest.max_requests_per_minute),
+                    );
                     plugins.insert(p.manifest.id.clone(), p);
                 }
                 Err(e) => tracing::error!("bundled plugin {} unusable: {e}", b.name),
@@ -92,14 +96,24 @@ impl App {
         let plugin = self
             .plugins
             .get(&a.vendor)
-            .with_context(|| format!("unknown vendor `{}` (plugins: {})", a.vendor, self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")))?
+            .with_context(|| {
+                format!(
+                    "unknown vendor `{}` (plugins: {})",
+                    a.vendor,
+                    self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?
             .clone();
         let mut secrets = Secrets::new();
         for (k, v) in &a.secrets {
             secrets.insert(k, v);
         }
         Ok(Account {
-            budget: self.budgets.get(&a.vendor).cloned().unwrap_or_else(|| RequestBudget::per_minute(0)),
+            budget: self
+                .budgets
+                .get(&a.vendor)
+                .cloned()
+                .unwrap_or_else(|| RequestBudget::per_minute(0)),
             plugin,
             name: a.name.clone(),
             settings: a.settings.clone(),
@@ -109,6 +123,10 @@ impl App {
     }
 
     pub fn accounts(&self) -> anyhow::Result<Vec<Account>> {
-        self.config.accounts.iter().map(|a| self.account(a)).collect()
+        self.config
+            .accounts
+            .iter()
+            .map(|a| self.account(a))
+            .collect()
     }
 }

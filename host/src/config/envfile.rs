@@ -24,7 +24,11 @@ pub fn parse(text: &str, path: &str) -> Result<BTreeMap<String, String>, ConfigE
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(ConfigError::EnvFile {
                 path: path.into(),
-                problem: format!("line {}: `{}` is not a variable name", n + 1, k.chars().take(40).collect::<String>()),
+                problem: format!(
+                    "line {}: `{}` is not a variable name",
+                    n + 1,
+                    k.chars().take(40).collect::<String>()
+                ),
             });
         }
         let v = v.trim();

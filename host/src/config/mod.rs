@@ -92,7 +92,10 @@ impl Vars {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str).filter(|v| !v.trim().is_empty())
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
     }
 
     /// A secret: `KEY`, or the contents of the file named by `KEY_FILE`, or systemd's
@@ -105,7 +108,13 @@ impl Vars {
         if let Some(path) = self.get(&file_key) {
             return std::fs::read_to_string(path)
                 .map(|s| Some(s.trim().to_string()))
-                .map_err(|e| invalid(&file_key, format!("cannot read {path}: {e}"), "point it at a readable file holding the secret"));
+                .map_err(|e| {
+                    invalid(
+                        &file_key,
+                        format!("cannot read {path}: {e}"),
+                        "point it at a readable file holding the secret",
+                    )
+                });
         }
         if let Some(dir) = self.get("CREDENTIALS_DIRECTORY") {
             let p = PathBuf::from(dir).join(key.to_ascii_lowercase());
@@ -121,16 +130,24 @@ impl Vars {
             None => Ok(default),
             Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
             Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-            Some(v) => Err(invalid(key, format!("`{v}` is not a boolean"), "use true or false")),
+            Some(v) => Err(invalid(
+                key,
+                format!("`{v}` is not a boolean"),
+                "use true or false",
+            )),
         }
     }
 
     fn number<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ConfigError> {
         self.get(key)
             .map(|v| {
-                v.trim()
-                    .parse::<T>()
-                    .map_err(|_| invalid(key, format!("`{v}` is not a valid number"), "use a whole number"))
+                v.trim().parse::<T>().map_err(|_| {
+                    invalid(
+                        key,
+                        format!("`{v}` is not a valid number"),
+                        "use a whole number",
+                    )
+                })
             })
             .transpose()
     }
@@ -162,16 +179,27 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         (Some(t), Some(o)) => (t, o.trim().to_string()),
     };
     if !organizer.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("SHOTGUN_ORGANIZER_ID", format!("`{organizer}` is not a number"), "use the numeric organizer id"));
+        return Err(invalid(
+            "SHOTGUN_ORGANIZER_ID",
+            format!("`{organizer}` is not a number"),
+            "use the numeric organizer id",
+        ));
     }
     let mut settings = vec![("organizer_id".to_string(), organizer)];
     let cohosted = v.bool("INCLUDE_COHOSTED_EVENTS", true)?;
     settings.push(("include_cohosted_events".into(), cohosted.to_string()));
     let mut extra_origins = vec![];
-    for (key, setting) in [("SHOTGUN_BASE_URL", "base_url"), ("SHOTGUN_EVENTS_BASE_URL", "events_base_url")] {
+    for (key, setting) in [
+        ("SHOTGUN_BASE_URL", "base_url"),
+        ("SHOTGUN_EVENTS_BASE_URL", "events_base_url"),
+    ] {
         if let Some(u) = v.get(key) {
             if reqwest::Url::parse(u).is_err() {
-                return Err(invalid(key, format!("`{u}` is not a URL"), "use e.g. https://api.shotgun.live"));
+                return Err(invalid(
+                    key,
+                    format!("`{u}` is not a URL"),
+                    "use e.g. https://api.shotgun.live",
+                ));
             }
             settings.push((setting.into(), u.trim_end_matches('/').to_string()));
             extra_origins.push(u.to_string());
@@ -206,10 +234,18 @@ fn tz_offset(v: &Vars) -> Result<i32, ConfigError> {
     let b = tz.as_bytes();
     if b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {
         if let (Ok(h), Ok(m)) = (tz[1..3].parse::<i32>(), tz[4..6].parse::<i32>()) {
-            return Ok(if b[0] == b'-' { -(h * 60 + m) } else { h * 60 + m });
+            return Ok(if b[0] == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            });
         }
     }
-    Err(invalid("TZ", format!("`{tz}` is not a supported time zone"), "use Europe/Moscow, UTC, or a fixed offset like +03:00"))
+    Err(invalid(
+        "TZ",
+        format!("`{tz}` is not a supported time zone"),
+        "use Europe/Moscow, UTC, or a fixed offset like +03:00",
+    ))
 }
 
 impl Config {
@@ -221,17 +257,22 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("boxoffice-data"));
         let port: u16 = match v.get("EXPORTER_PORT") {
             None => 9400,
-            Some(p) => p
-                .trim()
-                .parse()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| invalid("EXPORTER_PORT", format!("`{p}` is not a port"), "use a number from 1 to 65535"))?,
+            Some(p) => p.trim().parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                invalid(
+                    "EXPORTER_PORT",
+                    format!("`{p}` is not a port"),
+                    "use a number from 1 to 65535",
+                )
+            })?,
         };
         let host = v.get("BOXOFFICE_LISTEN_HOST").unwrap_or("127.0.0.1");
-        let listen: SocketAddr = format!("{host}:{port}")
-            .parse()
-            .map_err(|_| invalid("BOXOFFICE_LISTEN_HOST", format!("`{host}` is not an IP address"), "use e.g. 127.0.0.1 or 0.0.0.0"))?;
+        let listen: SocketAddr = format!("{host}:{port}").parse().map_err(|_| {
+            invalid(
+                "BOXOFFICE_LISTEN_HOST",
+                format!("`{host}` is not an IP address"),
+                "use e.g. 127.0.0.1 or 0.0.0.0",
+            )
+        })?;
         let mut accounts = Vec::new();
         accounts.extend(shotgun_account(v)?);
         Ok(Self {

@@ -15,8 +15,13 @@ fn old_exporter_names_are_accepted() {
     assert_eq!(a.vendor, "shotgun");
     assert_eq!(a.interval_secs, Some(60));
     assert_eq!(a.secrets["token"], "jwt-value");
-    assert!(a.settings.contains(&("include_cohosted_events".into(), "false".into())));
-    assert!(!format!("{a:?}").contains("jwt-value"), "Debug must not print secrets");
+    assert!(a
+        .settings
+        .contains(&("include_cohosted_events".into(), "false".into())));
+    assert!(
+        !format!("{a:?}").contains("jwt-value"),
+        "Debug must not print secrets"
+    );
 }
 
 #[test]
@@ -26,7 +31,11 @@ fn errors_name_the_key_and_the_fix_without_the_secret() {
     assert!(m.starts_with("SHOTGUN_ORGANIZER_ID: missing"), "{m}");
     assert!(!m.contains("s3cret-canary"));
     let e = Config::from_vars(&Vars::from_pairs([("EXPORTER_PORT", "http")])).unwrap_err();
-    assert!(e.to_string().starts_with("EXPORTER_PORT: `http` is not a port"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("EXPORTER_PORT: `http` is not a port"),
+        "{e}"
+    );
     let e = Config::from_vars(&Vars::from_pairs([("TZ", "Mars/Olympus")])).unwrap_err();
     assert!(e.to_string().starts_with("TZ:"), "{e}");
 }
@@ -54,6 +63,12 @@ fn secrets_come_from_files_too() {
     assert_eq!(c.accounts[0].secrets["token"], "from-file");
     let creds = dir.path().to_str().unwrap();
     std::fs::write(dir.path().join("shotgun_token"), "from-credentials").unwrap();
-    let v = Vars::from_pairs([("CREDENTIALS_DIRECTORY", creds), ("SHOTGUN_ORGANIZER_ID", "1")]);
-    assert_eq!(Config::from_vars(&v).unwrap().accounts[0].secrets["token"], "from-credentials");
+    let v = Vars::from_pairs([
+        ("CREDENTIALS_DIRECTORY", creds),
+        ("SHOTGUN_ORGANIZER_ID", "1"),
+    ]);
+    assert_eq!(
+        Config::from_vars(&v).unwrap().accounts[0].secrets["token"],
+        "from-credentials"
+    );
 }

@@ -1,0 +1,82 @@
+//! A whole pipeline in one test process: a vendor simulator on loopback, the bundled plugin in
+//! the real runtime, a SQLite state and warehouse in a temp dir, and metrics.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use boxoffice::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
+use boxoffice::metrics::Metrics;
+use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
+use boxoffice::sink::SqliteWarehouse;
+use boxoffice::state::StateStore;
+use boxoffice::sync::{Account, SyncDeps};
+use boxoffice_sim::shotgun::ShotgunSim;
+use boxoffice_sim::SimServer;
+
+pub struct Pipeline {
+    pub dir: tempfile::TempDir,
+    pub deps: SyncDeps,
+    pub state: Arc<StateStore>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Pipeline {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
+        let sink =
+            Arc::new(SqliteWarehouse::open(&dir.path().join("warehouse.sqlite"), 180).unwrap());
+        let metrics = Metrics::new(state.clone(), true);
+        let policy = RetryPolicy {
+            base_delay: std::time::Duration::from_millis(20),
+            ..Default::default()
+        };
+        let deps = SyncDeps {
+            state: state.clone(),
+            sink,
+            http: HttpExecutor::new(policy).unwrap(),
+            pseudonym_key: [7; 32],
+            metrics: metrics.clone(),
+        };
+        Self {
+            dir,
+            deps,
+            state,
+            metrics,
+        }
+    }
+
+    pub fn files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect()
+    }
+}
+
+pub async fn runtime() -> PluginRuntime {
+    let cache = std::env::temp_dir().join("boxoffice-test-plugin-cache");
+    PluginRuntime::new(PluginLimits::default(), Some(cache)).unwrap()
+}
+
+pub async fn shotgun_account(sim: &ShotgunSim, srv: &SimServer, token: &str) -> Account {
+    let rt = runtime().await;
+    let plugin = rt.load("shotgun", bundled::SHOTGUN.wasm).await.unwrap();
+    let mut secrets = Secrets::new();
+    secrets.insert("token", token);
+    let base = srv.base_url();
+    Account {
+        plugin,
+        name: "main".into(),
+        settings: vec![
+            ("organizer_id".into(), sim.organizer_id().to_string()),
+            ("base_url".into(), base.clone()),
+            ("events_base_url".into(), base.clone()),
+        ],
+        secrets,
+        extra_origins: vec![base],
+        budget: RequestBudget::per_minute(0),
+    }
+}
