@@ -70,7 +70,11 @@ impl App {
                 Ok(p) => {
                     budgets.insert(
                         p.manifest.id.clone(),
-                        RequestBudget::per_minute(p.manifest.max_requests_per_minute),
+                        RequestBudget::per_minute(
+                            config
+                                .max_requests_per_minute
+                                .unwrap_or(p.manifest.max_requests_per_minute),
+                        ),
                     );
                     plugins.insert(p.manifest.id.clone(), p);
                 }

@@ -1,7 +1,9 @@
 //! The command line: parsing (clap) and dispatch to the rooms. Each subcommand lives in its
 //! own file; this file owns only the shape of the CLI and logging setup.
 
+mod demo;
 mod plugins;
+mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,10 @@ pub enum Command {
     /// List, inspect and test connector plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCmd),
+    /// Everything at work with nothing configured: simulators, plugins, SQLite, /metrics.
+    Demo(demo::DemoArgs),
+    /// One sync of every configured account (for a systemd timer).
+    Sync(sync::SyncArgs),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -55,6 +61,8 @@ pub fn main() -> std::process::ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Plugins(cmd) => plugins::run(cmd).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Sync(args) => sync::run(args).await,
         }
     });
     match result {

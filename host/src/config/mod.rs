@@ -65,6 +65,8 @@ pub struct Config {
     pub compat_shotgun_metrics: bool,
     /// Minutes east of UTC of the reporting time zone (sales dates).
     pub tz_offset_min: i32,
+    /// Overrides every vendor's request budget (0 = unlimited; for simulators and tests).
+    pub max_requests_per_minute: Option<u32>,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -281,6 +283,7 @@ impl Config {
             accounts,
             compat_shotgun_metrics: v.bool("BOXOFFICE_SHOTGUN_COMPAT_METRICS", false)?,
             tz_offset_min: tz_offset(v)?,
+            max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
         })
     }
 }

@@ -1,0 +1,133 @@
+//! The binary as users run it: `demo`, and `sync` configured with the old exporter's names.
+
+use std::process::Command;
+
+use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+}
+
+#[test]
+fn demo_once_syncs_and_matches_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "demo",
+            "--once",
+            "--port",
+            "0",
+            "--tickets",
+            "3000",
+            "--state-dir",
+        ])
+        .arg(dir.path())
+        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("synced shotgun/demo: ok"), "{stdout}");
+    assert!(stdout.contains("/metrics"), "{stdout}");
+    let rows = stdout.lines().filter(|l| l.ends_with("  ok")).count();
+    assert!(rows >= 5, "{stdout}");
+    assert!(!stdout.contains("DIFFERS"), "{stdout}");
+    assert!(dir.path().join("warehouse.sqlite").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_reads_the_old_exporter_variables_and_dry_run_writes_nothing() {
+    let sim = ShotgunSim::new(ShotgunConfig {
+        tickets: 600,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let envfile = dir.path().join("boxoffice.env");
+    std::fs::write(
+        &envfile,
+        format!(
+            "# the old exporter's names\nSHOTGUN_API_KEY={}\nSHOTGUN_ORGANIZER_ID={}\nINCLUDE_COHOSTED_EVENTS=true\n",
+            sim.token(),
+            sim.organizer_id()
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = bin();
+        c.arg("sync")
+            .args(extra)
+            .arg("--envfile")
+            .arg(&envfile)
+            .env("BOXOFFICE_STATE_DIR", dir.path().join("state"))
+            .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+            .env("SHOTGUN_BASE_URL", srv.base_url())
+            .env("SHOTGUN_EVENTS_BASE_URL", srv.base_url())
+            .env("BOXOFFICE_MAX_REQUESTS_PER_MINUTE", "0");
+        c
+    };
+    let dry = tokio::task::spawn_blocking({
+        let mut c = run(&["--dry-run"]);
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(stdout.contains("shotgun/default: ok"), "{stdout}");
+    let state = rusqlite::Connection::open(dir.path().join("state/state.sqlite")).unwrap();
+    let count = |sql: &str| -> i64 { state.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM tickets"),
+        0,
+        "dry run wrote tickets"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM cursors"),
+        0,
+        "dry run moved a cursor"
+    );
+
+    let real = tokio::task::spawn_blocking({
+        let mut c = run(&[]);
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM tickets") as u64,
+        sim.ticket_count()
+    );
+    assert_eq!(count("SELECT count(*) FROM cursors"), 1);
+}
+
+#[test]
+fn bad_config_exits_non_zero_with_a_one_line_message() {
+    let out = bin()
+        .arg("sync")
+        .env("SHOTGUN_TOKEN", "CANARY-TOKEN-VALUE")
+        .env_remove("SHOTGUN_ORGANIZER_ID")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().last().unwrap_or("");
+    assert!(
+        line.starts_with("error: SHOTGUN_ORGANIZER_ID: missing"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("CANARY-TOKEN-VALUE"));
+}
