@@ -135,8 +135,8 @@ fn print_summary(app: &App, sim: &ShotgunSim) -> anyhow::Result<()> {
     let truth = sim.truth();
     println!();
     println!(
-        "{:<28} {:>7} {:>9} {:>8} {:>14}  {}",
-        "event", "sold", "refunded", "scanned", "revenue", "vs simulator"
+        "{:<28} {:>7} {:>9} {:>8} {:>14}  vs simulator",
+        "event", "sold", "refunded", "scanned", "revenue"
     );
     let mut by_event: std::collections::BTreeMap<String, (u64, u64, u64, i64, String)> =
         Default::default();

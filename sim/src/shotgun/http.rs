@@ -160,13 +160,16 @@ fn wire<'a>(s: &'a State, t: &'a SimTicket) -> WireTicket<'a> {
         event_canceled_at: e.canceled_ms.map(iso_ms),
         contact_id: t.user_id + 1_000_000,
         contact_email: canary::email(t.user_id),
-        contact_phone: (t.user_id % 3 == 0).then_some(canary::PHONE),
+        contact_phone: t.user_id.is_multiple_of(3).then_some(canary::PHONE),
         contact_first_name: canary::NAME,
         contact_last_name: canary::SURNAME,
         contact_gender: ["female", "male", "other"][(t.user_id % 3) as usize],
-        contact_company_name: (t.user_id % 7 == 0).then(|| format!("{} Corp", canary::NAME)),
+        contact_company_name: t
+            .user_id
+            .is_multiple_of(7)
+            .then(|| format!("{} Corp", canary::NAME)),
         contact_birthday: None,
-        contact_newsletter_optin: t.user_id % 2 == 0,
+        contact_newsletter_optin: t.user_id.is_multiple_of(2),
         contact_country: country,
         contact_postal_code: postal,
         contact_locality: locality,
@@ -249,7 +252,7 @@ fn tickets_inner(s: &mut State, headers: &HeaderMap, q: &HashMap<String, String>
     s.tickets_requests += 1;
     if s.cfg
         .fault_every
-        .is_some_and(|n| s.tickets_requests % n as u64 == 0)
+        .is_some_and(|n| s.tickets_requests.is_multiple_of(n as u64))
     {
         return json_err(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
     }
