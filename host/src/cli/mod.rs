@@ -3,6 +3,7 @@
 
 mod demo;
 mod plugins;
+mod run;
 mod sync;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// One sync of every configured account (for a systemd timer).
     Sync(sync::SyncArgs),
+    /// The daemon: scheduled syncs of every account, /metrics and /healthz.
+    Run(run::RunArgs),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -63,6 +66,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Plugins(cmd) => plugins::run(cmd).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Sync(args) => sync::run(args).await,
+            Command::Run(args) => run::run(args).await,
         }
     });
     match result {

@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use boxoffice::connector::types as wit;
+pub use self::boxoffice::connector::types as wit;
 
 /// The WIT package the host implements; components must import exactly this major.minor.
 pub const WIT_PACKAGE: &str = "boxoffice:connector";
