@@ -12,7 +12,7 @@ use crate::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
 use crate::metrics::Metrics;
 use crate::plugin::catalog::default_cache_dir;
 use crate::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime};
-use crate::sink::{Sink, SqliteWarehouse};
+use crate::sink::{ClickhouseWarehouse, Sink, SqliteWarehouse};
 use crate::state::StateStore;
 use crate::sync::{Account, SyncDeps};
 
@@ -52,14 +52,39 @@ pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
+/// The configured warehouse: ClickHouse (migrated at start-up) or the SQLite file.
+pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
+    Ok(match &config.clickhouse {
+        Some(ch) => {
+            let (w, report) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)
+                .await
+                .with_context(|| {
+                    format!(
+                        "opening the ClickHouse warehouse {}/{}",
+                        ch.url, ch.database
+                    )
+                })?;
+            if !report.applied.is_empty() {
+                tracing::info!(
+                    "ClickHouse {}: applied migrations {}",
+                    ch.database,
+                    report.applied.join(", ")
+                );
+            }
+            Arc::new(w)
+        }
+        None => Arc::new(SqliteWarehouse::open(
+            &config.state_dir.join("warehouse.sqlite"),
+            config.tz_offset_min,
+        )?),
+    })
+}
+
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let dir = &config.state_dir;
         let state = Arc::new(StateStore::open(&dir.join("state.sqlite"))?);
-        let sink: Arc<dyn Sink> = Arc::new(SqliteWarehouse::open(
-            &dir.join("warehouse.sqlite"),
-            config.tz_offset_min,
-        )?);
+        let sink = open_sink(&config).await?;
         let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
         let cache = default_cache_dir().or_else(|| Some(dir.join("plugin-cache")));
         let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;

@@ -6,3 +6,37 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// The civil date (`YYYY-MM-DD`) of an instant in a zone `offset_min` minutes east of UTC.
+pub fn local_date(ms: i64, offset_min: i32) -> String {
+    let days = (ms.div_euclid(1000) + offset_min as i64 * 60).div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + (m <= 2) as i64, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_dates_cross_midnight_by_offset() {
+        // 2025-11-03T22:30:00Z is already the 4th in Moscow (+03:00).
+        let ms = 1_762_209_000_000;
+        assert_eq!(super::local_date(ms, 0), "2025-11-03");
+        assert_eq!(super::local_date(ms, 180), "2025-11-04");
+        assert_eq!(super::local_date(0, 0), "1970-01-01");
+        assert_eq!(super::local_date(-1, 0), "1969-12-31");
+        assert_eq!(super::local_date(951_782_400_000, 0), "2000-02-29");
+    }
+}

@@ -44,7 +44,11 @@ impl ClickhouseEndpoint {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        let name = format!("t_{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000);
+        let name = format!(
+            "t_{prefix}_{}_{}",
+            std::process::id(),
+            nanos % 1_000_000_000
+        );
         self.query(&format!("CREATE DATABASE {name}"))?;
         Ok(name)
     }
@@ -285,11 +289,17 @@ mod tests {
         };
         let e = s.endpoint();
         let db = e.fresh_database("kit").unwrap();
-        e.query_in(&db, "CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x")
-            .unwrap();
+        e.query_in(
+            &db,
+            "CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x",
+        )
+        .unwrap();
         e.query_in(&db, "INSERT INTO t VALUES (1), (2)").unwrap();
         s.stop();
-        assert!(e.query("SELECT 1").is_err(), "a stopped server must not answer");
+        assert!(
+            e.query("SELECT 1").is_err(),
+            "a stopped server must not answer"
+        );
         s.restart().unwrap();
         assert_eq!(e.query_in(&db, "SELECT sum(x) FROM t").unwrap().trim(), "3");
         let reader = ClickhouseEndpoint {
@@ -298,6 +308,12 @@ mod tests {
             ..e.clone()
         };
         assert!(reader.query_in(&db, "INSERT INTO t VALUES (3)").is_err());
-        assert_eq!(reader.query_in(&db, "SELECT count() FROM t").unwrap().trim(), "2");
+        assert_eq!(
+            reader
+                .query_in(&db, "SELECT count() FROM t")
+                .unwrap()
+                .trim(),
+            "2"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! `boxoffice demo`: the whole thing with nothing configured — vendor simulators on loopback,
-//! the bundled plugins in the real runtime, a SQLite warehouse, and `/metrics`.
+//! `boxoffice demo`: the whole thing with nothing configured — Shotgun and QTickets simulators
+//! on loopback, the bundled plugins in the real runtime, the SQLite warehouse (or ClickHouse
+//! when `CLICKHOUSE_*` is set), and `/metrics`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,8 +11,11 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::app::App;
-use crate::config::{AccountConfig, Config};
+use std::collections::BTreeMap;
+
+use crate::config::{AccountConfig, Config, Vars};
 use crate::sync::{sync_account, RunOptions};
+use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
 #[derive(Debug, Args)]
@@ -22,6 +26,9 @@ pub struct DemoArgs {
     /// Tickets in the simulated Shotgun history.
     #[arg(long, default_value_t = 20_000)]
     pub tickets: u64,
+    /// Orders in the simulated QTickets history.
+    #[arg(long, default_value_t = 5_000)]
+    pub orders: u64,
     /// Sync once, print the summary and exit (instead of serving until Ctrl-C).
     #[arg(long)]
     pub once: bool,
@@ -37,89 +44,161 @@ fn money(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, (minor % 100).abs())
 }
 
+/// Per event: (tickets sold, revenue kept in minor units), as the simulator knows it.
+type Truth = BTreeMap<String, (u64, i64)>;
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("boxoffice-demo-{}", std::process::id()))
     });
     let _ = std::fs::remove_dir_all(state_dir.join("state.sqlite"));
     let now = crate::clock::now_ms();
-    let sim = ShotgunSim::new(ShotgunConfig {
+    let shotgun = ShotgunSim::new(ShotgunConfig {
         tickets: args.tickets,
         start_ms: now - 5 * 60_000,
         ..Default::default()
     });
-    let srv = sim.spawn().await?;
-    let base = srv.base_url();
-    let mut secrets = std::collections::BTreeMap::new();
-    secrets.insert("token".to_string(), sim.token());
+    let qtickets = QticketsSim::new(QticketsConfig {
+        orders: args.orders,
+        start_ms: now - 5 * 60_000,
+        ..Default::default()
+    });
+    let shotgun_srv = shotgun.spawn().await?;
+    let qtickets_srv = qtickets.spawn().await?;
+    let sg_base = shotgun_srv.base_url();
+    let qt_base = format!("{}/api/rest/v1", qtickets_srv.base_url());
+    let token = |t: String| std::collections::BTreeMap::from([("token".to_string(), t)]);
+    // ClickHouse when the operator's CLICKHOUSE_* variables say so, else the SQLite warehouse.
+    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?.clickhouse;
     let config = Config {
         state_dir: state_dir.clone(),
         listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
-        accounts: vec![AccountConfig {
-            vendor: "shotgun".into(),
-            name: "demo".into(),
-            settings: vec![
-                ("organizer_id".into(), sim.organizer_id().to_string()),
-                ("base_url".into(), base.clone()),
-                ("events_base_url".into(), base.clone()),
-            ],
-            secrets,
-            interval_secs: None,
-            extra_origins: vec![base.clone()],
-        }],
+        accounts: vec![
+            AccountConfig {
+                vendor: "shotgun".into(),
+                name: "demo".into(),
+                settings: vec![
+                    ("organizer_id".into(), shotgun.organizer_id().to_string()),
+                    ("base_url".into(), sg_base.clone()),
+                    ("events_base_url".into(), sg_base.clone()),
+                ],
+                secrets: token(shotgun.token()),
+                interval_secs: None,
+                extra_origins: vec![sg_base.clone()],
+            },
+            AccountConfig {
+                vendor: "qtickets".into(),
+                name: "demo".into(),
+                settings: vec![("base_url".into(), qt_base.clone())],
+                secrets: token(qtickets.token()),
+                interval_secs: None,
+                extra_origins: vec![qt_base.clone()],
+            },
+        ],
         compat_shotgun_metrics: true,
         tz_offset_min: 180,
-        // The simulator is local: no need to pace requests as the real API requires.
+        // The simulators are local: no need to pace requests as the real APIs require.
         max_requests_per_minute: Some(0),
+        clickhouse,
     };
     println!(
-        "boxoffice demo: Shotgun simulator with {} tickets on {base}",
+        "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",
         args.tickets
     );
-    println!("state and warehouse: {}", state_dir.display());
+    println!(
+        "                QTickets simulator with {} orders on {qt_base}",
+        args.orders
+    );
+    match &config.clickhouse {
+        Some(ch) => println!("warehouse: ClickHouse {}/{}", ch.url, ch.database),
+        None => println!(
+            "warehouse: SQLite {}",
+            state_dir.join("warehouse.sqlite").display()
+        ),
+    }
+    println!("state: {}", state_dir.display());
     let app = App::open(config).await?;
     let health: crate::metrics::server::HealthCheck = Arc::new(|| Ok(()));
     let bound =
         crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
     let accounts = app.accounts()?;
-    let opts = || RunOptions {
-        now_ms: Some(sim.now_ms()),
+    let opts = |vendor: &str| RunOptions {
+        now_ms: Some(if vendor == "qtickets" {
+            qtickets.now_ms()
+        } else {
+            shotgun.now_ms()
+        }),
         ..Default::default()
     };
     for account in &accounts {
-        let s = sync_account(&app.deps, account, &opts()).await?;
+        let s = sync_account(&app.deps, account, &opts(account.vendor_id())).await?;
         println!(
-            "synced {}/{}: {} — {} pages, {} records in {:.2} s ({:.0} records/s)",
+            "synced {}/{}: {} — {} pages, {} records in {:.2} s ({:.0} records/s){}",
             account.vendor_id(),
             account.name,
             s.status,
             s.pages,
             s.records,
             s.duration_ms as f64 / 1000.0,
-            s.records as f64 / (s.duration_ms.max(1) as f64 / 1000.0)
+            s.records as f64 / (s.duration_ms.max(1) as f64 / 1000.0),
+            if s.ok() {
+                String::new()
+            } else {
+                format!(": {}", s.message)
+            }
         );
     }
-    print_summary(&app, &sim)?;
+    let shotgun_truth = || -> Truth {
+        let mut t = Truth::new();
+        for r in shotgun.truth() {
+            let e = t.entry(r.event_id.to_string()).or_default();
+            e.0 += r.sold;
+            e.1 += r.revenue_minor;
+        }
+        t
+    };
+    let qtickets_truth = || -> Truth {
+        let mut t = Truth::new();
+        for r in qtickets.truth() {
+            let e = t.entry(r.event_id.to_string()).or_default();
+            e.0 += r.tickets;
+            e.1 += r.revenue_minor;
+        }
+        t
+    };
+    let mut all_ok = print_summary(&app, "shotgun", &shotgun_truth())?;
+    all_ok &= print_summary(&app, "qtickets", &qtickets_truth())?;
     println!();
     println!("metrics:  http://{bound}/metrics");
     println!("health:   http://{bound}/healthz");
-    println!(
-        "SQLite:   sqlite3 {} 'SELECT * FROM sales_daily LIMIT 20'",
-        state_dir.join("warehouse.sqlite").display()
-    );
-    if args.once {
-        return Ok(ExitCode::SUCCESS);
+    match &app.config.clickhouse {
+        Some(ch) => println!(
+            "ClickHouse: SELECT * FROM {}.sales_daily LIMIT 20",
+            ch.database
+        ),
+        None => println!(
+            "SQLite:   sqlite3 {} 'SELECT * FROM sales_daily LIMIT 20'",
+            state_dir.join("warehouse.sqlite").display()
+        ),
     }
-    println!("every {} s the simulator advances 15 minutes (sales, refunds, scans) and boxoffice syncs; Ctrl-C stops", args.every);
+    if args.once {
+        return Ok(if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    println!("every {} s the simulators advance 15 minutes (sales, refunds, scans) and boxoffice syncs; Ctrl-C stops", args.every);
     let mut tick = tokio::time::interval(Duration::from_secs(args.every.max(1)));
     tick.tick().await;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = tick.tick() => {
-                sim.advance(15);
+                shotgun.advance(15);
+                qtickets.advance(15);
                 for account in &accounts {
-                    let s = sync_account(&app.deps, account, &opts()).await?;
+                    let s = sync_account(&app.deps, account, &opts(account.vendor_id())).await?;
                     println!("sync {}/{}: {} — {} records changed", account.vendor_id(), account.name, s.status, s.tickets_changed);
                 }
             }
@@ -129,18 +208,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(app: &App, sim: &ShotgunSim) -> anyhow::Result<()> {
+/// Prints one vendor's figures from the ledger beside the simulator's; true when all agree.
+fn print_summary(app: &App, vendor: &str, truth: &Truth) -> anyhow::Result<bool> {
     let kpis = app.deps.state.kpis()?;
     let events = app.deps.state.events()?;
-    let truth = sim.truth();
     println!();
     println!(
         "{:<28} {:>7} {:>9} {:>8} {:>14}  vs simulator",
-        "event", "sold", "refunded", "scanned", "revenue"
+        vendor, "sold", "refunded", "scanned", "revenue"
     );
-    let mut by_event: std::collections::BTreeMap<String, (u64, u64, u64, i64, String)> =
-        Default::default();
-    for k in &kpis {
+    let mut by_event: BTreeMap<String, (u64, u64, u64, i64, String)> = Default::default();
+    for k in kpis.iter().filter(|k| k.vendor == vendor) {
         let e = by_event.entry(k.event_id.clone()).or_default();
         e.0 += k.sold;
         e.1 += k.refunded;
@@ -148,19 +226,15 @@ fn print_summary(app: &App, sim: &ShotgunSim) -> anyhow::Result<()> {
         e.3 += k.revenue_minor;
         e.4 = k.currency.clone();
     }
+    let mut all_ok = true;
     for (id, (sold, refunded, scanned, revenue, currency)) in by_event {
         let name = events
             .iter()
-            .find(|e| e.event.event_id == id)
+            .find(|e| e.vendor == vendor && e.event.event_id == id)
             .map(|e| e.event.name.clone())
             .unwrap_or_else(|| id.clone());
-        let t = truth.iter().filter(|t| t.event_id.to_string() == id);
-        let (ts, tr) = t.fold((0, 0), |a, t| (a.0 + t.sold, a.1 + t.revenue_minor));
-        let ok = if ts == sold && tr == revenue {
-            "ok"
-        } else {
-            "DIFFERS"
-        };
+        let ok = truth.get(&id).copied().unwrap_or_default() == (sold, revenue);
+        all_ok &= ok;
         println!(
             "{:<28} {:>7} {:>9} {:>8} {:>10} {:<3}  {}",
             name.chars().take(28).collect::<String>(),
@@ -169,8 +243,8 @@ fn print_summary(app: &App, sim: &ShotgunSim) -> anyhow::Result<()> {
             scanned,
             money(revenue),
             currency,
-            ok
+            if ok { "ok" } else { "DIFFERS" }
         );
     }
-    Ok(())
+    Ok(all_ok)
 }

@@ -2,6 +2,7 @@
 //! own file; this file owns only the shape of the CLI and logging setup.
 
 mod demo;
+mod migrate;
 mod plugins;
 mod run;
 mod sync;
@@ -31,6 +32,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// One sync of every configured account (for a systemd timer).
     Sync(sync::SyncArgs),
+    /// Apply database migrations (ClickHouse when configured, SQLite always) and report.
+    Migrate(migrate::MigrateArgs),
     /// The daemon: scheduled syncs of every account, /metrics and /healthz.
     Run(run::RunArgs),
 }
@@ -67,6 +70,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Sync(args) => sync::run(args).await,
             Command::Run(args) => run::run(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match result {

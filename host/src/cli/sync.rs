@@ -34,7 +34,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.envfiles)?;
     if config.accounts.is_empty() {
         anyhow::bail!(
-            "no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID (see `boxoffice demo` to try it without credentials)"
+            "no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, or QTICKETS_TOKEN (see `boxoffice demo` to try it without credentials)"
         );
     }
     let app = App::open(config).await?;

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::sink::ClickhouseConfig;
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{key}: {problem}; {fix}")]
@@ -67,6 +69,8 @@ pub struct Config {
     pub tz_offset_min: i32,
     /// Overrides every vendor's request budget (0 = unlimited; for simulators and tests).
     pub max_requests_per_minute: Option<u32>,
+    /// The ClickHouse warehouse; `None` writes the embedded SQLite warehouse.
+    pub clickhouse: Option<ClickhouseConfig>,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -219,6 +223,134 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     }))
 }
 
+fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
+    // QTICKETS_TOKEN / QTICKETS_BASE_URL are current; the old loader read the _API_ names.
+    let token = match v.secret("QTICKETS_TOKEN")? {
+        Some(t) => Some(t),
+        None => v.secret("QTICKETS_API_TOKEN")?,
+    };
+    let (base_key, base) = match v.get("QTICKETS_BASE_URL") {
+        Some(b) => ("QTICKETS_BASE_URL", Some(b)),
+        None => ("QTICKETS_API_BASE_URL", v.get("QTICKETS_API_BASE_URL")),
+    };
+    let token = match (token, base) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(invalid(
+                "QTICKETS_TOKEN",
+                format!("missing while {base_key} is set"),
+                "set QTICKETS_TOKEN (or QTICKETS_API_TOKEN, or QTICKETS_TOKEN_FILE) to the token from the QTickets cabinet (Settings → Main)",
+            ))
+        }
+        (Some(t), _) => t,
+    };
+    let mut settings = Vec::new();
+    let mut extra_origins = Vec::new();
+    if let Some(u) = base {
+        let parsed = reqwest::Url::parse(u).map_err(|_| {
+            invalid(
+                base_key,
+                format!("`{u}` is not a URL"),
+                "use e.g. https://qtickets.ru/api/rest/v1",
+            )
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid(
+                base_key,
+                format!("`{u}` is not an http(s) URL"),
+                "use e.g. https://qtickets.ru/api/rest/v1",
+            ));
+        }
+        settings.push(("base_url".to_string(), u.trim_end_matches('/').to_string()));
+        extra_origins.push(u.to_string());
+    }
+    for (key, setting) in [
+        ("QTICKETS_LOOKBACK_HOURS", "lookback_hours"),
+        ("QTICKETS_RECONCILE_EVERY_HOURS", "reconcile_every_hours"),
+    ] {
+        if let Some(n) = v.number::<u32>(key)? {
+            settings.push((setting.to_string(), n.to_string()));
+        }
+    }
+    let mut secrets = BTreeMap::new();
+    secrets.insert("token".to_string(), token);
+    Ok(Some(AccountConfig {
+        vendor: "qtickets".into(),
+        // The old loader's ORG_NAME named the organiser; it is the account's name here.
+        name: v
+            .get("QTICKETS_ACCOUNT")
+            .or(v.get("ORG_NAME"))
+            .unwrap_or("default")
+            .trim()
+            .to_string(),
+        settings,
+        secrets,
+        interval_secs: v.number("QTICKETS_INTERVAL_SECS")?,
+        extra_origins,
+    }))
+}
+
+/// ClickHouse from the old loader's variables; `None` (SQLite warehouse) without a host.
+fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
+    let Some(host) = v.get("CLICKHOUSE_HOST").map(str::trim) else {
+        return Ok(None);
+    };
+    let port: u16 = v.number("CLICKHOUSE_PORT")?.unwrap_or(8123);
+    if matches!(port, 9000 | 9440) {
+        return Err(invalid(
+            "CLICKHOUSE_PORT",
+            format!("{port} is ClickHouse's native-protocol port"),
+            "boxoffice talks to ClickHouse over HTTP: use its http_port (8123 by default, 8443 with TLS)",
+        ));
+    }
+    let url = if host.starts_with("http://") || host.starts_with("https://") {
+        let u = reqwest::Url::parse(host).map_err(|_| {
+            invalid(
+                "CLICKHOUSE_HOST",
+                format!("`{host}` is not a URL"),
+                "use a host name, an IP, or http(s)://host",
+            )
+        })?;
+        format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port().unwrap_or(port)
+        )
+    } else {
+        format!("http://{host}:{port}")
+    };
+    if reqwest::Url::parse(&url).is_err() {
+        return Err(invalid(
+            "CLICKHOUSE_HOST",
+            format!("`{host}` is not a host name"),
+            "use a host name, an IP, or http(s)://host",
+        ));
+    }
+    let database = v.get("CLICKHOUSE_DATABASE").unwrap_or("boxoffice").trim();
+    if database.is_empty()
+        || !database
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(invalid(
+            "CLICKHOUSE_DATABASE",
+            format!("`{database}` is not a plain database name"),
+            "use letters, digits and underscores",
+        ));
+    }
+    Ok(Some(ClickhouseConfig {
+        url,
+        user: v
+            .get("CLICKHOUSE_USER")
+            .unwrap_or("default")
+            .trim()
+            .to_string(),
+        password: v.secret("CLICKHOUSE_PASSWORD")?.unwrap_or_default(),
+        database: database.to_string(),
+    }))
+}
+
 /// Offsets of the time zones users of the old tools set in `TZ`; both have had no DST since
 /// 2011/2014. Others can be given as `+HH:MM`.
 fn tz_offset(v: &Vars) -> Result<i32, ConfigError> {
@@ -277,6 +409,7 @@ impl Config {
         })?;
         let mut accounts = Vec::new();
         accounts.extend(shotgun_account(v)?);
+        accounts.extend(qtickets_account(v)?);
         Ok(Self {
             state_dir,
             listen,
@@ -284,6 +417,7 @@ impl Config {
             compat_shotgun_metrics: v.bool("BOXOFFICE_SHOTGUN_COMPAT_METRICS", false)?,
             tz_offset_min: tz_offset(v)?,
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
+            clickhouse: clickhouse(v)?,
         })
     }
 }

@@ -72,3 +72,59 @@ fn secrets_come_from_files_too() {
         "from-credentials"
     );
 }
+
+#[test]
+fn old_qtickets_loader_names_are_accepted() {
+    let v = Vars::from_pairs([
+        ("QTICKETS_API_TOKEN", "qt-secret-canary"),
+        ("QTICKETS_API_BASE_URL", "https://qtickets.ru/api/rest/v1/"),
+        ("CLICKHOUSE_HOST", "ch.internal"),
+        ("CLICKHOUSE_USER", "etl_writer"),
+        ("CLICKHOUSE_PASSWORD", "ch-secret-canary"),
+        ("CLICKHOUSE_DATABASE", "zakaz"),
+        ("ORG_NAME", "acme"),
+        ("TZ", "Europe/Moscow"),
+    ]);
+    let c = Config::from_vars(&v).unwrap();
+    let a = &c.accounts[0];
+    assert_eq!((a.vendor.as_str(), a.name.as_str()), ("qtickets", "acme"));
+    assert_eq!(a.secrets["token"], "qt-secret-canary");
+    assert!(a
+        .settings
+        .contains(&("base_url".into(), "https://qtickets.ru/api/rest/v1".into())));
+    let ch = c.clickhouse.as_ref().unwrap();
+    assert_eq!(ch.url, "http://ch.internal:8123");
+    assert_eq!(ch.database, "zakaz");
+    assert_eq!(ch.password, "ch-secret-canary");
+    assert_eq!(c.tz_offset_min, 180);
+    let printed = format!("{c:?}");
+    assert!(!printed.contains("qt-secret-canary") && !printed.contains("ch-secret-canary"));
+}
+
+#[test]
+fn clickhouse_misconfigurations_are_named() {
+    let native = Config::from_vars(&Vars::from_pairs([
+        ("CLICKHOUSE_HOST", "localhost"),
+        ("CLICKHOUSE_PORT", "9000"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        native.starts_with("CLICKHOUSE_PORT") && native.contains("8123"),
+        "{native}"
+    );
+    let db = Config::from_vars(&Vars::from_pairs([
+        ("CLICKHOUSE_HOST", "localhost"),
+        ("CLICKHOUSE_DATABASE", "x; DROP"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(db.starts_with("CLICKHOUSE_DATABASE"), "{db}");
+    let no_token = Config::from_vars(&Vars::from_pairs([(
+        "QTICKETS_BASE_URL",
+        "https://qtickets.ru/api/rest/v1",
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert!(no_token.starts_with("QTICKETS_TOKEN"), "{no_token}");
+}

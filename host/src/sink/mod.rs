@@ -1,9 +1,10 @@
 //! The sink room: where accepted records end up for analysts.
 //!
-//! One trait, [`Sink`], with an embedded SQLite warehouse (the default) and ClickHouse. A sink
+//! One trait, [`Sink`], with an embedded SQLite warehouse (the default) and ClickHouse ([`ClickhouseWarehouse`]). A sink
 //! write must be idempotent: the same record twice is one row, an older version never replaces
 //! a newer one. The sync loop commits a page's cursor only after `write` returned `Ok`.
 
+pub mod clickhouse;
 pub mod sqlite;
 
 use std::future::Future;
@@ -11,17 +12,25 @@ use std::pin::Pin;
 
 use crate::model::Record;
 
+pub use clickhouse::{ClickhouseConfig, ClickhouseWarehouse};
 pub use sqlite::SqliteWarehouse;
 
 /// A finished run, as warehouses record it (`job_runs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
+    /// Unique per run (UUID text), so job_runs rows never collapse.
+    pub run_id: String,
     pub vendor: String,
+    /// sync, backfill
+    pub kind: String,
     pub account: String,
     pub started_at_ms: i64,
     pub finished_at_ms: i64,
     pub status: String,
     pub records: u64,
+    pub rejected: u64,
+    pub pages: u64,
+    pub requests: u64,
     pub message: String,
 }
 

@@ -105,9 +105,14 @@ pub async fn sync_account(
     let vendor = account.vendor_id().to_string();
     let started = Instant::now();
     let started_ms = crate::clock::now_ms();
-    let run_id = deps
-        .state
-        .begin_run(&vendor, &account.name, opts.kind.as_str(), started_ms)?;
+    // A dry run writes nothing, not even its own run record.
+    let run_id = match opts.kind {
+        RunKind::DryRun => None,
+        _ => Some(
+            deps.state
+                .begin_run(&vendor, &account.name, opts.kind.as_str(), started_ms)?,
+        ),
+    };
     let mut summary = RunSummary::default();
     let result = run_pages(deps, account, opts, &mut summary).await;
     summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -131,17 +136,24 @@ pub async fn sync_account(
         message: summary.message.clone(),
     };
     let finished_ms = crate::clock::now_ms();
-    deps.state.finish_run(run_id, &outcome, finished_ms)?;
+    if let Some(id) = run_id {
+        deps.state.finish_run(id, &outcome, finished_ms)?;
+    }
     deps.metrics
         .record_run(&vendor, &account.name, &summary, finished_ms);
     if opts.kind != RunKind::DryRun {
         let run = RunRecord {
+            run_id: run_uuid(),
             vendor: vendor.clone(),
+            kind: opts.kind.as_str().to_string(),
             account: account.name.clone(),
             started_at_ms: started_ms,
             finished_at_ms: finished_ms,
             status: summary.status.clone(),
             records: summary.records,
+            rejected: summary.rejected,
+            pages: summary.pages,
+            requests: summary.requests,
             message: summary.message.clone(),
         };
         if let Err(e) = deps.sink.record_run(&run).await {
@@ -162,6 +174,29 @@ pub async fn sync_account(
         summary.message
     );
     Ok(summary)
+}
+
+/// A random (version 4) UUID as text.
+fn run_uuid() -> String {
+    let b: [u8; 16] = rand::random();
+    let h = hex::encode(
+        [
+            &b[..6],
+            &[(b[6] & 0x0f) | 0x40],
+            &b[7..8],
+            &[(b[8] & 0x3f) | 0x80],
+            &b[9..],
+        ]
+        .concat(),
+    );
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn plugin_stop(e: PluginError) -> Stop {
@@ -199,13 +234,11 @@ async fn run_pages(
         secrets: &account.secrets,
         budget: &account.budget,
     };
-    let cursor = if opts.kind == RunKind::Backfill {
-        None
-    } else {
-        deps.state
-            .cursor(vendor, &account.name)
-            .map_err(|e| Stop::Failed(format!("reading the cursor: {e:#}")))?
-    };
+    // Backfills see the live cursor as a hint (e.g. id marks) but never move it.
+    let cursor = deps
+        .state
+        .cursor(vendor, &account.name)
+        .map_err(|e| Stop::Failed(format!("reading the cursor: {e:#}")))?;
     let mut ctx = RunContext {
         account: account.name.clone(),
         settings: account.settings.clone(),
@@ -291,7 +324,9 @@ async fn run_pages(
                     vendor,
                     &account.name,
                     &screened.accepted,
-                    page.cursor.as_deref(),
+                    page.cursor
+                        .as_deref()
+                        .filter(|_| opts.kind == RunKind::Sync),
                     crate::clock::now_ms(),
                 )
                 .map_err(|e| Stop::Failed(format!("committing page {}: {e:#}", summary.pages)))?;

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use boxoffice::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
 use boxoffice::metrics::Metrics;
 use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
-use boxoffice::sink::SqliteWarehouse;
+use boxoffice::sink::{ClickhouseConfig, ClickhouseWarehouse, Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
 use boxoffice::sync::{Account, SyncDeps};
 use boxoffice_sim::shotgun::ShotgunSim;
 use boxoffice_sim::SimServer;
+use boxoffice_testkit::clickhouse::ClickhouseEndpoint;
 
 pub struct Pipeline {
     pub dir: tempfile::TempDir,
@@ -24,9 +25,22 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
         let sink =
             Arc::new(SqliteWarehouse::open(&dir.path().join("warehouse.sqlite"), 180).unwrap());
+        Self::with_sink(dir, sink)
+    }
+
+    /// A pipeline writing to ClickHouse `database` (created and migrated here), TZ Moscow.
+    pub async fn clickhouse(endpoint: &ClickhouseEndpoint, database: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (sink, _) = ClickhouseWarehouse::open(ch_config(endpoint, database), 180)
+            .await
+            .unwrap();
+        Self::with_sink(dir, Arc::new(sink))
+    }
+
+    pub fn with_sink(dir: tempfile::TempDir, sink: Arc<dyn Sink>) -> Self {
+        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
         let metrics = Metrics::new(state.clone(), true);
         let policy = RetryPolicy {
             base_delay: std::time::Duration::from_millis(20),
@@ -56,6 +70,15 @@ impl Pipeline {
     }
 }
 
+pub fn ch_config(e: &ClickhouseEndpoint, database: &str) -> ClickhouseConfig {
+    ClickhouseConfig {
+        url: e.url.clone(),
+        user: e.user.clone(),
+        password: e.password.clone(),
+        database: database.to_string(),
+    }
+}
+
 pub async fn runtime() -> PluginRuntime {
     let cache = std::env::temp_dir().join("boxoffice-test-plugin-cache");
     PluginRuntime::new(PluginLimits::default(), Some(cache)).unwrap()
@@ -75,6 +98,25 @@ pub async fn shotgun_account(sim: &ShotgunSim, srv: &SimServer, token: &str) -> 
             ("base_url".into(), base.clone()),
             ("events_base_url".into(), base.clone()),
         ],
+        secrets,
+        extra_origins: vec![base],
+        budget: RequestBudget::per_minute(0),
+    }
+}
+
+/// A QTickets account against a simulator served at `srv` (base `/api/rest/v1`).
+pub async fn qtickets_account(srv: &SimServer, token: &str, settings: &[(&str, &str)]) -> Account {
+    let rt = runtime().await;
+    let plugin = rt.load("qtickets", bundled::QTICKETS.wasm).await.unwrap();
+    let mut secrets = Secrets::new();
+    secrets.insert("token", token);
+    let base = format!("{}/api/rest/v1", srv.base_url());
+    let mut all = vec![("base_url".to_string(), base.clone())];
+    all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Account {
+        plugin,
+        name: "main".into(),
+        settings: all,
         secrets,
         extra_origins: vec![base],
         budget: RequestBudget::per_minute(0),

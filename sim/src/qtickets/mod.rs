@@ -1,1 +1,159 @@
-//! QTickets simulator (being written).
+//! The QTickets simulator: REST API v1 (`/api/rest/v1/...`) in the exact shapes of
+//! `shared/vendors/qtickets.md` and its example pages.
+//!
+//! Owns: a deterministic history of orders and baskets per seed over a few events and shows
+//! (seated and general admission), seat maps whose quantities follow the orders, changes over
+//! simulated time (new orders, payments, refunds, cancels, scans, batch touches), the API's
+//! quirks (filters only from a JSON body even on GET, query string ignored, `payed_at` filters
+//! answering 503, HTML 404 for unknown routes), auth, paging, fault injection, and the ground
+//! truth tests compare with (definitions in [`truth`]). Memory is one compact struct per order
+//! and per basket plus one byte per seated place; responses are serialized per request and
+//! never kept.
+
+mod http;
+mod model;
+mod truth;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+pub use truth::{category, EventTruth, SalesTruth, ShowInventoryTruth};
+
+/// How the simulation is sized and how fast it changes.
+#[derive(Debug, Clone)]
+pub struct QticketsConfig {
+    pub seed: u64,
+    pub token: String,
+    /// Live (not deleted) events; one extra deleted event is always served besides these.
+    pub events: u32,
+    /// Each event has `1..=shows_per_event` shows.
+    pub shows_per_event: u32,
+    /// Orders created before start (spread over the 30 days before `start_ms`).
+    pub orders: u64,
+    pub start_ms: i64,
+    /// New orders per simulated minute while advancing.
+    pub orders_per_minute: f64,
+    /// Changes to existing orders per simulated minute while advancing (pay a pending order,
+    /// refund one basket, cancel an order, scan a basket, now and then a batch touch).
+    pub changes_per_minute: f64,
+    /// Every Nth `GET /orders` (list) request answers 503 `UNKNOWN_ERROR`.
+    pub fault_every: Option<u32>,
+}
+
+impl Default for QticketsConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            token: "sim-qtickets-token".into(),
+            events: 4,
+            shows_per_event: 2,
+            orders: 2_000,
+            // 2026-03-01T00:00:00Z
+            start_ms: 1_772_323_200_000,
+            orders_per_minute: 3.0,
+            changes_per_minute: 2.0,
+            fault_every: None,
+        }
+    }
+}
+
+/// Requests served, by (route, HTTP status). Routes are the patterns (`/orders`,
+/// `/orders/{id}`, `/events`, `/events/{id}`, `/shows/{id}/seats`, `POST /orders`, `404`).
+#[derive(Debug, Clone, Default)]
+pub struct SimStats {
+    pub by_route_status: BTreeMap<(String, u16), u64>,
+}
+
+pub(crate) struct State {
+    cfg: QticketsConfig,
+    rng: model::Rng,
+    /// Simulated now, unix seconds.
+    now_s: i64,
+    events: Vec<model::Event>,
+    /// Every show of every event; `Event::shows` indexes into it.
+    shows: Vec<model::Show>,
+    /// Index = order id − [`model::FIRST_ORDER_ID`]; creation time grows with the index.
+    orders: Vec<model::Order>,
+    /// Index = basket id − [`model::FIRST_BASKET_ID`]; an order's baskets are contiguous.
+    baskets: Vec<model::Basket>,
+    /// Orders that were unpaid when last looked at (lazily pruned).
+    pending: Vec<u32>,
+    stats: SimStats,
+    orders_requests: u64,
+}
+
+/// A running simulation; cheap to clone (clones share state).
+#[derive(Clone)]
+pub struct QticketsSim(Arc<Mutex<State>>);
+
+impl QticketsSim {
+    pub fn new(cfg: QticketsConfig) -> Self {
+        Self(Arc::new(Mutex::new(model::generate(cfg))))
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Routes under `/api/rest/v1`.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Serves on a free loopback port; the plugin's base is
+    /// `format!("{}/api/rest/v1", server.base_url())`.
+    pub async fn spawn(&self) -> anyhow::Result<crate::SimServer> {
+        crate::SimServer::start(self.router(), 0).await
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.lock().now_s * 1000
+    }
+
+    pub fn token(&self) -> String {
+        self.lock().cfg.token.clone()
+    }
+
+    /// Moves simulated time forward: new orders and changes to existing ones.
+    pub fn advance(&self, minutes: u32) {
+        model::advance(&mut self.lock(), minutes);
+    }
+
+    /// Sales per (Moscow payment date, event, category, currency); see [`truth`].
+    pub fn truth(&self) -> Vec<SalesTruth> {
+        truth::sales(&self.lock())
+    }
+
+    /// Seats per show of every live (not deleted) event; see [`truth`].
+    pub fn inventory_truth(&self) -> Vec<ShowInventoryTruth> {
+        truth::inventory(&self.lock())
+    }
+
+    /// Name and city of every live (not deleted) event.
+    pub fn event_truth(&self) -> Vec<EventTruth> {
+        truth::events(&self.lock())
+    }
+
+    pub fn order_count(&self) -> u64 {
+        self.lock().orders.len() as u64
+    }
+
+    pub fn basket_count(&self) -> u64 {
+        self.lock().baskets.len() as u64
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.lock().stats.clone()
+    }
+
+    /// Every barcode ever issued (also those later nulled by a cancel), for leak sweeps.
+    pub fn barcodes(&self) -> Vec<String> {
+        let s = self.lock();
+        (0..s.baskets.len())
+            .map(|i| model::barcode(model::FIRST_BASKET_ID + i as u64))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

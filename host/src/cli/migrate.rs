@@ -1,0 +1,54 @@
+//! `boxoffice migrate`: brings every configured store's schema up to date and says what it did.
+//! The daemon and `sync` migrate at start-up too; this command is for deploy scripts that want
+//! the schema ready (and a tampered migration reported) before anything runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::sink::{clickhouse, ClickhouseWarehouse, SqliteWarehouse};
+use crate::state::StateStore;
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// KEY=VALUE files read before the environment (which wins).
+    #[arg(long = "envfile")]
+    pub envfiles: Vec<PathBuf>,
+}
+
+pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let config = super::sync::load_config(&args.envfiles)?;
+    let dir = &config.state_dir;
+    StateStore::open(&dir.join("state.sqlite"))?;
+    println!(
+        "SQLite state {}: up to date",
+        dir.join("state.sqlite").display()
+    );
+    match &config.clickhouse {
+        Some(ch) => {
+            let (_, report) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)
+                .await
+                .with_context(|| format!("migrating ClickHouse {}/{}", ch.url, ch.database))?;
+            for name in &report.applied {
+                println!("ClickHouse {}: applied {name}", ch.database);
+            }
+            println!(
+                "ClickHouse {}: {} applied now, {} already applied, {} known",
+                ch.database,
+                report.applied.len(),
+                report.already.len(),
+                clickhouse::MIGRATIONS.len()
+            );
+        }
+        None => {
+            SqliteWarehouse::open(&dir.join("warehouse.sqlite"), config.tz_offset_min)?;
+            println!(
+                "SQLite warehouse {}: up to date (set CLICKHOUSE_HOST to use ClickHouse)",
+                dir.join("warehouse.sqlite").display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,165 @@
+//! A small ClickHouse HTTP client: statements and `JSONEachRow` inserts with retries.
+//!
+//! Plain HTTP rather than the `clickhouse` crate because Debian's server (18.16) rejects the
+//! crate's schema validation and knows no RowBinaryWithNamesAndTypes; `JSONEachRow` over HTTP
+//! works on every release. Errors name the server's origin and ClickHouse's message, never the
+//! password (it travels in the Authorization header only).
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// Where and as whom to connect. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClickhouseConfig {
+    /// `http://host:8123`
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+impl std::fmt::Debug for ClickhouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickhouseConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &"<hidden>")
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ClickhouseError {
+    #[error("ClickHouse at {origin} is unreachable after {attempts} attempt(s): {reason}")]
+    Unreachable {
+        origin: String,
+        attempts: u32,
+        reason: String,
+    },
+    #[error("ClickHouse at {origin} refused {what} (HTTP {status}): {message}")]
+    Refused {
+        origin: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+}
+
+#[derive(Clone)]
+pub struct ClickhouseClient {
+    http: reqwest::Client,
+    config: ClickhouseConfig,
+    /// Attempts per request for transport errors and 502/503/504 (inserts are idempotent:
+    /// every table collapses identical keys).
+    pub attempts: u32,
+    pub base_delay: Duration,
+}
+
+impl ClickhouseClient {
+    pub fn new(config: ClickhouseConfig) -> Result<Self, ClickhouseError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClickhouseError::Unreachable {
+                origin: config.url.clone(),
+                attempts: 0,
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            config,
+            attempts: 3,
+            base_delay: Duration::from_millis(200),
+        })
+    }
+
+    pub fn config(&self) -> &ClickhouseConfig {
+        &self.config
+    }
+
+    /// Runs a statement in the configured database and returns the response body.
+    pub async fn execute(&self, sql: &str) -> Result<String, ClickhouseError> {
+        self.send(Some(&self.config.database), sql.to_string(), &short(sql))
+            .await
+    }
+
+    /// Runs a statement outside any database (to create it).
+    pub async fn execute_global(&self, sql: &str) -> Result<String, ClickhouseError> {
+        self.send(None, sql.to_string(), &short(sql)).await
+    }
+
+    /// Inserts rows (one JSON object per line) into `table`.
+    pub async fn insert_json_lines(
+        &self,
+        table: &str,
+        lines: &str,
+        rows: usize,
+    ) -> Result<(), ClickhouseError> {
+        let body = format!("INSERT INTO {table} FORMAT JSONEachRow\n{lines}");
+        self.send(
+            Some(&self.config.database),
+            body,
+            &format!("an insert of {rows} row(s) into {table}"),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn send(
+        &self,
+        database: Option<&str>,
+        body: String,
+        what: &str,
+    ) -> Result<String, ClickhouseError> {
+        let origin = self.config.url.trim_end_matches('/').to_string();
+        let mut last = String::new();
+        for attempt in 1..=self.attempts.max(1) {
+            if attempt > 1 {
+                tokio::time::sleep(self.base_delay * 4u32.pow(attempt - 2)).await;
+            }
+            let mut req = self
+                .http
+                .post(&origin)
+                .basic_auth(&self.config.user, Some(&self.config.password))
+                .body(body.clone());
+            if let Some(db) = database {
+                req = req.query(&[("database", db)]);
+            }
+            match req.send().await {
+                Err(e) => last = e.without_url().to_string(),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let text = resp.text().await.unwrap_or_default();
+                    if (200..300).contains(&status) {
+                        return Ok(text);
+                    }
+                    if matches!(status, 502..=504) {
+                        last = format!("HTTP {status}");
+                        continue;
+                    }
+                    return Err(ClickhouseError::Refused {
+                        origin,
+                        what: what.to_string(),
+                        status,
+                        message: text.trim().chars().take(600).collect(),
+                    });
+                }
+            }
+        }
+        Err(ClickhouseError::Unreachable {
+            origin,
+            attempts: self.attempts.max(1),
+            reason: last,
+        })
+    }
+}
+
+/// The first line of a statement, for error messages.
+fn short(sql: &str) -> String {
+    let line = sql.trim().lines().next().unwrap_or_default();
+    let cut: String = line.chars().take(80).collect();
+    format!("`{cut}`")
+}
