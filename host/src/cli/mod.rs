@@ -38,7 +38,12 @@ pub enum Command {
     Run(run::RunArgs),
 }
 
+/// Logs go to stderr as `BOXOFFICE_LOG_FORMAT` says: `text` (coloured on a TTY), `journald`
+/// (one key=value line, no timestamp or colour: journald adds its own), `json` (one object per
+/// line), or `auto` (journald when started by systemd, else text). Plugin log lines and errors
+/// pass through the PII filter and secret scrubbing before they get here.
 pub fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "info",
@@ -46,11 +51,23 @@ pub fn init_logging(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let format = std::env::var("BOXOFFICE_LOG_FORMAT").unwrap_or_default();
+    let format = match format.as_str() {
+        "" | "auto" if std::env::var_os("JOURNAL_STREAM").is_some() => "journald",
+        "" | "auto" => "text",
+        other => other,
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        "json" => builder.json().flatten_event(true).try_init(),
+        "journald" => builder.with_ansi(false).without_time().try_init(),
+        _ => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 /// Runs the CLI; returns the process exit code.
