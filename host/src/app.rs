@@ -80,6 +80,23 @@ pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
     })
 }
 
+/// The `.wasm` files of a drop-in plugin directory, by file name, in name order.
+fn drop_in_plugins(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the plugin directory {}", dir.display()))?;
+    let mut out = Vec::new();
+    for e in entries {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "wasm") {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let dir = &config.state_dir;
@@ -90,8 +107,15 @@ impl App {
         let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;
         let mut plugins = BTreeMap::new();
         let mut budgets = BTreeMap::new();
-        for b in bundled::ALL {
-            match runtime.load(b.name, b.wasm).await {
+        let mut sources: Vec<(String, Vec<u8>)> = bundled::ALL
+            .iter()
+            .map(|b| (b.name.to_string(), b.wasm.to_vec()))
+            .collect();
+        if let Some(dir) = &config.plugin_dir {
+            sources.extend(drop_in_plugins(dir)?);
+        }
+        for (name, wasm) in sources {
+            match runtime.load(&name, &wasm).await {
                 Ok(p) => {
                     budgets.insert(
                         p.manifest.id.clone(),
@@ -101,9 +125,15 @@ impl App {
                                 .unwrap_or(p.manifest.max_requests_per_minute),
                         ),
                     );
+                    if plugins.contains_key(&p.manifest.id) {
+                        tracing::warn!(
+                            "plugin {name} replaces the bundled `{}` connector",
+                            p.manifest.id
+                        );
+                    }
                     plugins.insert(p.manifest.id.clone(), p);
                 }
-                Err(e) => tracing::error!("bundled plugin {} unusable: {e}", b.name),
+                Err(e) => tracing::error!("plugin {name} refused: {e}"),
             }
         }
         let deps = SyncDeps {

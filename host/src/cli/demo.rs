@@ -100,6 +100,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // The simulators are local: no need to pace requests as the real APIs require.
         max_requests_per_minute: Some(0),
         clickhouse,
+        plugin_dir: None,
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

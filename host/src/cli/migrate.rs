@@ -16,10 +16,13 @@ pub struct MigrateArgs {
     /// KEY=VALUE files read before the environment (which wins).
     #[arg(long = "envfile")]
     pub envfiles: Vec<PathBuf>,
+    /// TOML config file (accounts, sink, limits); env files and the environment override it.
+    #[arg(long, env = "BOXOFFICE_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
-    let config = super::sync::load_config(&args.envfiles)?;
+    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
     let dir = &config.state_dir;
     StateStore::open(&dir.join("state.sqlite"))?;
     println!(

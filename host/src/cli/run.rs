@@ -18,6 +18,9 @@ pub struct RunArgs {
     /// KEY=VALUE files read before the environment (which wins).
     #[arg(long = "envfile")]
     pub envfiles: Vec<PathBuf>,
+    /// TOML config file (accounts, sink, limits); env files and the environment override it.
+    #[arg(long, env = "BOXOFFICE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// How long a shutdown waits for syncs in flight before leaving them (their last committed
     /// page stays committed; the rest is fetched again next time).
     #[arg(long, default_value_t = 20)]
@@ -46,7 +49,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = super::sync::load_config(&args.envfiles)?;
+    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
     if config.accounts.is_empty() {
         anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID");
     }

@@ -23,15 +23,21 @@ pub struct SyncArgs {
     /// KEY=VALUE files read before the environment (which wins).
     #[arg(long = "envfile")]
     pub envfiles: Vec<PathBuf>,
+    /// TOML config file (accounts, sink, limits); env files and the environment override it.
+    #[arg(long, env = "BOXOFFICE_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
-pub fn load_config(envfiles: &[PathBuf]) -> anyhow::Result<Config> {
-    let vars = Vars::from_process(envfiles)?;
+pub fn load_config(
+    config: Option<&std::path::Path>,
+    envfiles: &[PathBuf],
+) -> anyhow::Result<Config> {
+    let vars = Vars::load(config, envfiles)?;
     Ok(Config::from_vars(&vars)?)
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.envfiles)?;
+    let config = load_config(args.config.as_deref(), &args.envfiles)?;
     if config.accounts.is_empty() {
         anyhow::bail!(
             "no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, or QTICKETS_TOKEN (see `boxoffice demo` to try it without credentials)"

@@ -5,6 +5,7 @@
 //! variable and the fix; no error ever prints a secret's value.
 
 pub mod envfile;
+pub mod file;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,7 +27,11 @@ pub enum ConfigError {
     EnvFile { path: String, problem: String },
 }
 
-fn invalid(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(
+    key: &str,
+    problem: impl Into<String>,
+    fix: impl Into<String>,
+) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         problem: problem.into(),
@@ -71,21 +76,51 @@ pub struct Config {
     pub max_requests_per_minute: Option<u32>,
     /// The ClickHouse warehouse; `None` writes the embedded SQLite warehouse.
     pub clickhouse: Option<ClickhouseConfig>,
+    /// Extra connector `.wasm` files loaded at start (drop-in vendors).
+    pub plugin_dir: Option<PathBuf>,
 }
 
 /// A source of variables: the process environment layered over env files.
 pub struct Vars {
     vars: BTreeMap<String, String>,
+    /// Accounts from the TOML config file (the environment defines at most one per vendor).
+    file_accounts: Vec<AccountConfig>,
 }
 
 impl Vars {
     pub fn from_process(envfiles: &[PathBuf]) -> Result<Self, ConfigError> {
-        let mut vars = BTreeMap::new();
+        Self::load(None, envfiles)
+    }
+
+    /// The config file (`config`, else `$BOXOFFICE_CONFIG`), then env files, then the process
+    /// environment, each overriding the one before.
+    pub fn load(
+        config: Option<&std::path::Path>,
+        envfiles: &[PathBuf],
+    ) -> Result<Self, ConfigError> {
+        let mut layered = BTreeMap::new();
         for f in envfiles {
-            vars.extend(envfile::read(f)?);
+            layered.extend(envfile::read(f)?);
         }
-        vars.extend(std::env::vars());
-        Ok(Self { vars })
+        layered.extend(std::env::vars());
+        let config = config.map(PathBuf::from).or_else(|| {
+            layered
+                .get("BOXOFFICE_CONFIG")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from)
+        });
+        let mut vars = BTreeMap::new();
+        let mut file_accounts = Vec::new();
+        if let Some(path) = config {
+            let f = file::read(&path)?;
+            vars.extend(f.as_vars(&layered)?);
+            file_accounts = f.accounts(&layered)?;
+        }
+        vars.extend(layered);
+        Ok(Self {
+            vars,
+            file_accounts,
+        })
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -94,6 +129,7 @@ impl Vars {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            file_accounts: Vec::new(),
         }
     }
 
@@ -410,6 +446,19 @@ impl Config {
         let mut accounts = Vec::new();
         accounts.extend(shotgun_account(v)?);
         accounts.extend(qtickets_account(v)?);
+        accounts.extend(v.file_accounts.iter().cloned());
+        for (i, a) in accounts.iter().enumerate() {
+            if accounts[..i]
+                .iter()
+                .any(|b| b.vendor == a.vendor && b.name == a.name)
+            {
+                return Err(invalid(
+                    &format!("account {}/{}", a.vendor, a.name),
+                    "defined twice (environment and config file, or twice in the file)",
+                    "give each account of a vendor its own name",
+                ));
+            }
+        }
         Ok(Self {
             state_dir,
             listen,
@@ -418,6 +467,7 @@ impl Config {
             tz_offset_min: tz_offset(v)?,
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
             clickhouse: clickhouse(v)?,
+            plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
         })
     }
 }

@@ -128,3 +128,62 @@ fn clickhouse_misconfigurations_are_named() {
     .to_string();
     assert!(no_token.starts_with("QTICKETS_TOKEN"), "{no_token}");
 }
+
+#[test]
+fn config_file_adds_accounts_and_the_environment_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("paris_token");
+    std::fs::write(&token, "paris-secret-canary\n").unwrap();
+    let cfg = dir.path().join("boxoffice.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+listen_port = 9500
+tz = "UTC"
+[[account]]
+vendor = "shotgun"
+name = "paris"
+settings = {{ organizer_id = "1" }}
+secrets = {{ token = {{ file = "{}" }} }}
+[[account]]
+vendor = "shotgun"
+name = "lyon"
+interval_secs = 60
+settings = {{ organizer_id = "2", base_url = "http://127.0.0.1:9" }}
+secrets = {{ token = {{ env = "LYON_TOKEN_FOR_TEST" }} }}
+"#,
+            token.display()
+        ),
+    )
+    .unwrap();
+    std::env::set_var("LYON_TOKEN_FOR_TEST", "lyon-secret-canary");
+    let mut v = Vars::load(Some(&cfg), &[]).unwrap();
+    v.vars.insert("TZ".into(), "+02:00".into()); // as if exported: the environment wins
+    let c = Config::from_vars(&v).unwrap();
+    assert_eq!(c.listen.port(), 9500);
+    assert_eq!(c.tz_offset_min, 120);
+    let names: Vec<_> = c.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["paris", "lyon"]);
+    assert_eq!(c.accounts[0].secrets["token"], "paris-secret-canary");
+    assert_eq!(c.accounts[1].secrets["token"], "lyon-secret-canary");
+    assert_eq!(c.accounts[1].extra_origins, ["http://127.0.0.1:9"]);
+    assert!(!format!("{c:?}").contains("secret-canary"));
+
+    std::fs::write(&cfg, "listen_prot = 1\n").unwrap();
+    let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
+    assert!(
+        e.contains("boxoffice.toml") && e.contains("listen_prot"),
+        "{e}"
+    );
+
+    std::fs::write(
+        &cfg,
+        "[[account]]\nvendor = \"shotgun\"\nname = \"a\"\n[[account]]\nvendor = \"shotgun\"\nname = \"a\"\n",
+    )
+    .unwrap();
+    let e = Config::from_vars(&Vars::load(Some(&cfg), &[]).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("shotgun/a") && e.contains("twice"), "{e}");
+}

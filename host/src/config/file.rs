@@ -1,0 +1,227 @@
+//! The TOML config file (`--config F` or `BOXOFFICE_CONFIG`): several accounts per vendor, the
+//! sink, limits and the plugin directory.
+//!
+//! Precedence, highest first: process environment, `--envfile` files, this file, defaults. The
+//! file's global keys are mapped onto the same variable names the environment uses, so one
+//! validator checks both; its accounts are added to those the environment defines. Secrets are
+//! never written in the file: each names a file, an environment variable or a systemd
+//! credential holding the value.
+//!
+//! ```toml
+//! state_dir = "/var/lib/boxoffice"
+//! listen_port = 9400
+//! tz = "Europe/Moscow"
+//! plugin_dir = "/etc/boxoffice/plugins"
+//!
+//! [clickhouse]
+//! host = "127.0.0.1"
+//! user = "etl_writer"
+//! password = { file = "/etc/boxoffice/credentials/clickhouse_password" }
+//! database = "boxoffice"
+//!
+//! [[account]]
+//! vendor = "shotgun"
+//! name = "paris"
+//! interval_secs = 300
+//! settings = { organizer_id = "123456" }
+//! secrets = { token = { credential = "shotgun_paris_token" } }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{invalid, AccountConfig, ConfigError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub state_dir: Option<PathBuf>,
+    pub listen_host: Option<String>,
+    pub listen_port: Option<u16>,
+    pub tz: Option<String>,
+    pub plugin_dir: Option<PathBuf>,
+    pub max_requests_per_minute: Option<u32>,
+    pub shotgun_compat_metrics: Option<bool>,
+    pub clickhouse: Option<ClickhouseSection>,
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<AccountSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickhouseSection {
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<SecretRef>,
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSection {
+    pub vendor: String,
+    pub name: String,
+    pub interval_secs: Option<u32>,
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// Origins allowed beyond the plugin's manifest (its own `base_url` settings are added).
+    #[serde(default)]
+    pub extra_origins: Vec<String>,
+}
+
+/// Where a secret's value lives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum SecretRef {
+    File(PathBuf),
+    Env(String),
+    /// `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`).
+    Credential(String),
+}
+
+impl SecretRef {
+    fn resolve(&self, key: &str, env: &BTreeMap<String, String>) -> Result<String, ConfigError> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    invalid(
+                        key,
+                        format!("cannot read {}: {e}", p.display()),
+                        "point it at a readable file holding the secret",
+                    )
+                })
+        };
+        match self {
+            Self::File(p) => read(p),
+            Self::Env(var) => env
+                .get(var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string())
+                .ok_or_else(|| {
+                    invalid(key, format!("${var} is not set"), "export it or use a file")
+                }),
+            Self::Credential(name) => {
+                let dir = env.get("CREDENTIALS_DIRECTORY").ok_or_else(|| {
+                    invalid(
+                        key,
+                        "CREDENTIALS_DIRECTORY is not set",
+                        "run under systemd with LoadCredential=, or use { file = ... }",
+                    )
+                })?;
+                read(&Path::new(dir).join(name))
+            }
+        }
+    }
+}
+
+/// Reads and parses the file; errors name the file and the TOML problem.
+pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::EnvFile {
+        path: path.display().to_string(),
+        problem: format!("cannot read the config file: {e}"),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::EnvFile {
+        path: path.display().to_string(),
+        problem: e.to_string().trim().replace('\n', " "),
+    })
+}
+
+impl ConfigFile {
+    /// The global keys as the variables the environment would set (lowest precedence).
+    pub fn as_vars(
+        &self,
+        env: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut v = BTreeMap::new();
+        let mut put = |k: &str, val: Option<String>| {
+            if let Some(val) = val {
+                v.insert(k.to_string(), val);
+            }
+        };
+        put(
+            "BOXOFFICE_STATE_DIR",
+            self.state_dir.as_ref().map(|p| p.display().to_string()),
+        );
+        put("BOXOFFICE_LISTEN_HOST", self.listen_host.clone());
+        put("EXPORTER_PORT", self.listen_port.map(|p| p.to_string()));
+        put("TZ", self.tz.clone());
+        put(
+            "BOXOFFICE_PLUGIN_DIR",
+            self.plugin_dir.as_ref().map(|p| p.display().to_string()),
+        );
+        put(
+            "BOXOFFICE_MAX_REQUESTS_PER_MINUTE",
+            self.max_requests_per_minute.map(|n| n.to_string()),
+        );
+        put(
+            "BOXOFFICE_SHOTGUN_COMPAT_METRICS",
+            self.shotgun_compat_metrics.map(|b| b.to_string()),
+        );
+        if let Some(ch) = &self.clickhouse {
+            put("CLICKHOUSE_HOST", Some(ch.host.clone()));
+            put("CLICKHOUSE_PORT", ch.port.map(|p| p.to_string()));
+            put("CLICKHOUSE_USER", ch.user.clone());
+            put("CLICKHOUSE_DATABASE", ch.database.clone());
+            if let Some(p) = &ch.password {
+                put(
+                    "CLICKHOUSE_PASSWORD",
+                    Some(p.resolve("clickhouse.password", env)?),
+                );
+            }
+        }
+        Ok(v)
+    }
+
+    pub fn accounts(
+        &self,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Vec<AccountConfig>, ConfigError> {
+        let mut out = Vec::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let at = |field: &str| format!("account[{i}] ({}/{}).{field}", a.vendor, a.name);
+            if a.vendor.trim().is_empty() || a.name.trim().is_empty() {
+                return Err(invalid(
+                    &format!("account[{i}]"),
+                    "vendor and name are required",
+                    "add vendor = \"…\" and name = \"…\"",
+                ));
+            }
+            let mut secrets = BTreeMap::new();
+            for (k, r) in &a.secrets {
+                secrets.insert(k.clone(), r.resolve(&at(&format!("secrets.{k}")), env)?);
+            }
+            let mut extra_origins = a.extra_origins.clone();
+            for (k, val) in &a.settings {
+                if k.ends_with("base_url") {
+                    if reqwest::Url::parse(val).is_err() {
+                        return Err(invalid(
+                            &at(&format!("settings.{k}")),
+                            format!("`{val}` is not a URL"),
+                            "use an absolute http(s) URL",
+                        ));
+                    }
+                    extra_origins.push(val.clone());
+                }
+            }
+            out.push(AccountConfig {
+                vendor: a.vendor.trim().to_string(),
+                name: a.name.trim().to_string(),
+                settings: a
+                    .settings
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                secrets,
+                interval_secs: a.interval_secs,
+                extra_origins,
+            });
+        }
+        Ok(out)
+    }
+}
