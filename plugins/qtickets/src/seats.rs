@@ -1,0 +1,90 @@
+//! A `/shows/{id}/seats` answer → one inventory snapshot of the show.
+//!
+//! Over the seat nodes with `disabled` false, distinct by `root_id` (tariff copies of a seat
+//! share its `root_id`; the first node in the answer is kept; a node without `root_id` stands
+//! for itself): capacity = Σ `max_quantity`, available = Σ `free_quantity`, sold =
+//! Σ `payed_quantity`. A seated place is one node with `max_quantity` 1; a general-admission
+//! zone is one node carrying its whole capacity, so nodes are never counted and `admission`
+//! is never read as availability. `data` is `[]` for a show without seats (all zeros); should
+//! the API ignore `flat`, the zones' nested `seats` maps are read the same way.
+
+use std::collections::HashSet;
+
+use boxoffice_plugin_sdk::{HttpRequest, Inventory, Item, Page, PluginError, RunContext};
+
+use crate::bad;
+use crate::model::{Count, SeatMap, SeatsPage};
+use crate::plan::SEATS_PREFIX;
+
+#[derive(Default)]
+struct Totals {
+    capacity: u64,
+    available: u64,
+    sold: u64,
+}
+
+fn count(req: &HttpRequest, what: &str, key: &str, v: Option<&Count>) -> Result<u64, PluginError> {
+    let v = v.ok_or_else(|| bad(req, format!("seat `{key}`: no `{what}`")))?;
+    v.value()
+        .ok_or_else(|| bad(req, format!("seat `{key}`: `{what}` is not a count")))
+}
+
+fn add<'a>(
+    req: &HttpRequest,
+    map: &'a SeatMap<'a>,
+    seen: &mut HashSet<String>,
+    t: &mut Totals,
+) -> Result<(), PluginError> {
+    for (key, seat) in &map.0 {
+        if let Some(inner) = &seat.seats {
+            add(req, inner, seen, t)?;
+            continue;
+        }
+        if seat.disabled.as_ref().is_some_and(|d| d.is_set()) {
+            continue;
+        }
+        let root = seat
+            .root_id
+            .as_ref()
+            .and_then(|r| r.text())
+            .unwrap_or_else(|| key.to_string());
+        if !seen.insert(root) {
+            continue;
+        }
+        t.capacity += count(req, "max_quantity", key, seat.max_quantity.as_ref())?;
+        t.available += count(req, "free_quantity", key, seat.free_quantity.as_ref())?;
+        t.sold += count(req, "payed_quantity", key, seat.payed_quantity.as_ref())?;
+    }
+    Ok(())
+}
+
+/// (event id, show id) from a request id `seats:{event_id}:{show_id}`.
+pub fn ids(request_id: &str) -> Option<(&str, &str)> {
+    let (event, show) = request_id.strip_prefix(SEATS_PREFIX)?.split_once(':')?;
+    (!event.is_empty() && !show.is_empty()).then_some((event, show))
+}
+
+fn clamp(v: u64) -> u32 {
+    v.min(u32::MAX as u64) as u32
+}
+
+pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, PluginError> {
+    let (event_id, show_id) = ids(&req.id)
+        .ok_or_else(|| PluginError::Fatal(format!("malformed seats request id `{}`", req.id)))?;
+    let page: SeatsPage = serde_json::from_slice(body)
+        .map_err(|e| bad(req, format!("unexpected seats body: {e}")))?;
+    let mut t = Totals::default();
+    add(req, &page.data, &mut HashSet::new(), &mut t)?;
+    Ok(Page {
+        records: vec![Item::Inventory(Inventory {
+            event_id: event_id.to_string(),
+            show_id: show_id.to_string(),
+            captured_at_ms: ctx.now_ms,
+            capacity: Some(clamp(t.capacity)),
+            available: Some(clamp(t.available)),
+            sold: Some(clamp(t.sold)),
+        })],
+        next: vec![],
+        cursor: None,
+    })
+}
