@@ -14,6 +14,22 @@ pub fn local_date(ms: i64, offset_min: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Days since 1970-01-01 of a valid civil date, or `None` (month 13, February 30, …).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return None;
+    }
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    // Reject days that roll over into the next month.
+    (civil_from_days(days) == (y, m, d)).then_some(days)
+}
+
 /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -38,5 +54,8 @@ mod tests {
         assert_eq!(super::local_date(0, 0), "1970-01-01");
         assert_eq!(super::local_date(-1, 0), "1969-12-31");
         assert_eq!(super::local_date(951_782_400_000, 0), "2000-02-29");
+        assert_eq!(super::days_from_civil(2000, 2, 29), Some(11_016));
+        assert_eq!(super::days_from_civil(2025, 2, 29), None);
+        assert_eq!(super::days_from_civil(1970, 1, 1), Some(0));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
 fn bin() -> Command {
@@ -19,6 +20,8 @@ fn demo_once_syncs_and_matches_the_simulator() {
             "0",
             "--tickets",
             "3000",
+            "--orders",
+            "400",
             "--state-dir",
         ])
         .arg(dir.path())
@@ -32,6 +35,7 @@ fn demo_once_syncs_and_matches_the_simulator() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("synced shotgun/demo: ok"), "{stdout}");
+    assert!(stdout.contains("synced qtickets/demo: ok"), "{stdout}");
     assert!(stdout.contains("/metrics"), "{stdout}");
     let rows = stdout.lines().filter(|l| l.ends_with("  ok")).count();
     assert!(rows >= 5, "{stdout}");
@@ -130,4 +134,113 @@ fn bad_config_exits_non_zero_with_a_one_line_message() {
         "{stderr}"
     );
     assert!(!stderr.contains("CANARY-TOKEN-VALUE"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qtickets_with_the_old_loader_names_check_dry_run_and_backfill() {
+    let sim = QticketsSim::new(QticketsConfig {
+        orders: 300,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let envfile = dir.path().join("loader.env");
+    let base = format!("{}/api/rest/v1", srv.base_url());
+    std::fs::write(
+        &envfile,
+        format!(
+            "# the old loader's names\nQTICKETS_API_TOKEN={}\nQTICKETS_API_BASE_URL={base}\nORG_NAME=acme\nTZ=Europe/Moscow\n",
+            sim.token()
+        ),
+    )
+    .unwrap();
+    let run = move |args: Vec<String>, token: Option<&str>| {
+        let mut c = bin();
+        c.args(&args)
+            .arg("--envfile")
+            .arg(&envfile)
+            .env("BOXOFFICE_STATE_DIR", dir.path().join("state"))
+            .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+            .env("BOXOFFICE_MAX_REQUESTS_PER_MINUTE", "0");
+        if let Some(t) = token {
+            c.env("QTICKETS_TOKEN", t);
+        }
+        (c, dir.path().join("state/state.sqlite"))
+    };
+    let exec = |args: &[&str], token: Option<&'static str>| {
+        let (mut c, db) = run(args.iter().map(|a| a.to_string()).collect(), token);
+        async move {
+            let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+                .await
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+                db,
+            )
+        }
+    };
+
+    let (ok, out, _) = exec(&["check"], None).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("ok   qtickets/acme: HTTP 200"), "{out}");
+
+    let (ok, out, _) = exec(&["check"], Some("CANARY-WRONG-TOKEN")).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL qtickets/acme"), "{out}");
+    assert!(
+        !out.contains("CANARY-WRONG-TOKEN"),
+        "the token leaked: {out}"
+    );
+
+    let (ok, out, db) = exec(
+        &["sync", "--vendor", "qtickets", "--dry-run", "--verbose"],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("qtickets/acme: ok") && out.contains("nothing written"),
+        "{out}"
+    );
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM tickets"),
+        0,
+        "dry run wrote tickets"
+    );
+
+    let (ok, out, _) = exec(
+        &[
+            "sync",
+            "--vendor",
+            "qtickets",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-01",
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        count("SELECT count(*) FROM tickets") as u64,
+        sim.basket_count(),
+        "the backfill window covers every order"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM cursors"),
+        0,
+        "a backfill moved the cursor"
+    );
+
+    let (ok, out, _) = exec(&["sync", "--from", "2026-13-01"], None).await;
+    assert!(!ok && out.contains("2026-13-01"), "{out}");
 }

@@ -1,6 +1,7 @@
 //! The command line: parsing (clap) and dispatch to the rooms. Each subcommand lives in its
 //! own file; this file owns only the shape of the CLI and logging setup.
 
+mod check;
 mod demo;
 mod migrate;
 mod plugins;
@@ -32,6 +33,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// One sync of every configured account (for a systemd timer).
     Sync(sync::SyncArgs),
+    /// Validate the configuration and reach the warehouse and every account's API once.
+    Check(check::CheckArgs),
     /// Apply database migrations (ClickHouse when configured, SQLite always) and report.
     Migrate(migrate::MigrateArgs),
     /// The daemon: scheduled syncs of every account, /metrics and /healthz.
@@ -88,6 +91,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Sync(args) => sync::run(args).await,
             Command::Run(args) => run::run(args).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Check(args) => check::run(args).await,
         }
     });
     match result {

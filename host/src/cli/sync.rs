@@ -3,20 +3,28 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Args;
 
 use crate::app::App;
 use crate::config::{Config, Vars};
-use crate::sync::{sync_account, RunKind, RunOptions};
+use crate::sync::{sync_account, ProgressHook, RunKind, RunOptions, RunSummary};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Only this vendor's accounts (e.g. shotgun).
     #[arg(long)]
     pub vendor: Option<String>,
-    /// Re-read the last N hours (a backfill window; the live cursor is not used).
-    #[arg(long)]
+    /// Re-read the last N hours (a backfill window; the live cursor does not move).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
     pub since_hours: Option<u32>,
+    /// Backfill from this local date (YYYY-MM-DD, in TZ), inclusive.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<i64>,
+    /// Backfill up to this local date (YYYY-MM-DD, in TZ), inclusive (default: now).
+    #[arg(long, value_parser = parse_date, requires = "from")]
+    pub to: Option<i64>,
     /// Fetch and transform, print counts, write nothing, move no cursor.
     #[arg(long)]
     pub dry_run: bool,
@@ -26,6 +34,54 @@ pub struct SyncArgs {
     /// TOML config file (accounts, sink, limits); env files and the environment override it.
     #[arg(long, env = "BOXOFFICE_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// `YYYY-MM-DD` → days since 1970-01-01 (the zone is applied later, from TZ).
+fn parse_date(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}` is not a date like 2025-11-01");
+    let mut it = s.trim().splitn(3, '-');
+    let (y, m, d) = (it.next(), it.next(), it.next());
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    crate::clock::days_from_civil(y, m, d).ok_or_else(bad)
+}
+
+/// A progress bar on a TTY, a plain line every 25 pages otherwise.
+fn progress(label: String) -> (ProgressHook, Option<indicatif::ProgressBar>) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {prefix} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(label);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let b = bar.clone();
+        let hook = ProgressHook(Arc::new(move |s: &RunSummary| {
+            b.set_message(format!(
+                "{} pages, {} records, {} requests",
+                s.pages, s.records, s.requests
+            ));
+        }));
+        (hook, Some(bar))
+    } else {
+        let hook = ProgressHook(Arc::new(move |s: &RunSummary| {
+            if s.pages % 25 == 0 {
+                eprintln!(
+                    "{label}: {} pages, {} records, {} requests",
+                    s.pages, s.records, s.requests
+                );
+            }
+        }));
+        (hook, None)
+    }
 }
 
 pub fn load_config(
@@ -52,18 +108,37 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let account = app.account(a)?;
+        let tz_ms = app.config.tz_offset_min as i64 * 60_000;
+        let day_start = |days: i64| days * 86_400_000 - tz_ms;
+        let since_ms = match (args.since_hours, args.from) {
+            (Some(h), _) => Some(now - h as i64 * 3_600_000),
+            (None, Some(d)) => Some(day_start(d)),
+            (None, None) => None,
+        };
+        let until_ms = args.to.map(|d| day_start(d + 1));
+        if let (Some(a), Some(b)) = (since_ms, until_ms) {
+            if a >= b {
+                anyhow::bail!("--from must be on or before --to");
+            }
+        }
+        let (hook, bar) = progress(format!("{}/{}", a.vendor, a.name));
         let opts = RunOptions {
             kind: if args.dry_run {
                 RunKind::DryRun
-            } else if args.since_hours.is_some() {
+            } else if since_ms.is_some() {
                 RunKind::Backfill
             } else {
                 RunKind::Sync
             },
-            since_ms: args.since_hours.map(|h| now - h as i64 * 3_600_000),
+            since_ms,
+            until_ms,
+            progress: Some(hook),
             ..Default::default()
         };
         let s = sync_account(&app.deps, &account, &opts).await?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
         ran += 1;
         println!(
             "{}/{}: {} — {} pages, {} records, {} rejected, {} requests in {:.1} s{}",
@@ -75,7 +150,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             s.rejected,
             s.requests,
             s.duration_ms as f64 / 1000.0,
-            if s.ok() {
+            if args.dry_run {
+                " (dry run: nothing written)".to_string()
+            } else if s.ok() {
                 String::new()
             } else {
                 format!(": {}", s.message)

@@ -6,4 +6,7 @@
 
 pub mod run;
 
-pub use run::{sync_account, Account, RunKind, RunOptions, RunSummary, SyncDeps};
+pub mod probe;
+
+pub use probe::probe_account;
+pub use run::{sync_account, Account, ProgressHook, RunKind, RunOptions, RunSummary, SyncDeps};

@@ -69,6 +69,18 @@ pub struct RunOptions {
     /// Test hook: stop as if killed after the sink acknowledged this many pages, before the
     /// cursor commit of the last one.
     pub crash_after_sink_pages: Option<u64>,
+    /// Called after every stored page (progress bars, progress lines).
+    pub progress: Option<ProgressHook>,
+}
+
+/// A callback with the run's figures so far.
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(&RunSummary) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -336,6 +348,9 @@ async fn run_pages(
             ctx.cursor = Some(c);
         }
         queue.extend(page.next);
+        if let Some(p) = &opts.progress {
+            (p.0)(summary);
+        }
     }
     Ok(())
 }

@@ -1,0 +1,76 @@
+//! `boxoffice check`: validates the configuration, reaches the warehouse (migrating it) and
+//! makes one real request per account through its plugin, printing one line per check. Exits
+//! non-zero when anything failed. Nothing is written except the schema.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::app::App;
+use crate::sync::probe_account;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// KEY=VALUE files read before the environment (which wins).
+    #[arg(long = "envfile")]
+    pub envfiles: Vec<PathBuf>,
+    /// TOML config file (accounts, sink, limits); env files and the environment override it.
+    #[arg(long, env = "BOXOFFICE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let config = match super::sync::load_config(args.config.as_deref(), &args.envfiles) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("FAIL config: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    println!(
+        "ok   config: {} account(s), state in {}",
+        config.accounts.len(),
+        config.state_dir.display()
+    );
+    if config.accounts.is_empty() {
+        println!("FAIL config: no accounts (set SHOTGUN_TOKEN + SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file)");
+        return Ok(ExitCode::FAILURE);
+    }
+    let warehouse = match &config.clickhouse {
+        Some(ch) => format!("ClickHouse {}/{}", ch.url, ch.database),
+        None => "SQLite warehouse".to_string(),
+    };
+    let app = match App::open(config).await {
+        Ok(a) => a,
+        Err(e) => {
+            println!("FAIL {warehouse}: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    println!("ok   {warehouse}: reachable, schema up to date");
+    let mut failed = 0;
+    for a in &app.config.accounts {
+        let label = format!("{}/{}", a.vendor, a.name);
+        let account = match app.account(a) {
+            Ok(acc) => acc,
+            Err(e) => {
+                println!("FAIL {label}: {e:#}");
+                failed += 1;
+                continue;
+            }
+        };
+        match probe_account(&app.deps, &account).await {
+            Ok(seen) => println!("ok   {label}: {seen}"),
+            Err(problem) => {
+                println!("FAIL {label}: {problem}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
