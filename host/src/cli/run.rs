@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// page stays committed; the rest is fetched again next time).
     #[arg(long, default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// Accounts synced at the same time (each account runs one sync at a time).
+    #[arg(long, env = "BOXOFFICE_MAX_CONCURRENT_SYNCS", default_value_t = 4)]
+    pub max_concurrent_syncs: usize,
 }
 
 /// An account is unhealthy when its last run failed or no successful run happened within this
@@ -51,7 +54,7 @@ async fn shutdown_signal() {
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
     if config.accounts.is_empty() {
-        anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID");
+        anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file (--config)");
     }
     let app = Arc::new(App::open(config).await?);
     let mut schedule = Vec::new();
@@ -110,18 +113,34 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
     tracing::info!(listen = %bound, accounts = schedule.len(), "boxoffice running");
     let (stop_tx, stop_rx) = watch::channel(false);
+    // One sync per account at a time (its own loop); at most this many accounts at once.
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        args.max_concurrent_syncs.max(1),
+    ));
     let mut tasks = Vec::new();
     for (account, every) in schedule {
         let app = app.clone();
+        let slots = slots.clone();
+        let cancel = cancel.clone();
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 if *stop.borrow() {
                     break;
                 }
-                if let Err(e) = sync_account(&app.deps, &account, &RunOptions::default()).await {
+                let permit = tokio::select! {
+                    p = slots.clone().acquire_owned() => p,
+                    _ = stop.changed() => break,
+                };
+                let opts = RunOptions {
+                    cancel: Some(cancel.clone()),
+                    ..Default::default()
+                };
+                if let Err(e) = sync_account(&app.deps, &account, &opts).await {
                     tracing::error!(vendor = account.vendor_id(), account = %account.name, "sync could not run: {e:#}");
                 }
+                drop(permit);
                 // ±10 % jitter so accounts of one vendor do not fire together.
                 let jitter = rand::rng().random_range(0.9..1.1);
                 let wait = every.mul_f64(jitter);
@@ -133,7 +152,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     shutdown_signal().await;
-    tracing::info!("shutting down: no new syncs; waiting for syncs in flight");
+    tracing::info!("shutting down: no new syncs; syncs in flight stop after their current page");
+    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let all = futures_join(tasks);

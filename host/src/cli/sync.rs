@@ -73,7 +73,7 @@ fn progress(label: String) -> (ProgressHook, Option<indicatif::ProgressBar>) {
         (hook, Some(bar))
     } else {
         let hook = ProgressHook(Arc::new(move |s: &RunSummary| {
-            if s.pages % 25 == 0 {
+            if s.pages.is_multiple_of(25) {
                 eprintln!(
                     "{label}: {} pages, {} records, {} requests",
                     s.pages, s.records, s.requests
@@ -100,6 +100,23 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let app = App::open(config).await?;
+    // Ctrl-C / SIGTERM: finish the page in flight, keep what was stored, exit non-zero.
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; }, None => std::future::pending::<()>().await } } => {},
+            }
+            eprintln!(
+                "stopping after the page in flight (what is stored stays; run again to complete)"
+            );
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
     let now = crate::clock::now_ms();
     let mut failed = 0;
     let mut ran = 0;
@@ -133,6 +150,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             since_ms,
             until_ms,
             progress: Some(hook),
+            cancel: Some(cancel.clone()),
             ..Default::default()
         };
         let s = sync_account(&app.deps, &account, &opts).await?;

@@ -71,6 +71,9 @@ pub struct RunOptions {
     pub crash_after_sink_pages: Option<u64>,
     /// Called after every stored page (progress bars, progress lines).
     pub progress: Option<ProgressHook>,
+    /// Set to stop the run after the page in flight (shutdown, Ctrl-C): what was stored stays
+    /// committed, the rest is read again next time.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A callback with the run's figures so far.
@@ -102,6 +105,7 @@ impl RunSummary {
 }
 
 enum Stop {
+    Interrupted,
     Failed(String),
     RateLimited(String),
     Crashed,
@@ -132,6 +136,13 @@ pub async fn sync_account(
         Ok(()) => (
             "ok",
             format!("{} pages, {} records", summary.pages, summary.records),
+        ),
+        Err(Stop::Interrupted) => (
+            "interrupted",
+            format!(
+                "stopped after {} pages on request; the next run continues from the last committed page",
+                summary.pages
+            ),
         ),
         Err(Stop::Failed(m)) => ("failed", m),
         Err(Stop::RateLimited(m)) => ("rate_limited", m),
@@ -350,6 +361,13 @@ async fn run_pages(
         queue.extend(page.next);
         if let Some(p) = &opts.progress {
             (p.0)(summary);
+        }
+        let cancelled = opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        if cancelled && !queue.is_empty() {
+            return Err(Stop::Interrupted);
         }
     }
     Ok(())
