@@ -244,3 +244,89 @@ async fn qtickets_with_the_old_loader_names_check_dry_run_and_backfill() {
     let (ok, out, _) = exec(&["sync", "--from", "2026-13-01"], None).await;
     assert!(!ok && out.contains("2026-13-01"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
+    use std::io::BufRead;
+    let sim = QticketsSim::new(QticketsConfig {
+        orders: 40_000,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("{}/api/rest/v1", srv.base_url());
+    let (token, state_dir) = (sim.token(), dir.path().to_path_buf());
+    let cmd = move || {
+        let mut c = bin();
+        c.args(["sync", "--from", "2026-01-01", "--to", "2026-03-01"])
+            .env("QTICKETS_TOKEN", &token)
+            .env("QTICKETS_BASE_URL", &base)
+            .env("BOXOFFICE_STATE_DIR", state_dir.join("state"))
+            .env("BOXOFFICE_CACHE_DIR", state_dir.join("cache"))
+            .env("BOXOFFICE_MAX_REQUESTS_PER_MINUTE", "0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let mut child = cmd().spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id();
+    let interrupted = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        // The first progress line: the backfill is under way.
+        for line in lines.by_ref() {
+            if line.unwrap().contains("pages") {
+                break;
+            }
+        }
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        (child.wait_with_output().unwrap(), rest.join("\n"))
+    })
+    .await
+    .unwrap();
+    let (out, err) = interrupted;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "an interrupted backfill must exit non-zero"
+    );
+    assert!(stdout.contains("interrupted"), "{stdout}\n{err}");
+
+    let db = dir.path().join("state/state.sqlite");
+    let count = || -> u64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))
+            .unwrap() as u64
+    };
+    let partial = count();
+    assert!(
+        partial > 0 && partial < sim.basket_count(),
+        "stopped part-way: {partial} of {}",
+        sim.basket_count()
+    );
+
+    let again = tokio::task::spawn_blocking(move || cmd().output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(count(), sim.basket_count());
+    let sold: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM tickets WHERE status = 'valid'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let want: u64 = sim.truth().iter().map(|r| r.tickets).sum();
+    assert_eq!(sold as u64, want);
+}
