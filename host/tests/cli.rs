@@ -330,3 +330,157 @@ async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
     let want: u64 = sim.truth().iter().map(|r| r.tickets).sum();
     assert_eq!(sold as u64, want);
 }
+
+#[test]
+fn every_bad_config_exits_non_zero_naming_the_key_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(
+        &unknown,
+        "[[account]]\nvendor = \"ticketmaster\"\nname = \"x\"\n",
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["sync".into()],
+            vec![("QTICKETS_BASE_URL", "https://qtickets.ru/api/rest/v1")],
+            "QTICKETS_TOKEN",
+        ),
+        (
+            vec!["sync".into()],
+            vec![
+                ("SHOTGUN_TOKEN", "CANARY-TOKEN-VALUE"),
+                ("SHOTGUN_ORGANIZER_ID", "1"),
+                ("EXPORTER_PORT", "99999"),
+            ],
+            "EXPORTER_PORT",
+        ),
+        (
+            vec![
+                "sync".into(),
+                "--envfile".into(),
+                dir.path().join("missing.env").display().to_string(),
+            ],
+            vec![],
+            "missing.env",
+        ),
+        (
+            vec![
+                "sync".into(),
+                "--config".into(),
+                unknown.display().to_string(),
+            ],
+            vec![("BOXOFFICE_STATE_DIR", dir.path().to_str().unwrap())],
+            "unknown vendor `ticketmaster`",
+        ),
+        (
+            vec!["sync".into()],
+            vec![
+                ("CLICKHOUSE_HOST", "localhost"),
+                ("CLICKHOUSE_PORT", "9000"),
+                ("SHOTGUN_TOKEN", "CANARY-TOKEN-VALUE"),
+                ("SHOTGUN_ORGANIZER_ID", "1"),
+            ],
+            "CLICKHOUSE_PORT",
+        ),
+    ];
+    for (args, env, needle) in cases {
+        let mut c = bin();
+        c.args(&args)
+            .env_remove("SHOTGUN_TOKEN")
+            .env_remove("QTICKETS_TOKEN")
+            .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"));
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} {env:?} should fail");
+        let last = stderr.lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("error: ") && last.contains(needle),
+            "{args:?} {env:?}: {stderr}"
+        );
+        assert!(!stderr.contains("CANARY-TOKEN-VALUE"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_never_reaches_trace_logs_or_errors() {
+    let sim = ShotgunSim::new(ShotgunConfig {
+        tickets: 200,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = srv.base_url();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["-vv", "sync"])
+            .env("SHOTGUN_TOKEN", "CANARY-TRACE-TOKEN-42")
+            .env("SHOTGUN_ORGANIZER_ID", "100001")
+            .env("SHOTGUN_BASE_URL", &base)
+            .env("SHOTGUN_EVENTS_BASE_URL", &base)
+            .env("BOXOFFICE_STATE_DIR", dir.path().join("state"))
+            .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+            .env("BOXOFFICE_MAX_REQUESTS_PER_MINUTE", "0")
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a refused token fails the run");
+    assert!(all.contains("refused the credentials"), "{all}");
+    assert!(
+        all.contains("TRACE") || all.contains("DEBUG"),
+        "trace logging was on"
+    );
+    assert!(!all.contains("CANARY-TRACE-TOKEN-42"), "the token leaked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drop_in_plugins_load_and_a_broken_one_is_refused_without_stopping_the_rest() {
+    let sim = ShotgunSim::new(ShotgunConfig {
+        tickets: 300,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(plugins.join("broken.wasm"), b"\0asm not really a component").unwrap();
+    std::fs::copy(
+        boxoffice::plugin::bundled::test_plugin_path("shotgun"),
+        plugins.join("shotgun-v2.wasm"),
+    )
+    .unwrap();
+    let (token, org, base) = (sim.token(), sim.organizer_id().to_string(), srv.base_url());
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("sync")
+            .env("BOXOFFICE_PLUGIN_DIR", &plugins)
+            .env("SHOTGUN_TOKEN", token)
+            .env("SHOTGUN_ORGANIZER_ID", org)
+            .env("SHOTGUN_BASE_URL", &base)
+            .env("SHOTGUN_EVENTS_BASE_URL", &base)
+            .env("BOXOFFICE_STATE_DIR", dir.path().join("state"))
+            .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+            .env("BOXOFFICE_MAX_REQUESTS_PER_MINUTE", "0")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("broken.wasm refused"), "{stderr}");
+    assert!(
+        stderr.contains("shotgun-v2.wasm replaces the bundled `shotgun` connector"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("shotgun/default: ok"), "{stdout}");
+}
