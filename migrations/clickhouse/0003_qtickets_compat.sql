@@ -15,12 +15,12 @@ FROM (
     FROM tickets FINAL
     WHERE vendor = 'qtickets'
     GROUP BY account, event_id, sales_date
-)
+) AS facts
 ANY LEFT JOIN (
     SELECT account, event_id, lowerUTF8(city) AS city
     FROM events FINAL
     WHERE vendor = 'qtickets'
-) USING (account, event_id);
+) AS ev USING (account, event_id);
 
 CREATE VIEW IF NOT EXISTS fact_qtickets_inventory_latest AS
 SELECT snapshot_ts, event_id, event_name, city, tickets_total, tickets_left, _ver
@@ -33,12 +33,12 @@ FROM (
     FROM inventory_latest
     WHERE vendor = 'qtickets'
     GROUP BY account, event_id
-)
+) AS facts
 ANY LEFT JOIN (
     SELECT account, event_id, name AS event_name, lowerUTF8(city) AS city
     FROM events FINAL
     WHERE vendor = 'qtickets'
-) USING (account, event_id);
+) AS ev USING (account, event_id);
 
 CREATE VIEW IF NOT EXISTS meta_job_runs AS
 SELECT
@@ -72,9 +72,9 @@ FROM (
     FROM tickets FINAL
     WHERE vendor = 'qtickets' AND status IN ('valid', 'refunded')
     GROUP BY account, order_id, event_id
-)
+) AS facts
 ANY LEFT JOIN (
     SELECT account, event_id, lowerUTF8(city) AS city
     FROM events FINAL
     WHERE vendor = 'qtickets'
-) USING (account, event_id);
+) AS ev USING (account, event_id);
