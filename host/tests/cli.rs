@@ -331,6 +331,9 @@ async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
     assert_eq!(sold as u64, want);
 }
 
+/// (arguments, environment, what the error line must name)
+type BadConfigCase<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn every_bad_config_exits_non_zero_naming_the_key_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
@@ -340,7 +343,7 @@ fn every_bad_config_exits_non_zero_naming_the_key_and_the_fix() {
         "[[account]]\nvendor = \"ticketmaster\"\nname = \"x\"\n",
     )
     .unwrap();
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<BadConfigCase> = vec![
         (
             vec!["sync".into()],
             vec![("QTICKETS_BASE_URL", "https://qtickets.ru/api/rest/v1")],
