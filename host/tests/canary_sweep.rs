@@ -3,26 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::canary;
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
-use common::{shotgun_account, Pipeline};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::{shotgun_account, Captured, Pipeline};
 
 /// Every window of `n` consecutive ASCII digits (a scan code may sit inside a longer run).
 fn digit_runs(hay: &[u8], n: usize) -> Vec<String> {

@@ -5,26 +5,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::canary;
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_testkit::clickhouse::shared_endpoint;
-use common::{qtickets_account, Pipeline};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::{qtickets_account, Captured, Pipeline};
 
 #[tokio::test]
 async fn no_canary_reaches_any_clickhouse_table_or_log() {

@@ -122,3 +122,17 @@ pub async fn qtickets_account(srv: &SimServer, token: &str, settings: &[(&str, &
         budget: RequestBudget::per_minute(0),
     }
 }
+
+/// A log sink for a test's tracing subscriber: everything written, kept in memory.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
