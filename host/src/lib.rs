@@ -7,6 +7,7 @@
 //! are in `model`. Vendor simulators live in the `boxoffice-sim` crate.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

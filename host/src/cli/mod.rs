@@ -1,6 +1,7 @@
 //! The command line: parsing (clap) and dispatch to the rooms. Each subcommand lives in its
 //! own file; this file owns only the shape of the CLI and logging setup.
 
+mod bench;
 mod check;
 mod demo;
 mod migrate;
@@ -39,6 +40,8 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// The daemon: scheduled syncs of every account, /metrics and /healthz.
     Run(run::RunArgs),
+    /// Measure throughput, peak RSS, WASM overhead, incremental requests and cold start.
+    Bench(bench::BenchArgs),
 }
 
 /// Logs go to stderr as `BOXOFFICE_LOG_FORMAT` says: `text` (coloured on a TTY), `journald`
@@ -91,6 +94,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Sync(args) => sync::run(args).await,
             Command::Run(args) => run::run(args).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Check(args) => check::run(args).await,
         }
     });

@@ -1,0 +1,383 @@
+//! The cost of the sandbox: the Shotgun transform as the bundled WASM component against the
+//! same crate compiled natively, on the same recorded pages; and the runtime's fixed costs
+//! (compile, cached load, instantiate + first call), measured as `plugins inspect` does, from
+//! `LoadedPlugin::load_time`.
+//!
+//! Pages are recorded once from the simulator through the host's own HTTP executor (so the
+//! bodies are exactly what the plugin sees in a sync), then replayed from memory: no I/O is
+//! timed. Both sides issue pseudonyms with the host's real `Pseudonymizer` (HMAC-SHA-256), so
+//! the ratio is the sandbox's overhead (copying into and out of guest memory, canonical ABI
+//! lifting, the guest's own code generation), not a cheaper stand-in on the native side.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::http::{AllowList, HttpExecutor, RequestBudget, RequestScope, RetryPolicy, Secrets};
+use crate::model::{PlannedRequest, Record, RequestAuth, RunContext, VendorResponse};
+use crate::plugin::catalog::default_cache_dir;
+use crate::plugin::{bundled, CacheOutcome, PluginLimits, PluginRuntime, Pseudonymizer};
+use boxoffice_plugin_sdk as sdk;
+use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+
+/// Tickets per page of the Shotgun API (and of its simulator).
+pub const SHOTGUN_PAGE: u64 = 100;
+
+/// Compile / cached load / instantiate + first call of the bundled Shotgun component.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedCosts {
+    pub compile: Duration,
+    /// Median of `repeats` loads from the on-disk cache.
+    pub cached_load: Duration,
+    /// Median of `repeats` fresh instances + `manifest()` calls.
+    pub first_call: Duration,
+    pub repeats: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+pub async fn fixed_costs(cache_dir: &std::path::Path) -> anyhow::Result<FixedCosts> {
+    let b = bundled::SHOTGUN;
+    // Compile without a cache for the real compile time, then load from a cache, as
+    // `plugins inspect` does.
+    let uncached = PluginRuntime::new(PluginLimits::default(), None)?;
+    let compiled = uncached.load(b.name, b.wasm).await?;
+    let rt = PluginRuntime::new(PluginLimits::default(), Some(cache_dir.to_path_buf()))?;
+    rt.load(b.name, b.wasm).await?;
+    let repeats = 5;
+    let (mut loads, mut firsts) = (Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        let cached = rt.load(b.name, b.wasm).await?;
+        if cached.cache != CacheOutcome::Hit {
+            bail!(
+                "the plugin cache in {} did not serve the component ({:?})",
+                cache_dir.display(),
+                cached.cache
+            );
+        }
+        loads.push(cached.load_time);
+        let started = Instant::now();
+        let mut inst = cached
+            .instantiate(Arc::new(Pseudonymizer::new(rand::random())))
+            .await?;
+        inst.manifest().await?;
+        firsts.push(started.elapsed());
+    }
+    Ok(FixedCosts {
+        compile: compiled.load_time,
+        cached_load: median(loads),
+        first_call: median(firsts),
+        repeats,
+    })
+}
+
+/// One recorded `/tickets` page: what the plugin was given.
+struct RecordedPage {
+    ctx: RunContext,
+    req: PlannedRequest,
+    resp: VendorResponse,
+}
+
+/// WASM vs native on the same pages.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformRun {
+    pub pages: usize,
+    pub records: usize,
+    pub rounds: usize,
+    /// Median over rounds of the time per page.
+    pub wasm_per_page: Duration,
+    pub native_per_page: Duration,
+    /// Pseudonyms the transform asks for per page.
+    pub pseudonyms_per_page: f64,
+    /// Time to issue one page's pseudonyms host-side (in both the WASM and the native time).
+    pub pseudonyms_per_page_time: Duration,
+}
+
+impl TransformRun {
+    pub fn ratio(&self) -> f64 {
+        self.wasm_per_page.as_secs_f64() / self.native_per_page.as_secs_f64().max(1e-12)
+    }
+
+    /// The ratio without the pseudonyms both sides issue with the same host code.
+    pub fn ratio_without_pseudonyms(&self) -> f64 {
+        let p = self.pseudonyms_per_page_time.as_secs_f64();
+        (self.wasm_per_page.as_secs_f64() - p).max(0.0)
+            / (self.native_per_page.as_secs_f64() - p).max(1e-12)
+    }
+}
+
+/// Records `pages` pages of 100 tickets from a Shotgun simulator, then times them through the
+/// bundled component and the native crate, `rounds` times each after one warm-up round.
+pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<TransformRun> {
+    let sim = ShotgunSim::new(ShotgunConfig {
+        // A last partial page so that every recorded page is full.
+        tickets: pages as u64 * SHOTGUN_PAGE + SHOTGUN_PAGE / 2,
+        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        ..Default::default()
+    });
+    let srv = sim.spawn().await?;
+    let rt = PluginRuntime::new(PluginLimits::default(), default_cache_dir())?;
+    let plugin = rt
+        .load(bundled::SHOTGUN.name, bundled::SHOTGUN.wasm)
+        .await?;
+    let pseudonyms = Arc::new(Pseudonymizer::new(rand::random()));
+    let recorded = record(&sim, &srv.base_url(), &plugin, &pseudonyms, pages).await?;
+    srv.shutdown().await;
+
+    // WASM: one instance, as a sync run uses one instance for all its pages.
+    let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
+    let mut wasm_out = Vec::new();
+    for p in &recorded {
+        let page = inst.handle(&p.ctx, &p.req, p.resp.clone()).await?;
+        inst.take_logs();
+        wasm_out.push(page.records);
+    }
+    let mut wasm_rounds = Vec::new();
+    for _ in 0..rounds {
+        let responses: Vec<VendorResponse> = recorded.iter().map(|p| p.resp.clone()).collect();
+        let started = Instant::now();
+        for (p, resp) in recorded.iter().zip(responses) {
+            let page = inst.handle(&p.ctx, &p.req, resp).await?;
+            inst.take_logs();
+            std::hint::black_box(page);
+        }
+        wasm_rounds.push(started.elapsed() / recorded.len() as u32);
+    }
+
+    // Native: the same crate, the same pages, the same pseudonymizer.
+    let native_in: Vec<(sdk::RunContext, sdk::HttpRequest, sdk::HttpResponse)> = recorded
+        .iter()
+        .map(|p| (sdk_ctx(&p.ctx), sdk_request(&p.req), sdk_response(&p.resp)))
+        .collect();
+    let mut host = NativeHost {
+        pseudonyms: pseudonyms.clone(),
+        asked: Some(Vec::new()),
+    };
+    let mut native_out = Vec::new();
+    for (ctx, req, resp) in &native_in {
+        let page = boxoffice_plugin_shotgun::handle_with(&mut host, ctx, req, resp)
+            .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
+        native_out.push(page.records);
+    }
+    let asked = host.asked.take().unwrap_or_default();
+    let mut native_rounds = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        for (ctx, req, resp) in &native_in {
+            let page = boxoffice_plugin_shotgun::handle_with(&mut host, ctx, req, resp)
+                .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
+            std::hint::black_box(page);
+        }
+        native_rounds.push(started.elapsed() / native_in.len() as u32);
+    }
+
+    // The pseudonyms alone: the same (kind, value) pairs through the same issuer.
+    let mut pseudonym_rounds = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        for (kind, value) in &asked {
+            std::hint::black_box(pseudonyms.issue(kind, value));
+        }
+        pseudonym_rounds.push(started.elapsed() / native_in.len() as u32);
+    }
+
+    let records = same_output(&wasm_out, &native_out)?;
+    Ok(TransformRun {
+        pages: recorded.len(),
+        records,
+        rounds,
+        wasm_per_page: median(wasm_rounds),
+        native_per_page: median(native_rounds),
+        pseudonyms_per_page: asked.len() as f64 / native_in.len() as f64,
+        pseudonyms_per_page_time: median(pseudonym_rounds),
+    })
+}
+
+/// Both sides emitted the same records, page by page (pseudonyms differ per run, so compare
+/// the kind, id and money of each); returns the number of records.
+fn same_output(wasm: &[Vec<Record>], native: &[Vec<sdk::Item>]) -> anyhow::Result<usize> {
+    let key_w = |r: &Record| match r {
+        Record::Ticket(t) => format!(
+            "ticket {} {} {}",
+            t.ticket_id,
+            t.status.as_str(),
+            t.price_minor
+        ),
+        Record::Event(e) => format!("event {}", e.event_id),
+        Record::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
+    };
+    let key_n = |r: &sdk::Item| match r {
+        sdk::Item::Ticket(t) => format!(
+            "ticket {} {} {}",
+            t.ticket_id,
+            status_str(t.status),
+            t.price_minor
+        ),
+        sdk::Item::Event(e) => format!("event {}", e.event_id),
+        sdk::Item::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
+    };
+    let mut n = 0;
+    for (i, (w, nat)) in wasm.iter().zip(native).enumerate() {
+        let w: Vec<String> = w.iter().map(key_w).collect();
+        let nat: Vec<String> = nat.iter().map(key_n).collect();
+        if w != nat {
+            bail!(
+                "page {i}: the WASM and native transforms disagree ({} vs {} records)",
+                w.len(),
+                nat.len()
+            );
+        }
+        n += w.len();
+    }
+    if n == 0 {
+        bail!("the recorded pages produced no records");
+    }
+    Ok(n)
+}
+
+fn status_str(s: sdk::TicketStatus) -> &'static str {
+    match s {
+        sdk::TicketStatus::Valid => "valid",
+        sdk::TicketStatus::Refunded => "refunded",
+        sdk::TicketStatus::Canceled => "canceled",
+        sdk::TicketStatus::Resold => "resold",
+        sdk::TicketStatus::Pending => "pending",
+    }
+}
+
+/// Drives the component against the simulator as a sync would (same executor, allow-list,
+/// secrets and scrubbing) and keeps the first `pages` `/tickets` exchanges.
+async fn record(
+    sim: &ShotgunSim,
+    base: &str,
+    plugin: &crate::plugin::LoadedPlugin,
+    pseudonyms: &Arc<Pseudonymizer>,
+    pages: usize,
+) -> anyhow::Result<Vec<RecordedPage>> {
+    let manifest = &plugin.manifest;
+    let mut allow = AllowList::new(&manifest.id, &manifest.allowed_hosts);
+    allow
+        .add_origin(base)
+        .map_err(|e| anyhow::anyhow!("allow-listing the simulator: {e}"))?;
+    let mut secrets = Secrets::new();
+    secrets.insert("token", &sim.token());
+    let budget = RequestBudget::per_minute(0);
+    let scope = RequestScope {
+        allow: &allow,
+        declared_secrets: &manifest.secrets,
+        secrets: &secrets,
+        budget: &budget,
+    };
+    let http = HttpExecutor::new(RetryPolicy::default())?;
+    let mut ctx = RunContext {
+        account: "bench".into(),
+        settings: vec![
+            ("organizer_id".into(), sim.organizer_id().to_string()),
+            ("base_url".into(), base.to_string()),
+            ("events_base_url".into(), base.to_string()),
+        ],
+        cursor: None,
+        since_ms: None,
+        until_ms: None,
+        now_ms: sim.now_ms(),
+    };
+    let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
+    let mut queue: std::collections::VecDeque<PlannedRequest> = inst.begin(&ctx).await?.into();
+    let mut out = Vec::new();
+    while let Some(req) = queue.pop_front() {
+        if out.len() == pages {
+            break;
+        }
+        let fetched = http
+            .execute(&req, &scope)
+            .await
+            .with_context(|| format!("recording: request `{}`", req.id))?;
+        if fetched.response.status != 200 {
+            bail!(
+                "recording: `{}` answered {}",
+                req.id,
+                fetched.response.status
+            );
+        }
+        let page = inst
+            .handle(&ctx, &req, fetched.response.clone())
+            .await
+            .context("recording")?;
+        if req.id == "tickets" {
+            out.push(RecordedPage {
+                ctx: ctx.clone(),
+                req: req.clone(),
+                resp: fetched.response,
+            });
+        }
+        if let Some(c) = page.cursor {
+            ctx.cursor = Some(c);
+        }
+        queue.extend(page.next);
+    }
+    if out.len() < pages {
+        bail!(
+            "recording: the simulator served {} /tickets pages, {pages} wanted",
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+/// The host's pseudonymizer behind the SDK's `HostApi`: what the component's `pseudonymize`
+/// import does, without the sandbox. While `asked` is `Some`, it keeps what was asked.
+struct NativeHost {
+    pseudonyms: Arc<Pseudonymizer>,
+    asked: Option<Vec<(String, String)>>,
+}
+
+impl sdk::HostApi for NativeHost {
+    fn pseudonymize(&mut self, kind: &str, value: &str) -> String {
+        if let Some(a) = &mut self.asked {
+            a.push((kind.to_string(), value.to_string()));
+        }
+        self.pseudonyms.issue(kind, value)
+    }
+    fn log(&mut self, _level: sdk::Level, _message: &str) {}
+}
+
+fn sdk_ctx(c: &RunContext) -> sdk::RunContext {
+    sdk::RunContext {
+        account: c.account.clone(),
+        settings: c.settings.clone(),
+        cursor: c.cursor.clone(),
+        since_ms: c.since_ms,
+        until_ms: c.until_ms,
+        now_ms: c.now_ms,
+    }
+}
+
+fn sdk_request(r: &PlannedRequest) -> sdk::HttpRequest {
+    sdk::HttpRequest {
+        id: r.id.clone(),
+        method: r.method.clone(),
+        url: r.url.clone(),
+        query: r.query.clone(),
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+        auth: match &r.auth {
+            RequestAuth::None => sdk::Auth::None,
+            RequestAuth::BearerHeader { secret } => sdk::Auth::BearerHeader(secret.clone()),
+            RequestAuth::QueryParam { param, secret } => {
+                sdk::Auth::QueryParam((param.clone(), secret.clone()))
+            }
+        },
+    }
+}
+
+fn sdk_response(r: &VendorResponse) -> sdk::HttpResponse {
+    sdk::HttpResponse {
+        status: r.status,
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+    }
+}

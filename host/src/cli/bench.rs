@@ -1,0 +1,464 @@
+//! `boxoffice bench`: measures the pipeline against the targets of issue 8 and writes
+//! `bench-<unix-ts>.json` and `.csv` (see `crate::bench` for what each measurement does and
+//! `docs/performance.md` for the figures of a reference machine).
+//!
+//! Exits 0 when every measurement ran and every figure matched the simulators' truth, met
+//! targets or not (it is a measurement, not a test); non-zero when the bench itself failed.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing::instrument::WithSubscriber;
+
+use crate::bench::pipeline::{self, PipelineRun, Warehouse};
+use crate::bench::report::{Machine, Metric, Report, Target};
+use crate::bench::{backfill, coldstart, transform, Scratch};
+use crate::config::{Config, Vars};
+use crate::plugin::{bundled, PluginLimits, PluginRuntime};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Small sizes (about half a minute): 2,000 Shotgun tickets, 500 QTickets orders, a 5,000
+    /// ticket backfill, 5 recorded pages.
+    #[arg(long)]
+    pub quick: bool,
+    /// Shotgun tickets for the pipeline throughput [default: 100,000; --quick 2,000].
+    #[arg(long)]
+    pub tickets: Option<u64>,
+    /// QTickets orders for the pipeline throughput [default: 50,000; --quick 500].
+    #[arg(long)]
+    pub orders: Option<u64>,
+    /// Shotgun tickets in the peak-RSS backfill [default: 1,000,000; --quick 5,000].
+    #[arg(long)]
+    pub backfill_tickets: Option<u64>,
+    /// Where bench-<unix-ts>.json and .csv go.
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+    /// Internal: serve a Shotgun simulator with N tickets (the backfill's vendor).
+    #[arg(long, hide = true, value_name = "N")]
+    pub serve_shotgun_sim: Option<u64>,
+    /// Internal: run the backfill described by this JSON (the measured child).
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub run_backfill: Option<String>,
+}
+
+/// The sizes of one bench run.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    tickets: u64,
+    orders: u64,
+    backfill_tickets: u64,
+    pages: usize,
+    rounds: usize,
+}
+
+impl Sizes {
+    fn of(args: &BenchArgs) -> Self {
+        let q = args.quick;
+        Self {
+            tickets: args.tickets.unwrap_or(if q { 2_000 } else { 100_000 }),
+            orders: args.orders.unwrap_or(if q { 500 } else { 50_000 }),
+            backfill_tickets: args
+                .backfill_tickets
+                .unwrap_or(if q { 5_000 } else { 1_000_000 }),
+            pages: if q { 5 } else { 50 },
+            rounds: if q { 5 } else { 15 },
+        }
+    }
+}
+
+/// A progress bar on a terminal, plain lines otherwise (both on stderr).
+struct Progress {
+    bar: Option<ProgressBar>,
+    step: u64,
+    steps: u64,
+}
+
+impl Progress {
+    fn new(steps: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            bar,
+            step: 0,
+            steps,
+        }
+    }
+
+    fn start(&mut self, what: &str) {
+        self.step += 1;
+        match &self.bar {
+            Some(b) => {
+                b.set_position(self.step - 1);
+                b.set_message(what.to_string());
+            }
+            None => eprintln!("bench [{}/{}] {what}", self.step, self.steps),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(n) = args.serve_shotgun_sim {
+        return backfill::serve_sim(n).await;
+    }
+    if let Some(spec) = &args.run_backfill {
+        return backfill::run_child(spec).await;
+    }
+    let sizes = Sizes::of(&args);
+    let unix_ts = crate::clock::now_ms() / 1000;
+    let exe = std::env::current_exe()?;
+    let scratch = Scratch::new()?;
+    // ClickHouse when the operator's CLICKHOUSE_* says so, in a database of the bench's own
+    // (created by the sink's migrations and dropped at the end) so no simulated sale reaches
+    // the real tables.
+    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?
+        .clickhouse
+        .map(|mut ch| {
+            ch.database = format!("{}_bench_{unix_ts}", ch.database);
+            ch
+        });
+    let mut warehouses = vec![Warehouse::Sqlite];
+    warehouses.extend(clickhouse.clone().map(Warehouse::Clickhouse));
+    let steps = 2 * warehouses.len() as u64 + 4;
+    let mut progress = Progress::new(steps);
+    // The pipeline's per-run INFO lines would break the progress bar: warnings only, unless
+    // RUST_LOG asks for more.
+    let quiet = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .finish();
+    let result = measure(&sizes, &exe, &scratch, &warehouses, &mut progress)
+        .with_subscriber(quiet)
+        .await;
+    progress.finish();
+    if let Some(ch) = &clickhouse {
+        drop_database(ch).await;
+    }
+    let metrics = result?;
+    let report = Report {
+        unix_ts,
+        date: boxoffice_plugin_sdk::time::format_utc_ms(unix_ts * 1000),
+        quick: args.quick,
+        machine: Machine::this(),
+        params: serde_json::json!({
+            "shotgun_tickets": sizes.tickets,
+            "qtickets_orders": sizes.orders,
+            "backfill_tickets": sizes.backfill_tickets,
+            "recorded_pages": sizes.pages,
+            "transform_rounds": sizes.rounds,
+            "clickhouse": clickhouse.is_some(),
+        }),
+        metrics,
+    };
+    let (json, csv) = report.write(&args.out)?;
+    println!(
+        "boxoffice bench{} — {} CPUs{}",
+        if args.quick { " --quick" } else { "" },
+        report.machine.cpus,
+        report
+            .machine
+            .cpu_model
+            .as_deref()
+            .map(|m| format!(", {m}"))
+            .unwrap_or_default()
+    );
+    println!();
+    print!("{}", report.table());
+    println!();
+    let missed: Vec<&str> = report
+        .metrics
+        .iter()
+        .filter(|m| m.met == Some(false))
+        .map(|m| m.metric.as_str())
+        .collect();
+    if missed.is_empty() {
+        println!("every target met; all figures equal the simulators' truth");
+    } else {
+        println!(
+            "all figures equal the simulators' truth; targets missed: {}",
+            missed.join("; ")
+        );
+    }
+    println!("wrote {} and {}", json.display(), csv.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn drop_database(ch: &crate::sink::ClickhouseConfig) {
+    let Ok(client) = crate::sink::clickhouse::ClickhouseClient::new(ch.clone()) else {
+        return;
+    };
+    if let Err(e) = client
+        .execute_global(&format!("DROP DATABASE IF EXISTS {}", ch.database))
+        .await
+    {
+        tracing::warn!("could not drop the bench database {}: {e}", ch.database);
+    }
+}
+
+fn per_sec(n: u64, secs: f64) -> String {
+    format!(
+        "{} tickets in {:.2} s",
+        crate::bench::report::number(n as f64),
+        secs
+    )
+}
+
+fn pipeline_metrics(
+    vendor: &str,
+    label: &str,
+    w: &Warehouse,
+    r: &PipelineRun,
+    out: &mut Vec<Metric>,
+) {
+    let sink = match w {
+        Warehouse::Sqlite => "sqlite",
+        Warehouse::Clickhouse(_) => "clickhouse",
+    };
+    let target = (vendor == "shotgun").then_some(Target::AtLeast(65_000.0));
+    out.push(
+        Metric::new(
+            &format!("{vendor}_pipeline_{sink}"),
+            &format!("{label} pipeline → {}", w.name()),
+            r.tickets_per_sec(),
+            "tickets/s",
+            target,
+        )
+        .note(format!(
+            "{}, {} pages, {} requests",
+            per_sec(r.tickets, r.secs),
+            r.first.pages,
+            r.first.requests
+        )),
+    );
+}
+
+async fn measure(
+    sizes: &Sizes,
+    exe: &std::path::Path,
+    scratch: &Scratch,
+    warehouses: &[Warehouse],
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<Metric>> {
+    let mut out = Vec::new();
+    let mut incremental = Vec::new();
+    for (i, w) in warehouses.iter().enumerate() {
+        progress.start(&format!(
+            "Shotgun: {} tickets → {}",
+            crate::bench::report::number(sizes.tickets as f64),
+            w.name()
+        ));
+        let r = pipeline::shotgun(sizes.tickets, &scratch.sub(&format!("shotgun-{i}"))?, w).await?;
+        pipeline_metrics("shotgun", "Shotgun", w, &r, &mut out);
+        if i == 0 {
+            incremental.push(("shotgun", "Shotgun", r.incremental.clone()));
+        }
+        progress.start(&format!(
+            "QTickets: {} orders → {}",
+            crate::bench::report::number(sizes.orders as f64),
+            w.name()
+        ));
+        let r =
+            pipeline::qtickets(sizes.orders, &scratch.sub(&format!("qtickets-{i}"))?, w).await?;
+        pipeline_metrics("qtickets", "QTickets", w, &r, &mut out);
+        if i == 0 {
+            incremental.push(("qtickets", "QTickets", r.incremental.clone()));
+        }
+    }
+    for (vendor, label, s) in incremental {
+        out.push(
+            Metric::new(
+                &format!("{vendor}_incremental_requests"),
+                &format!("{label} incremental run, nothing changed"),
+                s.requests as f64,
+                "requests",
+                Some(Target::AtMost(2.0)),
+            )
+            .note(format!("{} pages, {} records", s.pages, s.records)),
+        );
+    }
+
+    progress.start("WASM vs native transform");
+    let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;
+    let size = format!(
+        "{} pages, {} records, median of {} rounds",
+        t.pages, t.records, t.rounds
+    );
+    out.push(
+        Metric::new(
+            "transform_wasm_per_page",
+            "Shotgun transform, WASM",
+            t.wasm_per_page.as_secs_f64() * 1e6,
+            "µs/page",
+            None,
+        )
+        .note(size.clone()),
+    );
+    out.push(
+        Metric::new(
+            "transform_native_per_page",
+            "Shotgun transform, native",
+            t.native_per_page.as_secs_f64() * 1e6,
+            "µs/page",
+            None,
+        )
+        .note(size.clone()),
+    );
+    out.push(
+        Metric::new(
+            "transform_wasm_native_ratio",
+            "WASM / native",
+            t.ratio(),
+            "×",
+            Some(Target::AtMost(1.5)),
+        )
+        .note(size),
+    );
+    out.push(
+        Metric::new(
+            "transform_pseudonyms_per_page",
+            "of which host pseudonyms (both sides)",
+            t.pseudonyms_per_page_time.as_secs_f64() * 1e6,
+            "µs/page",
+            None,
+        )
+        .note(format!(
+            "{:.0} HMAC pseudonyms per page",
+            t.pseudonyms_per_page
+        )),
+    );
+    out.push(
+        Metric::new(
+            "transform_ratio_without_pseudonyms",
+            "WASM / native without the pseudonyms",
+            t.ratio_without_pseudonyms(),
+            "×",
+            None,
+        )
+        .note("the sandbox's own overhead"),
+    );
+
+    progress.start("plugin runtime fixed costs");
+    let fixed = transform::fixed_costs(&scratch.sub("fixed-cache")?).await?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    out.push(
+        Metric::new(
+            "plugin_compile_ms",
+            "plugin compile (uncached)",
+            ms(fixed.compile),
+            "ms",
+            None,
+        )
+        .note(format!(
+            "shotgun.wasm, {} bytes",
+            bundled::SHOTGUN.wasm.len()
+        )),
+    );
+    out.push(
+        Metric::new(
+            "plugin_cached_load_ms",
+            "plugin load from cache",
+            ms(fixed.cached_load),
+            "ms",
+            None,
+        )
+        .note(format!("median of {}", fixed.repeats)),
+    );
+    out.push(
+        Metric::new(
+            "plugin_first_call_ms",
+            "plugin instantiate + first call",
+            ms(fixed.first_call),
+            "ms",
+            None,
+        )
+        .note(format!("median of {}", fixed.repeats)),
+    );
+
+    progress.start("cold start of `boxoffice run` (twice)");
+    let cache = scratch.sub("plugin-cache")?;
+    let c = coldstart::cold_start(exe, scratch.path(), &cache).await?;
+    out.push(
+        Metric::new(
+            "cold_start_ms",
+            "cold start to first /metrics (warm plugin cache)",
+            ms(c.warm_cache),
+            "ms",
+            Some(Target::AtMost(200.0)),
+        )
+        .note("second start; fresh state directory"),
+    );
+    out.push(
+        Metric::new(
+            "cold_start_empty_cache_ms",
+            "cold start to first /metrics (empty plugin cache)",
+            ms(c.empty_cache),
+            "ms",
+            None,
+        )
+        .note("first start: compiles both bundled plugins"),
+    );
+
+    progress.start(&format!(
+        "backfill of {} tickets in a child process (peak RSS)",
+        crate::bench::report::number(sizes.backfill_tickets as f64)
+    ));
+    // The cold starts filled `cache`; make sure every bundled plugin is in it anyway, so the
+    // backfill measures a restart, not a first compile.
+    let rt = PluginRuntime::new(PluginLimits::default(), Some(cache.clone()))?;
+    for b in bundled::ALL {
+        rt.load(b.name, b.wasm).await?;
+    }
+    let b = backfill::measure(exe, sizes.backfill_tickets, scratch.path(), &cache).await?;
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let mut note = format!("{}, {} pages", per_sec(b.tickets, b.secs), b.pages);
+    if let Some(h) = b.sync_hwm_kb {
+        note += &format!("; {:.1} MB at the end of the sync", mb(h));
+    }
+    if let Some(s) = b.sim_rss_kb {
+        note += &format!("; simulator ({:.0} MB) in another process", mb(s));
+    }
+    out.push(
+        Metric::new(
+            "backfill_peak_rss_mb",
+            "backfill peak RSS",
+            mb(b.peak_rss_kb),
+            "MB",
+            Some(Target::AtMost(64.0)),
+        )
+        .note(note),
+    );
+    out.push(
+        Metric::new(
+            "backfill_tickets_per_sec",
+            "backfill throughput (Shotgun → SQLite)",
+            b.tickets as f64 / b.secs.max(1e-9),
+            "tickets/s",
+            None,
+        )
+        .note(per_sec(b.tickets, b.secs)),
+    );
+    Ok(out)
+}

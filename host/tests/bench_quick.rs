@@ -1,0 +1,97 @@
+//! `boxoffice bench --quick` works end to end: it exits 0 and writes a JSON report with every
+//! metric as a positive, finite number. How fast anything is is not asserted here (that is
+//! what the bench reports; see docs/performance.md).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Every metric a run without ClickHouse reports.
+const METRICS: &[&str] = &[
+    "shotgun_pipeline_sqlite",
+    "qtickets_pipeline_sqlite",
+    "shotgun_incremental_requests",
+    "qtickets_incremental_requests",
+    "transform_wasm_per_page",
+    "transform_native_per_page",
+    "transform_wasm_native_ratio",
+    "transform_pseudonyms_per_page",
+    "transform_ratio_without_pseudonyms",
+    "plugin_compile_ms",
+    "plugin_cached_load_ms",
+    "plugin_first_call_ms",
+    "cold_start_ms",
+    "cold_start_empty_cache_ms",
+    "backfill_peak_rss_mb",
+    "backfill_tickets_per_sec",
+];
+
+#[test]
+fn quick_bench_writes_every_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let started = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .args(["bench", "--quick", "--out"])
+        .arg(&out)
+        // The SQLite warehouse only, whatever the developer's environment says.
+        .env_remove("CLICKHOUSE_HOST")
+        .env_remove("BOXOFFICE_CONFIG")
+        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "bench --quick failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        run.status
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "bench --quick took {:?}",
+        started.elapsed()
+    );
+
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let json = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap_or_else(|| panic!("no JSON report in {files:?}"));
+    let csv = json.with_extension("csv");
+    assert!(csv.exists(), "no CSV beside {}", json.display());
+    assert!(json
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("bench-"));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["quick"], true);
+    let metrics = report["metrics"].as_array().expect("metrics array");
+    for id in METRICS {
+        let m = metrics
+            .iter()
+            .find(|m| m["id"] == *id)
+            .unwrap_or_else(|| panic!("metric {id} missing from {report:#}"));
+        let v = m["value"].as_f64().unwrap_or_else(|| panic!("{id}: {m}"));
+        assert!(v.is_finite() && v > 0.0, "{id} = {v}");
+        assert!(!m["unit"].as_str().unwrap().is_empty(), "{id} has no unit");
+        if !m["target"].is_null() {
+            assert!(m["met"].is_boolean(), "{id}: a target but no verdict: {m}");
+        }
+    }
+    // The CSV has the same rows.
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert_eq!(csv.lines().count(), metrics.len() + 1, "{csv}");
+    // And the table was printed.
+    for m in metrics {
+        assert!(
+            stdout.contains(m["metric"].as_str().unwrap()),
+            "table lacks {m}:\n{stdout}"
+        );
+    }
+}
