@@ -12,11 +12,18 @@ use super::{RunRecord, Sink, SinkFuture};
 use crate::model::Record;
 use crate::state::migrate::{self, Migration};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "warehouse",
-    sql: include_str!("../../../migrations/sqlite/warehouse/0001_warehouse.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "warehouse",
+        sql: include_str!("../../../migrations/sqlite/warehouse/0001_warehouse.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "parity",
+        sql: include_str!("../../../migrations/sqlite/warehouse/0002_parity.sql"),
+    },
+];
 
 pub struct SqliteWarehouse {
     conn: Mutex<Connection>,
@@ -54,17 +61,18 @@ impl SqliteWarehouse {
                              buyer_fee_minor, producer_cost_minor, refunded_minor, kept_minor,
                              currency, ordered_at_ms, sales_date, updated_at_ms, scanned_at_ms,
                              refunded_at_ms, buyer, region, utm_source, utm_medium, utm_campaign,
-                             payment_method)
+                             payment_method, visibility)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                              ?16, ?17, date(?18 * 86400, 'unixepoch'), ?19, ?20, ?21, ?22, ?23,
-                             ?24, ?25, ?26, ?27)
+                             ?24, ?25, ?26, ?27, ?28)
                          ON CONFLICT (vendor, account, ticket_id) DO UPDATE SET
                              status = excluded.status, price_minor = excluded.price_minor,
                              refunded_minor = excluded.refunded_minor,
                              kept_minor = excluded.kept_minor, category = excluded.category,
                              channel = excluded.channel, updated_at_ms = excluded.updated_at_ms,
                              scanned_at_ms = excluded.scanned_at_ms,
-                             refunded_at_ms = excluded.refunded_at_ms
+                             refunded_at_ms = excluded.refunded_at_ms,
+                             visibility = excluded.visibility
                          WHERE excluded.updated_at_ms > tickets.updated_at_ms",
                     )?
                     .execute(params![
@@ -94,7 +102,9 @@ impl SqliteWarehouse {
                         t.utm_source,
                         t.utm_medium,
                         t.utm_campaign,
-                        t.payment_method
+                        t.payment_method,
+                        // JSON text: SQLite has no arrays and json_each() reads this directly.
+                        serde_json::to_string(&t.visibility)?
                     ])?;
                 }
                 Record::Event(e) => {
