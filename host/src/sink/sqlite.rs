@@ -110,11 +110,12 @@ impl SqliteWarehouse {
                 Record::Event(e) => {
                     tx.prepare_cached(
                         "INSERT INTO events (vendor, account, event_id, name, city, venue,
-                             starts_at_ms, ends_at_ms, canceled_at_ms, updated_at_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                             starts_at_ms, ends_at_ms, canceled_at_ms, updated_at_ms, city_lower)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                          ON CONFLICT (vendor, account, event_id) DO UPDATE SET
                              name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE events.name END,
                              city = COALESCE(excluded.city, events.city),
+                             city_lower = COALESCE(excluded.city_lower, events.city_lower),
                              venue = COALESCE(excluded.venue, events.venue),
                              starts_at_ms = COALESCE(excluded.starts_at_ms, events.starts_at_ms),
                              ends_at_ms = COALESCE(excluded.ends_at_ms, events.ends_at_ms),
@@ -131,7 +132,9 @@ impl SqliteWarehouse {
                         e.starts_at_ms,
                         e.ends_at_ms,
                         e.canceled_at_ms,
-                        e.updated_at_ms
+                        e.updated_at_ms,
+                        // SQLite's lower() folds ASCII only; the compat views need "москва".
+                        e.city.as_deref().map(str::to_lowercase)
                     ])?;
                 }
                 Record::Inventory(v) => {
