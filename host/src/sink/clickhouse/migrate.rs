@@ -4,6 +4,8 @@
 //! A file may hold several statements separated by `;` at a line end (ClickHouse's HTTP
 //! interface runs one per request). Every statement is `IF NOT EXISTS`, so a migration that
 //! failed half-way is simply re-run; it is recorded only once all its statements succeeded.
+//! `ALTER TABLE t ADD COLUMN c …` cannot say so on 18.16: the migrator skips it when `c`
+//! already exists, which makes it re-runnable too.
 //! An applied migration whose file changed is refused, as is a database migrated by a newer
 //! boxoffice.
 
@@ -27,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "0003_qtickets_compat.sql",
         sql: include_str!("../../../../migrations/clickhouse/0003_qtickets_compat.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_parity.sql",
+        sql: include_str!("../../../../migrations/clickhouse/0004_parity.sql"),
     },
 ];
 
@@ -90,6 +97,40 @@ pub fn statements(sql: &str) -> Vec<String> {
     out
 }
 
+/// `(table, column)` of an `ALTER TABLE t ADD COLUMN c …` statement.
+pub fn added_column(stmt: &str) -> Option<(&str, &str)> {
+    let mut words = stmt.split_whitespace();
+    let mut expect = |w: &str| words.next().is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !(expect("ALTER") && expect("TABLE")) {
+        return None;
+    }
+    let table = words.next()?;
+    let mut rest = words;
+    let (add, column) = (rest.next()?, rest.next()?);
+    if !add.eq_ignore_ascii_case("ADD") || !column.eq_ignore_ascii_case("COLUMN") {
+        return None;
+    }
+    Some((table, rest.next()?))
+}
+
+/// Whether `table.column` exists in the configured database.
+async fn column_exists(
+    client: &ClickhouseClient,
+    table: &str,
+    column: &str,
+) -> Result<bool, ClickhouseError> {
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('\'', "\\'");
+    let body = client
+        .execute(&format!(
+            "SELECT count() FROM system.columns WHERE database = currentDatabase() \
+             AND table = '{}' AND name = '{}'",
+            quote(table),
+            quote(column)
+        ))
+        .await?;
+    Ok(body.trim() != "0")
+}
+
 #[derive(serde::Deserialize)]
 struct Applied {
     version: u32,
@@ -138,6 +179,18 @@ pub async fn apply(
             continue;
         }
         for (i, stmt) in statements(m.sql).iter().enumerate() {
+            if let Some((table, column)) = added_column(stmt) {
+                let exists = column_exists(client, table, column).await.map_err(|source| {
+                    MigrateError::Failed {
+                        name: m.name.to_string(),
+                        statement: i + 1,
+                        source,
+                    }
+                })?;
+                if exists {
+                    continue;
+                }
+            }
             client
                 .execute(stmt)
                 .await
@@ -178,13 +231,25 @@ mod tests {
     }
 
     #[test]
+    fn recognises_added_columns_only() {
+        assert_eq!(
+            added_column("ALTER TABLE tickets ADD COLUMN visibility Array(String)"),
+            Some(("tickets", "visibility"))
+        );
+        assert_eq!(added_column("alter table t add column c UInt8"), Some(("t", "c")));
+        assert_eq!(added_column("ALTER TABLE t DROP COLUMN c"), None);
+        assert_eq!(added_column("CREATE TABLE IF NOT EXISTS t (x UInt8)"), None);
+        assert_eq!(added_column("ALTER TABLE t ADD COLUMN"), None);
+    }
+
+    #[test]
     fn every_bundled_migration_is_numbered_in_order_and_guarded() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version as usize, i + 1);
             assert!(m.name.starts_with(&format!("{:04}_", m.version)));
             for st in statements(m.sql) {
                 assert!(
-                    st.contains("IF NOT EXISTS"),
+                    st.contains("IF NOT EXISTS") || added_column(&st).is_some(),
                     "{}: every statement must be re-runnable: {st}",
                     m.name
                 );

@@ -1,5 +1,5 @@
 //! Canonical records as `JSONEachRow` lines for the ClickHouse tables of
-//! `migrations/clickhouse/0001_tables.sql`.
+//! `migrations/clickhouse/0001_tables.sql` (and `tickets.visibility` from `0004_parity.sql`).
 
 use serde::Serialize;
 
@@ -35,6 +35,7 @@ struct TicketRow<'a> {
     utm_medium: &'a str,
     utm_campaign: &'a str,
     payment_method: &'a str,
+    visibility: &'a [String],
     _version: u64,
 }
 
@@ -71,6 +72,7 @@ pub fn ticket(vendor: &str, account: &str, t: &Ticket, tz_offset_min: i32) -> St
         utm_medium: s(&t.utm_medium),
         utm_campaign: s(&t.utm_campaign),
         payment_method: s(&t.payment_method),
+        visibility: &t.visibility,
         _version: t.updated_at_ms.max(0) as u64,
     };
     serde_json::to_string(&row).expect("a ticket row always serializes")
