@@ -180,13 +180,13 @@ pub async fn apply(
         }
         for (i, stmt) in statements(m.sql).iter().enumerate() {
             if let Some((table, column)) = added_column(stmt) {
-                let exists = column_exists(client, table, column).await.map_err(|source| {
-                    MigrateError::Failed {
+                let exists = column_exists(client, table, column)
+                    .await
+                    .map_err(|source| MigrateError::Failed {
                         name: m.name.to_string(),
                         statement: i + 1,
                         source,
-                    }
-                })?;
+                    })?;
                 if exists {
                     continue;
                 }
@@ -236,7 +236,10 @@ mod tests {
             added_column("ALTER TABLE tickets ADD COLUMN visibility Array(String)"),
             Some(("tickets", "visibility"))
         );
-        assert_eq!(added_column("alter table t add column c UInt8"), Some(("t", "c")));
+        assert_eq!(
+            added_column("alter table t add column c UInt8"),
+            Some(("t", "c"))
+        );
         assert_eq!(added_column("ALTER TABLE t DROP COLUMN c"), None);
         assert_eq!(added_column("CREATE TABLE IF NOT EXISTS t (x UInt8)"), None);
         assert_eq!(added_column("ALTER TABLE t ADD COLUMN"), None);
