@@ -541,10 +541,10 @@ enum ObjOrEmpty<T: Serialize> {
 }
 
 #[derive(Serialize)]
-struct WUtm {
-    utm_source: &'static str,
-    utm_medium: &'static str,
-    utm_campaign: &'static str,
+pub(super) struct WUtm {
+    pub(super) utm_source: &'static str,
+    pub(super) utm_medium: &'static str,
+    pub(super) utm_campaign: &'static str,
 }
 
 #[derive(Serialize)]
@@ -583,7 +583,8 @@ const ORG_NAME: &str = "CANARY LLC";
 const ORG_TEXT: &str = "CANARY";
 const ORG_INN: &str = "0000000000";
 const ORG_KPP: &str = "000000000";
-const UTMS: [WUtm; 3] = [
+/// The tags of orders with the UTM variant, by client (read by the ground truth too).
+pub(super) const UTMS: [WUtm; 3] = [
     WUtm {
         utm_source: "vk",
         utm_medium: "social",

@@ -10,6 +10,7 @@
 //! and per basket plus one byte per seated place; responses are serialized per request and
 //! never kept.
 
+mod daily_truth;
 mod http;
 mod model;
 mod truth;
@@ -17,6 +18,7 @@ mod truth;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+pub use daily_truth::{DailyTruth, DailyTruthSet, DashboardTruth, DimensionTruth, UtmDailyTruth};
 pub use truth::{category, EventTruth, SalesTruth, ShowInventoryTruth};
 
 /// How the simulation is sized and how fast it changes.
@@ -127,6 +129,12 @@ impl QticketsSim {
     /// Seats per show of every live (not deleted) event; see [`truth`].
     pub fn inventory_truth(&self) -> Vec<ShowInventoryTruth> {
         truth::inventory(&self.lock())
+    }
+
+    /// Sales per day (also by UTM tag and breakdown value) and the dashboard as of `now_ms`;
+    /// see [`daily_truth`].
+    pub fn daily_truth(&self, now_ms: i64) -> DailyTruthSet {
+        daily_truth::compute(&self.lock(), now_ms)
     }
 
     /// Name and city of every live (not deleted) event.
