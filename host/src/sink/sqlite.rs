@@ -47,6 +47,11 @@ impl SqliteWarehouse {
         })
     }
 
+    /// The warehouse connection, for writers beside the sink (`sink::plan`).
+    pub(super) fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn write_sync(&self, vendor: &str, account: &str, records: &[Record]) -> anyhow::Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
