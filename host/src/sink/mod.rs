@@ -5,6 +5,7 @@
 //! a newer one. The sync loop commits a page's cursor only after `write` returned `Ok`.
 
 pub mod clickhouse;
+pub mod plan;
 pub mod sqlite;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::pin::Pin;
 use crate::model::Record;
 
 pub use clickhouse::{ClickhouseConfig, ClickhouseWarehouse};
+pub use plan::{PlanRow, PlanTable};
 pub use sqlite::SqliteWarehouse;
 
 /// A finished run, as warehouses record it (`job_runs`).
