@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod migrate;
+mod plan;
 mod plugins;
 mod run;
 mod sync;
@@ -38,6 +39,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Apply database migrations (ClickHouse when configured, SQLite always) and report.
     Migrate(migrate::MigrateArgs),
+    /// Sales plans for the plan-vs-fact views: `plan import FILE`.
+    #[command(subcommand)]
+    Plan(plan::PlanCmd),
     /// The daemon: scheduled syncs of every account, /metrics and /healthz.
     Run(run::RunArgs),
     /// Measure throughput, peak RSS, WASM overhead, incremental requests and cold start.
@@ -94,6 +98,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Sync(args) => sync::run(args).await,
             Command::Run(args) => run::run(args).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Plan(cmd) => plan::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Check(args) => check::run(args).await,
         }
