@@ -10,6 +10,7 @@
 //! and per basket plus one byte per seated place; responses are serialized per request and
 //! never kept.
 
+mod breakdown;
 mod daily_truth;
 mod http;
 mod model;
@@ -135,6 +136,12 @@ impl QticketsSim {
     /// see [`daily_truth`].
     pub fn daily_truth(&self, now_ms: i64) -> DailyTruthSet {
         daily_truth::compute(&self.lock(), now_ms)
+    }
+
+    /// Held tickets and revenue per event and breakdown value, fees, tickets left per show and
+    /// event; see [`breakdown`].
+    pub fn breakdown_truth(&self) -> crate::shotgun::BreakdownTruth {
+        breakdown::compute(&self.lock())
     }
 
     /// Name and city of every live (not deleted) event.

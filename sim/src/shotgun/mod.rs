@@ -9,14 +9,17 @@
 
 mod http;
 mod model;
-mod truth;
+pub(crate) mod truth;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub use model::{SimEvent, SimTicket, Status};
-pub use truth::{InventoryTruth, TruthRow};
+pub use truth::{
+    BreakdownTruth, BreakdownTruthRow, EventLeftTruth, FeeTruthRow, InventoryTruth, ShowLeftTruth,
+    TruthRow,
+};
 
 /// Requests allowed per window before 429.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +132,12 @@ impl ShotgunSim {
 
     pub fn inventory_truth(&self) -> Vec<InventoryTruth> {
         truth::inventory(&self.lock())
+    }
+
+    /// Held tickets and revenue per event and breakdown value, fees, tickets left; see
+    /// [`truth::breakdown`].
+    pub fn breakdown_truth(&self) -> BreakdownTruth {
+        truth::breakdown(&self.lock())
     }
 
     pub fn for_each_ticket(&self, mut f: impl FnMut(&SimTicket)) {
