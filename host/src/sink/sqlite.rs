@@ -77,7 +77,21 @@ impl SqliteWarehouse {
                              channel = excluded.channel, updated_at_ms = excluded.updated_at_ms,
                              scanned_at_ms = excluded.scanned_at_ms,
                              refunded_at_ms = excluded.refunded_at_ms,
-                             visibility = excluded.visibility
+                             visibility = excluded.visibility,
+                             -- A payment moves ordered_at (created → paid) and its day; the
+                             -- newer state replaces the whole row, as in ClickHouse.
+                             order_id = excluded.order_id, event_id = excluded.event_id,
+                             show_id = excluded.show_id,
+                             service_fee_minor = excluded.service_fee_minor,
+                             buyer_fee_minor = excluded.buyer_fee_minor,
+                             producer_cost_minor = excluded.producer_cost_minor,
+                             currency = excluded.currency,
+                             ordered_at_ms = excluded.ordered_at_ms,
+                             sales_date = excluded.sales_date, buyer = excluded.buyer,
+                             region = excluded.region, utm_source = excluded.utm_source,
+                             utm_medium = excluded.utm_medium,
+                             utm_campaign = excluded.utm_campaign,
+                             payment_method = excluded.payment_method
                          WHERE excluded.updated_at_ms > tickets.updated_at_ms",
                     )?
                     .execute(params![
