@@ -5,6 +5,7 @@
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
 //! acknowledged the page. It does not own the warehouse (see `sink`).
 
+pub mod breakdown;
 pub mod ledger;
 pub mod migrate;
 
