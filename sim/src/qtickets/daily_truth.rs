@@ -7,7 +7,7 @@
 //!   `refunded_at`: one ticket, `price` kept) or **refunded** (no ticket, `price −
 //!   refunded_amount` kept). The day is the Moscow date of the order's `payed_at`.
 //! - `city` = the event's `city.name`, lower-cased (as the old loader stored cities).
-//! - UTM tags are the order's `utm` object as served ([`super::http::UTMS`]), `""` when the
+//! - UTM tags are the order's `utm` object as served (`http::UTMS`), `""` when the
 //!   order has `[]`. `payment_method` = `payment_type_id`. `channel` = `online`: the simulator
 //!   serves `backend_user_id: null` on every order (box-office sales would carry one).
 //! - Dashboard: "today" is the Moscow date of `now`; the 14-day window is today and the 14
