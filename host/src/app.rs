@@ -139,7 +139,7 @@ impl App {
         let deps = SyncDeps {
             state,
             sink,
-            http: HttpExecutor::new(RetryPolicy::default())?,
+            http: HttpExecutor::new(RetryPolicy::default())?.with_observer(metrics.clone()),
             pseudonym_key: pseudonym_key(dir)?,
             metrics,
         };

@@ -57,6 +57,11 @@ impl AllowList {
         Ok(())
     }
 
+    /// The plugin (vendor) this list belongs to.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
     pub fn check(&self, url: &Url) -> Result<(), NotAllowed> {
         let refused = || NotAllowed {
             plugin: self.plugin.clone(),

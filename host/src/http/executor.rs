@@ -82,10 +82,58 @@ pub struct Fetched {
     pub waited: Duration,
 }
 
+/// How one attempt ended, as an observer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// An HTTP answer with this status.
+    Status(u16),
+    /// No answer within the timeout.
+    Timeout,
+    /// No answer for another reason (connection refused, reset, TLS).
+    NetworkError,
+}
+
+/// Told of every attempt (retries included), e.g. to count requests per endpoint. It gets the
+/// vendor (the allow-list's plugin), the endpoint label ([`endpoint_label`]) and the outcome:
+/// never the URL, whose query may carry a secret.
+pub trait RequestObserver: Send + Sync {
+    fn attempt(&self, vendor: &str, endpoint: &str, outcome: AttemptOutcome);
+}
+
+/// Longest endpoint label; a longer segment is not a route name.
+const MAX_ENDPOINT_LEN: usize = 40;
+
+/// The route of a URL as a low-cardinality label: its last path segment that holds no digit
+/// (`/tickets` → `tickets`, `/organizers/100001/events` → `events`, `/shows/7/seats` →
+/// `seats`), so ids never become label values; `root` for `/`, `other` when every segment
+/// holds a digit or is unusually long. The query is never looked at. Secrets cannot be in the
+/// path either: the host injects them only as a header or a query parameter.
+pub fn endpoint_label(url: &Url) -> String {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    if segments.is_empty() {
+        return "root".into();
+    }
+    segments
+        .iter()
+        .rev()
+        .find(|p| {
+            p.len() <= MAX_ENDPOINT_LEN
+                && !p.bytes().any(|b| b.is_ascii_digit())
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        })
+        .map(|p| p.to_ascii_lowercase())
+        .unwrap_or_else(|| "other".into())
+}
+
 #[derive(Clone)]
 pub struct HttpExecutor {
     client: reqwest::Client,
     policy: RetryPolicy,
+    observer: Option<std::sync::Arc<dyn RequestObserver>>,
 }
 
 fn origin(url: &Url) -> String {
@@ -122,7 +170,23 @@ impl HttpExecutor {
             // Redirects could lead off the allow-list: the plugin sees them as responses.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { client, policy })
+        Ok(Self {
+            client,
+            policy,
+            observer: None,
+        })
+    }
+
+    /// Reports every attempt to `observer` (the metrics).
+    pub fn with_observer(mut self, observer: std::sync::Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, scope: &RequestScope<'_>, endpoint: &str, outcome: AttemptOutcome) {
+        if let Some(o) = &self.observer {
+            o.attempt(scope.allow.plugin(), endpoint, outcome);
+        }
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -176,6 +240,7 @@ impl HttpExecutor {
             }
         }
         let origin = origin(&url);
+        let endpoint = endpoint_label(&url);
         let mut attempts = Vec::new();
         let mut waited = Duration::ZERO;
         loop {
@@ -197,6 +262,7 @@ impl HttpExecutor {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     attempts.push(status);
+                    self.observe(scope, &endpoint, AttemptOutcome::Status(status));
                     let retryable = status == 429 || (500..=599).contains(&status);
                     if retryable && attempt < self.policy.max_attempts {
                         let delay = match (status, retry_after(&resp)) {
@@ -215,6 +281,12 @@ impl HttpExecutor {
                 }
                 Err(e) => {
                     attempts.push(0);
+                    let outcome = if e.is_timeout() {
+                        AttemptOutcome::Timeout
+                    } else {
+                        AttemptOutcome::NetworkError
+                    };
+                    self.observe(scope, &endpoint, outcome);
                     // reqwest errors print the URL, which may hold a secret: keep the kind only.
                     let detail = if e.is_timeout() {
                         "timed out".to_string()
@@ -273,5 +345,31 @@ impl HttpExecutor {
             attempts,
             waited,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_labels_are_route_names_never_ids_or_queries() {
+        let label = |u: &str| endpoint_label(&Url::parse(u).unwrap());
+        assert_eq!(
+            label("https://api.shotgun.live/tickets?organizer_id=1&token=SECRET"),
+            "tickets"
+        );
+        assert_eq!(
+            label("https://smartboard-api.shotgun.live/api/shotgun/organizers/100001/events?key=SECRET"),
+            "events"
+        );
+        assert_eq!(
+            label("http://127.0.0.1:9/api/rest/v1/shows/17/seats"),
+            "seats"
+        );
+        assert_eq!(label("http://127.0.0.1:9/api/rest/v1/orders/123"), "orders");
+        assert_eq!(label("http://127.0.0.1:9/"), "root");
+        assert_eq!(label("http://127.0.0.1:9/v1/a1b2c3"), "other");
+        assert_eq!(label("http://127.0.0.1:9/Orders/"), "orders");
     }
 }

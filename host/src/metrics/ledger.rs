@@ -1,72 +1,113 @@
-//! Business KPIs from the ledger, computed at scrape time.
+//! Business KPIs from the ledger, computed at scrape time: one [`Snapshot`] of the state
+//! database per scrape, encoded by this module (sold, refunded, canceled, scanned, revenue,
+//! events, tickets left per show), by [`super::breakdown`] (breakdowns, fees, tickets left per
+//! event) and, when the compatibility setting is on, by [`super::compat`] (the old Shotgun
+//! exporter's names). Also the encoding helpers those modules share.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::state::StateStore;
+use crate::model::Inventory;
+use crate::state::breakdown::{Breakdowns, EventLeft};
+use crate::state::{EventRow, KpiRow, RunHealth, StateStore};
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KpiLabels {
-    vendor: String,
-    account: String,
-    event_id: String,
-    category: String,
+/// A label set: names in the order they are printed, values already escaped ([`esc`]).
+pub(super) type Labels = Vec<(&'static str, String)>;
+
+/// A label value as the text format needs it: backslash, double quote and newline escaped.
+/// (prometheus-client writes label values verbatim, and vendor text such as an event name or
+/// a UTM tag may hold any of them.)
+pub(super) fn esc(v: &str) -> String {
+    if !v.contains(['\\', '"', '\n']) {
+        return v.to_string();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RevenueLabels {
-    vendor: String,
-    account: String,
-    event_id: String,
-    category: String,
-    currency: String,
+/// A counter family (the encoder appends `_total` to `name`).
+pub(super) fn counter_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (labels, v) in rows {
+        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EventInfoLabels {
-    vendor: String,
-    account: String,
-    event_id: String,
-    name: String,
-    city: String,
+/// A gauge family of whole numbers (printed without a fraction).
+pub(super) fn gauge_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, i64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for (labels, v) in rows {
+        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EventStatusLabels {
-    vendor: String,
-    account: String,
-    status: String,
+/// A gauge family of fractional values (timestamps in seconds).
+pub(super) fn gauge_f64_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0f64).metric_type())?;
+    for (labels, v) in rows {
+        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LeftLabels {
-    vendor: String,
-    account: String,
-    event_id: String,
-    show_id: String,
+/// Minor units → major units (every currency boxoffice meets has two decimals).
+pub(super) fn major(minor: i64) -> f64 {
+    minor as f64 / 100.0
 }
 
-/// Old exporter label set for sold/refunded/revenue.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CompatLabels {
-    event_id: String,
-    event_name: String,
-    ticket_title: String,
+/// What one scrape reads from the state database.
+pub(super) struct Snapshot {
+    pub kpis: Vec<KpiRow>,
+    pub events: Vec<EventRow>,
+    pub inventory: Vec<(String, String, Inventory)>,
+    pub breakdowns: Breakdowns,
+    pub event_left: Vec<EventLeft>,
+    pub health: Vec<RunHealth>,
+    pub now_ms: i64,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CompatEventLabels {
-    event_id: String,
-    event_name: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CompatStatus {
-    status: String,
+impl Snapshot {
+    fn read(state: &StateStore) -> anyhow::Result<Self> {
+        Ok(Self {
+            kpis: state.kpis()?,
+            events: state.events()?,
+            inventory: state.inventory()?,
+            breakdowns: state.breakdowns()?,
+            event_left: state.event_tickets_left()?,
+            health: state.run_health()?,
+            now_ms: crate::clock::now_ms(),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -90,231 +131,144 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
-fn counter_family<L: EncodeLabelSet>(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    rows: impl Iterator<Item = (L, f64)>,
-) -> Result<(), std::fmt::Error> {
-    let mut fam = enc.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
-    for (labels, v) in rows {
-        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
-    }
-    Ok(())
+fn kpi_labels(k: &KpiRow) -> Labels {
+    vec![
+        ("vendor", esc(&k.vendor)),
+        ("account", esc(&k.account)),
+        ("event_id", esc(&k.event_id)),
+        ("category", esc(&k.category)),
+    ]
 }
 
-fn gauge_family<L: EncodeLabelSet>(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    rows: impl Iterator<Item = (L, i64)>,
-) -> Result<(), std::fmt::Error> {
-    let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
-    for (labels, v) in rows {
-        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt::Error> {
+    let kpi = |f: fn(&KpiRow) -> u64| {
+        s.kpis
+            .iter()
+            .map(move |k| (kpi_labels(k), f(k) as f64))
+            .collect::<Vec<_>>()
+    };
+    counter_family(
+        enc,
+        "boxoffice_tickets_sold",
+        "Tickets currently held by buyers (net of refunds, cancels and resales)",
+        kpi(|k| k.sold),
+    )?;
+    counter_family(
+        enc,
+        "boxoffice_tickets_refunded",
+        "Tickets refunded",
+        kpi(|k| k.refunded),
+    )?;
+    counter_family(
+        enc,
+        "boxoffice_tickets_canceled",
+        "Tickets canceled",
+        kpi(|k| k.canceled),
+    )?;
+    counter_family(
+        enc,
+        "boxoffice_tickets_scanned",
+        "Held tickets scanned at the door",
+        kpi(|k| k.scanned),
+    )?;
+    counter_family(
+        enc,
+        "boxoffice_revenue",
+        "Revenue kept, in major currency units (face price of held tickets plus amounts withheld on refunds)",
+        s.kpis.iter().map(|k| {
+            let mut l = kpi_labels(k);
+            l.push(("currency", esc(&k.currency)));
+            (l, major(k.revenue_minor))
+        }),
+    )?;
+    gauge_family(
+        enc,
+        "boxoffice_event_info",
+        "Event names and cities (join on event_id)",
+        s.events.iter().map(|e| {
+            (
+                vec![
+                    ("vendor", esc(&e.vendor)),
+                    ("account", esc(&e.account)),
+                    ("event_id", esc(&e.event.event_id)),
+                    ("name", esc(&e.event.name)),
+                    ("city", esc(e.event.city.as_deref().unwrap_or_default())),
+                ],
+                1,
+            )
+        }),
+    )?;
+    let mut by_status: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
+    for e in &s.events {
+        let st = if e.event.canceled_at_ms.is_some() {
+            "canceled"
+        } else {
+            "active"
+        };
+        *by_status.entry((&e.vendor, &e.account, st)).or_default() += 1;
     }
-    Ok(())
+    gauge_family(
+        enc,
+        "boxoffice_events",
+        "Events known, by status",
+        by_status.into_iter().map(|((vendor, account, status), n)| {
+            (
+                vec![
+                    ("vendor", esc(vendor)),
+                    ("account", esc(account)),
+                    ("status", status.to_string()),
+                ],
+                n as i64,
+            )
+        }),
+    )?;
+    gauge_family(
+        enc,
+        "boxoffice_tickets_left",
+        "Tickets still available per show, from the vendor's inventory",
+        s.inventory.iter().filter_map(|(vendor, account, v)| {
+            v.available.map(|a| {
+                (
+                    vec![
+                        ("vendor", esc(vendor)),
+                        ("account", esc(account)),
+                        ("event_id", esc(&v.event_id)),
+                        ("show_id", esc(&v.show_id)),
+                    ],
+                    a as i64,
+                )
+            })
+        }),
+    )
 }
 
 impl Collector for LedgerCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         // A failing query must not break the scrape of health metrics: log and skip.
-        let (kpis, events, inventory) = match (
-            self.state.kpis(),
-            self.state.events(),
-            self.state.inventory(),
-        ) {
-            (Ok(k), Ok(e), Ok(i)) => (k, e, i),
-            (k, e, i) => {
-                let err = k.err().or(e.err()).or(i.err());
-                tracing::error!("metrics: reading the ledger failed: {err:?}");
+        let snap = match Snapshot::read(&self.state) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("metrics: reading the ledger failed: {e:#}");
                 return Ok(());
             }
         };
-        let kl = |k: &crate::state::KpiRow| KpiLabels {
-            vendor: k.vendor.clone(),
-            account: k.account.clone(),
-            event_id: k.event_id.clone(),
-            category: k.category.clone(),
-        };
-        counter_family(
-            &mut enc,
-            "boxoffice_tickets_sold",
-            "Tickets currently held by buyers (net of refunds, cancels and resales)",
-            kpis.iter().map(|k| (kl(k), k.sold as f64)),
-        )?;
-        counter_family(
-            &mut enc,
-            "boxoffice_tickets_refunded",
-            "Tickets refunded",
-            kpis.iter().map(|k| (kl(k), k.refunded as f64)),
-        )?;
-        counter_family(
-            &mut enc,
-            "boxoffice_tickets_canceled",
-            "Tickets canceled",
-            kpis.iter().map(|k| (kl(k), k.canceled as f64)),
-        )?;
-        counter_family(
-            &mut enc,
-            "boxoffice_tickets_scanned",
-            "Held tickets scanned at the door",
-            kpis.iter().map(|k| (kl(k), k.scanned as f64)),
-        )?;
-        counter_family(
-            &mut enc,
-            "boxoffice_revenue",
-            "Revenue kept, in major currency units (face price of held tickets plus amounts withheld on refunds)",
-            kpis.iter().map(|k| {
-                (
-                    RevenueLabels {
-                        vendor: k.vendor.clone(),
-                        account: k.account.clone(),
-                        event_id: k.event_id.clone(),
-                        category: k.category.clone(),
-                        currency: k.currency.clone(),
-                    },
-                    k.revenue_minor as f64 / 100.0,
-                )
-            }),
-        )?;
-        gauge_family(
-            &mut enc,
-            "boxoffice_event_info",
-            "Event names and cities (join on event_id)",
-            events.iter().map(|e| {
-                (
-                    EventInfoLabels {
-                        vendor: e.vendor.clone(),
-                        account: e.account.clone(),
-                        event_id: e.event.event_id.clone(),
-                        name: e.event.name.clone(),
-                        city: e.event.city.clone().unwrap_or_default(),
-                    },
-                    1,
-                )
-            }),
-        )?;
-        let mut by_status: std::collections::BTreeMap<(String, String, &str), i64> =
-            Default::default();
-        for e in &events {
-            let st = if e.event.canceled_at_ms.is_some() {
-                "canceled"
-            } else {
-                "active"
-            };
-            *by_status
-                .entry((e.vendor.clone(), e.account.clone(), st))
-                .or_default() += 1;
-        }
-        gauge_family(
-            &mut enc,
-            "boxoffice_events",
-            "Events known, by status",
-            by_status.into_iter().map(|((vendor, account, status), n)| {
-                (
-                    EventStatusLabels {
-                        vendor,
-                        account,
-                        status: status.into(),
-                    },
-                    n,
-                )
-            }),
-        )?;
-        gauge_family(
-            &mut enc,
-            "boxoffice_tickets_left",
-            "Tickets still available per show, from the vendor's inventory",
-            inventory.iter().filter_map(|(vendor, account, v)| {
-                v.available.map(|a| {
-                    (
-                        LeftLabels {
-                            vendor: vendor.clone(),
-                            account: account.clone(),
-                            event_id: v.event_id.clone(),
-                            show_id: v.show_id.clone(),
-                        },
-                        a as i64,
-                    )
-                })
-            }),
-        )?;
+        encode_core(&mut enc, &snap)?;
+        super::breakdown::encode(&mut enc, &snap)?;
         if self.compat_shotgun {
-            let name_of = |vendor: &str, id: &str| {
-                events
-                    .iter()
-                    .find(|e| e.vendor == vendor && e.event.event_id == id)
-                    .map(|e| e.event.name.clone())
-                    .unwrap_or_default()
-            };
-            let sg: Vec<_> = kpis.iter().filter(|k| k.vendor == "shotgun").collect();
-            let cl = |k: &crate::state::KpiRow| CompatLabels {
-                event_id: k.event_id.clone(),
-                event_name: name_of(&k.vendor, &k.event_id),
-                ticket_title: k.category.clone(),
-            };
-            counter_family(
-                &mut enc,
-                "shotgun_tickets_sold",
-                "Tickets sold (compatibility name; net of refunds)",
-                sg.iter().map(|k| (cl(k), k.sold as f64)),
-            )?;
-            counter_family(
-                &mut enc,
-                "shotgun_tickets_refunded",
-                "Tickets refunded (compatibility name)",
-                sg.iter().map(|k| (cl(k), k.refunded as f64)),
-            )?;
-            counter_family(
-                &mut enc,
-                "shotgun_tickets_revenue_euros",
-                "Revenue in euros (compatibility name; EUR only)",
-                sg.iter()
-                    .filter(|k| k.currency == "EUR")
-                    .map(|k| (cl(k), k.revenue_minor as f64 / 100.0)),
-            )?;
-            let mut scanned: std::collections::BTreeMap<String, u64> = Default::default();
-            for k in &sg {
-                *scanned.entry(k.event_id.clone()).or_default() += k.scanned;
-            }
-            counter_family(
-                &mut enc,
-                "shotgun_tickets_scanned",
-                "Tickets scanned (compatibility name)",
-                scanned.into_iter().map(|(id, n)| {
-                    (
-                        CompatEventLabels {
-                            event_name: name_of("shotgun", &id),
-                            event_id: id,
-                        },
-                        n as f64,
-                    )
-                }),
-            )?;
-            let mut st: std::collections::BTreeMap<&str, u64> = Default::default();
-            for e in events.iter().filter(|e| e.vendor == "shotgun") {
-                *st.entry(if e.event.canceled_at_ms.is_some() {
-                    "canceled"
-                } else {
-                    "active"
-                })
-                .or_default() += 1;
-            }
-            counter_family(
-                &mut enc,
-                "shotgun_events",
-                "Events by status (compatibility name)",
-                st.into_iter().map(|(status, n)| {
-                    (
-                        CompatStatus {
-                            status: status.into(),
-                        },
-                        n as f64,
-                    )
-                }),
-            )?;
+            super::compat::encode(&mut enc, &snap)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(esc("plain"), "plain");
+        assert_eq!(esc(r#"a "b" \ c"#), r#"a \"b\" \\ c"#);
+        assert_eq!(esc("two\nlines"), "two\\nlines");
     }
 }

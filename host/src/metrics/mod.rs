@@ -5,6 +5,8 @@
 //! nothing and a refund makes the net figures fall. Source health (requests, retries,
 //! rejections, traps, run outcomes) is counted in-process here.
 
+pub mod breakdown;
+pub mod compat;
 pub mod ledger;
 pub mod server;
 
@@ -55,6 +57,8 @@ pub struct Metrics {
     source_up: Family<AccountLabels, Gauge>,
     last_success: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     duration: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// `shotgun_api_requests_total`, when the compatibility names are on.
+    compat_api: Option<Family<compat::ApiLabels, Counter>>,
 }
 
 fn acct(vendor: &str, account: &str) -> AccountLabels {
@@ -78,6 +82,7 @@ impl Metrics {
             source_up: Family::default(),
             last_success: Family::default(),
             duration: Family::default(),
+            compat_api: compat_shotgun.then(Family::default),
         };
         registry.register(
             "boxoffice_http_requests",
@@ -119,6 +124,13 @@ impl Metrics {
             "Duration of the account's last sync",
             m.duration.clone(),
         );
+        if let Some(api) = &m.compat_api {
+            registry.register(
+                "shotgun_api_requests",
+                "Requests to the Shotgun API by endpoint and outcome: success, error, timeout (compatibility name)",
+                api.clone(),
+            );
+        }
         registry.register_collector(Box::new(ledger::LedgerCollector::new(
             state,
             compat_shotgun,
@@ -188,5 +200,22 @@ impl Metrics {
         let reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         prometheus_client::encoding::text::encode(&mut out, &reg)?;
         Ok(out)
+    }
+}
+
+impl crate::http::executor::RequestObserver for Metrics {
+    fn attempt(
+        &self,
+        vendor: &str,
+        endpoint: &str,
+        outcome: crate::http::executor::AttemptOutcome,
+    ) {
+        if let (Some(api), compat::VENDOR) = (&self.compat_api, vendor) {
+            api.get_or_create(&compat::ApiLabels {
+                endpoint: endpoint.to_string(),
+                status: compat::api_status(outcome).to_string(),
+            })
+            .inc();
+        }
     }
 }

@@ -49,7 +49,9 @@ impl Pipeline {
         let deps = SyncDeps {
             state: state.clone(),
             sink,
-            http: HttpExecutor::new(policy).unwrap(),
+            http: HttpExecutor::new(policy)
+                .unwrap()
+                .with_observer(metrics.clone()),
             pseudonym_key: [7; 32],
             metrics: metrics.clone(),
         };

@@ -1,0 +1,312 @@
+//! The old Shotgun exporter's metric families (`shotgun.md` §8), served when
+//! `BOXOFFICE_SHOTGUN_COMPAT_METRICS` / `shotgun_compat_metrics` is on, so its dashboards and
+//! alerts keep working. Same family names, same label names; the values come from the ledger
+//! at scrape time, so refunds make sold and revenue fall (the old exporter only ever added).
+//!
+//! Where §8 leaves room, the choice is made here and only here ([`FAMILIES`] and the
+//! constants below), following what the old exporter served:
+//! - sold / refunded / revenue carry `event_id, event_name, ticket_title`; scanned and every
+//!   `tickets_by_*` family carry `event_id, event_name` (+ the dimension's own label); fees
+//!   carry `event_id, event_name, fee_type`.
+//! - `ticket_title` = the ledger's category (`deal_title`; the old exporter's fallback to the
+//!   sub-category for titles starting with three digits is not reproduced: the ledger does not
+//!   keep the sub-category).
+//! - refunded = tickets now `refunded` or `canceled` (the old restart path's definition; a
+//!   resale is not a refund: the seat is held again by the new ticket).
+//! - scanned = tickets with a door scan whatever their status now (as the old exporter).
+//! - `*_euros` families: EUR tickets only (the old exporter summed every currency as euros).
+//! - `fee_type` = `service_fee` (`deal_service_fee`) and `user_service_fee`
+//!   (`deal_user_service_fee`), the old values; producer cost had no old series.
+//! - A missing channel, payment method or UTM tag is [`UNKNOWN`]; a deal without visibility
+//!   has no visibility series; values beyond the breakdown cap are `other`, as on the neutral
+//!   families (see `state::breakdown`).
+//! - `shotgun_events_total{status}`: `cancelled` (canceled at), `past` (started before now),
+//!   `active` (the rest, also events without a start time); all three always present. It is
+//!   typed counter here (the old one was a gauge named `…_total`, which lints reject); the
+//!   series name is the same.
+//! - `event_name` of an event the ledger has no name for: [`UNKNOWN_EVENT`].
+//! - `shotgun_api_requests_total{endpoint,status}`: every attempt to Shotgun (retries
+//!   included) by route name (`tickets`, `events`; never the URL or query) and outcome
+//!   `success` (2xx), `timeout`, or `error` (anything else). It counts since the process
+//!   started, as the old one did.
+//! - `shotgun_last_scrape_timestamp`: when the last successful Shotgun sync finished, in unix
+//!   seconds, from the job runs (survives restarts); absent until one succeeded.
+//! - Several Shotgun accounts are summed into one set of series (the old exporter had one).
+
+use std::collections::BTreeMap;
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
+
+use super::ledger::{counter_family, esc, gauge_f64_family, gauge_family, major, Labels, Snapshot};
+use crate::http::executor::AttemptOutcome;
+use crate::state::breakdown::{Dimension, FeeType, NONE_VALUE};
+
+/// The vendor whose data the old names describe.
+pub const VENDOR: &str = "shotgun";
+/// The old exporter's label for a missing value.
+pub const UNKNOWN: &str = "unknown";
+/// The old exporter's name for an event it could not name.
+pub const UNKNOWN_EVENT: &str = "Unknown Event";
+/// The only currency the `*_euros` families count.
+pub const EUROS: &str = "EUR";
+/// Fee types served, with their old label values.
+pub const FEE_TYPES: [(FeeType, &str); 2] = [
+    (FeeType::ServiceFee, "service_fee"),
+    (FeeType::BuyerFee, "user_service_fee"),
+];
+/// The `tickets_by_*` families: (dimension, family name, label name).
+pub const BY_DIMENSION: [(Dimension, &str); 5] = [
+    (Dimension::Channel, "shotgun_tickets_by_channel"),
+    (
+        Dimension::PaymentMethod,
+        "shotgun_tickets_by_payment_method",
+    ),
+    (Dimension::UtmSource, "shotgun_tickets_by_utm_source"),
+    (Dimension::UtmMedium, "shotgun_tickets_by_utm_medium"),
+    (Dimension::Visibility, "shotgun_tickets_by_visibility"),
+];
+
+/// One family of the old exporter as served: exposition name and label names.
+#[derive(Debug, Clone, Copy)]
+pub struct CompatFamily {
+    pub name: &'static str,
+    pub labels: &'static [&'static str],
+}
+
+const EVENT_TITLE: &[&str] = &["event_id", "event_name", "ticket_title"];
+
+/// Every family of the old exporter, by the name its samples carry.
+pub const FAMILIES: [CompatFamily; 14] = [
+    CompatFamily {
+        name: "shotgun_tickets_sold_total",
+        labels: EVENT_TITLE,
+    },
+    CompatFamily {
+        name: "shotgun_tickets_refunded_total",
+        labels: EVENT_TITLE,
+    },
+    CompatFamily {
+        name: "shotgun_tickets_revenue_euros_total",
+        labels: EVENT_TITLE,
+    },
+    CompatFamily {
+        name: "shotgun_tickets_scanned_total",
+        labels: &["event_id", "event_name"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_fees_euros_total",
+        labels: &["event_id", "event_name", "fee_type"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_by_channel_total",
+        labels: &["event_id", "event_name", "channel"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_by_payment_method_total",
+        labels: &["event_id", "event_name", "payment_method"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_by_utm_source_total",
+        labels: &["event_id", "event_name", "utm_source"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_by_utm_medium_total",
+        labels: &["event_id", "event_name", "utm_medium"],
+    },
+    CompatFamily {
+        name: "shotgun_tickets_by_visibility_total",
+        labels: &["event_id", "event_name", "visibility"],
+    },
+    CompatFamily {
+        name: "shotgun_events_total",
+        labels: &["status"],
+    },
+    CompatFamily {
+        name: "shotgun_event_tickets_left",
+        labels: &["event_id", "event_name"],
+    },
+    CompatFamily {
+        name: "shotgun_api_requests_total",
+        labels: &["endpoint", "status"],
+    },
+    CompatFamily {
+        name: "shotgun_last_scrape_timestamp",
+        labels: &[],
+    },
+];
+
+/// Labels of `shotgun_api_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabels {
+    pub endpoint: String,
+    pub status: String,
+}
+
+/// The old `status` value of one attempt.
+pub fn api_status(outcome: AttemptOutcome) -> &'static str {
+    match outcome {
+        AttemptOutcome::Status(s) if (200..300).contains(&s) => "success",
+        AttemptOutcome::Timeout => "timeout",
+        _ => "error",
+    }
+}
+
+fn event_labels(id: &str, name: &str) -> Labels {
+    vec![("event_id", esc(id)), ("event_name", esc(name))]
+}
+
+/// Sums rows into one series per label set (accounts and currencies merge).
+fn summed<T: Copy + std::ops::AddAssign + Default>(
+    rows: impl Iterator<Item = (Labels, T)>,
+) -> BTreeMap<Labels, T> {
+    let mut m: BTreeMap<Labels, T> = BTreeMap::new();
+    for (l, v) in rows {
+        *m.entry(l).or_default() += v;
+    }
+    m
+}
+
+pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt::Error> {
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in s.events.iter().filter(|e| e.vendor == VENDOR) {
+        if !e.event.name.is_empty() {
+            names.entry(&e.event.event_id).or_insert(&e.event.name);
+        }
+    }
+    let name = |id: &str| names.get(id).copied().unwrap_or(UNKNOWN_EVENT);
+    let ev = |id: &str| event_labels(id, name(id));
+
+    let kpis: Vec<_> = s.kpis.iter().filter(|k| k.vendor == VENDOR).collect();
+    let titled = |k: &crate::state::KpiRow| {
+        let mut l = ev(&k.event_id);
+        l.push(("ticket_title", esc(&k.category)));
+        l
+    };
+    let count = |v: u64| v as f64;
+    counter_family(
+        enc,
+        "shotgun_tickets_sold",
+        "Tickets sold and still held (compatibility name; net of refunds, cancels and resales)",
+        summed(kpis.iter().map(|k| (titled(k), k.sold)))
+            .into_iter()
+            .map(|(l, v)| (l, count(v))),
+    )?;
+    counter_family(
+        enc,
+        "shotgun_tickets_refunded",
+        "Tickets refunded or canceled (compatibility name)",
+        summed(kpis.iter().map(|k| (titled(k), k.refunded + k.canceled)))
+            .into_iter()
+            .map(|(l, v)| (l, count(v))),
+    )?;
+    counter_family(
+        enc,
+        "shotgun_tickets_revenue_euros",
+        "Revenue kept in euros (compatibility name; EUR tickets only, net of refunds)",
+        summed(
+            kpis.iter()
+                .filter(|k| k.currency == EUROS)
+                .map(|k| (titled(k), k.revenue_minor)),
+        )
+        .into_iter()
+        .map(|(l, v)| (l, major(v))),
+    )?;
+    counter_family(
+        enc,
+        "shotgun_tickets_scanned",
+        "Tickets scanned at the door, whatever their status now (compatibility name)",
+        summed(
+            s.breakdowns
+                .scans
+                .iter()
+                .filter(|x| x.vendor == VENDOR)
+                .map(|x| (ev(&x.event_id), x.scanned)),
+        )
+        .into_iter()
+        .map(|(l, v)| (l, count(v))),
+    )?;
+    counter_family(
+        enc,
+        "shotgun_tickets_fees_euros",
+        "Fees on held tickets in euros, by type (compatibility name; EUR tickets only)",
+        summed(s.breakdowns.fees.iter().filter_map(|f| {
+            let (_, old) = FEE_TYPES.iter().find(|(t, _)| *t == f.fee_type)?;
+            (f.vendor == VENDOR && f.currency == EUROS).then(|| {
+                let mut l = ev(&f.event_id);
+                l.push(("fee_type", old.to_string()));
+                (l, f.amount_minor)
+            })
+        }))
+        .into_iter()
+        .map(|(l, v)| (l, major(v))),
+    )?;
+    for (dim, family) in BY_DIMENSION {
+        let label = dim.as_str();
+        let rows = s
+            .breakdowns
+            .rows
+            .iter()
+            .filter(|r| r.vendor == VENDOR && r.dimension == dim)
+            .filter_map(|r| {
+                let value = match r.value.as_str() {
+                    NONE_VALUE if dim == Dimension::Visibility => return None,
+                    NONE_VALUE => UNKNOWN.to_string(),
+                    v => esc(v),
+                };
+                let mut l = ev(&r.event_id);
+                l.push((label, value));
+                Some((l, r.tickets))
+            });
+        counter_family(
+            enc,
+            family,
+            &format!("Tickets held by {label} (compatibility name)"),
+            summed(rows).into_iter().map(|(l, v)| (l, count(v))),
+        )?;
+    }
+    let mut statuses: BTreeMap<&str, u64> = ["active", "past", "cancelled"]
+        .into_iter()
+        .map(|st| (st, 0))
+        .collect();
+    for e in s.events.iter().filter(|e| e.vendor == VENDOR) {
+        let st = if e.event.canceled_at_ms.is_some() {
+            "cancelled"
+        } else if e.event.starts_at_ms.is_some_and(|t| t < s.now_ms) {
+            "past"
+        } else {
+            "active"
+        };
+        *statuses.entry(st).or_default() += 1;
+    }
+    counter_family(
+        enc,
+        "shotgun_events",
+        "Events by status: active, past, cancelled (compatibility name)",
+        statuses
+            .into_iter()
+            .map(|(st, n)| (vec![("status", st.to_string())], count(n))),
+    )?;
+    gauge_family(
+        enc,
+        "shotgun_event_tickets_left",
+        "Tickets left per event, from the events listing (compatibility name)",
+        summed(
+            s.event_left
+                .iter()
+                .filter(|e| e.vendor == VENDOR)
+                .map(|e| (ev(&e.event_id), e.left as i64)),
+        ),
+    )?;
+    let last = s
+        .health
+        .iter()
+        .filter(|h| h.vendor == VENDOR)
+        .filter_map(|h| h.last_success_ms)
+        .max();
+    gauge_f64_family(
+        enc,
+        "shotgun_last_scrape_timestamp",
+        "When the last successful Shotgun sync finished, unix seconds (compatibility name)",
+        last.map(|ms| (Labels::new(), ms as f64 / 1000.0)),
+    )
+}
