@@ -8,8 +8,10 @@
 
 pub mod clickhouse;
 mod process;
+pub mod victoria;
 
 pub use clickhouse::ClickhouseServer;
+pub use victoria::VictoriaMetricsServer;
 
 /// True when CI demands that every server-backed test really runs.
 pub fn servers_required() -> bool {
