@@ -648,7 +648,7 @@ fn check_qtickets_neutral(wh: &Wh, s: &Scenario) {
 /// names (channel and visibility live on the deal): (sold, refunded, kept revenue). Plus the
 /// same per (date, event) without dimension, and the tickets of each event by order time.
 struct ShotgunTruth {
-    by_dim: BTreeMap<(String, String, String, String), (u64, u64, i64)>,
+    by_dim: DimRows,
     per_day: BTreeMap<(String, String), (u64, u64, i64)>,
     /// event id → [(ordered_at_ms, sold, kept)] of valid and refunded tickets
     orders: BTreeMap<String, Vec<(i64, u64, i64)>>,
