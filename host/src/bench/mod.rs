@@ -11,11 +11,14 @@
 //! - `report`: a metric, its target, the table, the JSON and CSV files.
 //! - `pipeline`: whole-pipeline throughput and incremental requests, per vendor and sink.
 //! - `backfill`: the hidden simulator and backfill children and the backfill's peak RSS.
+//! - `pages`: vendor pages recorded from the simulators, replayed by `transform` and the
+//!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
 
 pub mod backfill;
 pub mod coldstart;
+pub mod pages;
 pub mod pipeline;
 pub mod report;
 pub mod transform;

@@ -12,17 +12,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
-use crate::http::{AllowList, HttpExecutor, RequestBudget, RequestScope, RetryPolicy, Secrets};
+use super::pages::{record, RecordedPage, Vendor};
 use crate::model::{PlannedRequest, Record, RequestAuth, RunContext, VendorResponse};
-use crate::plugin::catalog::default_cache_dir;
 use crate::plugin::{bundled, CacheOutcome, PluginLimits, PluginRuntime, Pseudonymizer};
 use boxoffice_plugin_sdk as sdk;
-use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
-
-/// Tickets per page of the Shotgun API (and of its simulator).
-pub const SHOTGUN_PAGE: u64 = 100;
 
 /// Compile / cached load / instantiate + first call of the bundled Shotgun component.
 #[derive(Debug, Clone, Copy)]
@@ -75,13 +70,6 @@ pub async fn fixed_costs(cache_dir: &std::path::Path) -> anyhow::Result<FixedCos
     })
 }
 
-/// One recorded `/tickets` page: what the plugin was given.
-struct RecordedPage {
-    ctx: RunContext,
-    req: PlannedRequest,
-    resp: VendorResponse,
-}
-
 /// WASM vs native on the same pages.
 #[derive(Debug, Clone, Copy)]
 pub struct TransformRun {
@@ -113,25 +101,14 @@ impl TransformRun {
 /// Records `pages` pages of 100 tickets from a Shotgun simulator, then times them through the
 /// bundled component and the native crate, `rounds` times each after one warm-up round.
 pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<TransformRun> {
-    let sim = ShotgunSim::new(ShotgunConfig {
-        // A last partial page so that every recorded page is full.
-        tickets: pages as u64 * SHOTGUN_PAGE + SHOTGUN_PAGE / 2,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
-        ..Default::default()
-    });
-    let srv = sim.spawn().await?;
-    let rt = PluginRuntime::new(PluginLimits::default(), default_cache_dir())?;
-    let plugin = rt
-        .load(bundled::SHOTGUN.name, bundled::SHOTGUN.wasm)
-        .await?;
-    let pseudonyms = Arc::new(Pseudonymizer::new(rand::random()));
-    let recorded = record(&sim, &srv.base_url(), &plugin, &pseudonyms, pages).await?;
-    srv.shutdown().await;
+    let scratch = super::Scratch::new()?;
+    let rec = record(Vendor::Shotgun, pages, scratch.path()).await?;
+    let (plugin, pseudonyms, recorded) = (&rec.plugin, &rec.pseudonyms, &rec.pages);
 
     // WASM: one instance, as a sync run uses one instance for all its pages.
     let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
     let mut wasm_out = Vec::new();
-    for p in &recorded {
+    for p in recorded {
         let page = inst.handle(&p.ctx, &p.req, p.resp.clone()).await?;
         inst.take_logs();
         wasm_out.push(page.records);
@@ -149,10 +126,7 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
     }
 
     // Native: the same crate, the same pages, the same pseudonymizer.
-    let native_in: Vec<(sdk::RunContext, sdk::HttpRequest, sdk::HttpResponse)> = recorded
-        .iter()
-        .map(|p| (sdk_ctx(&p.ctx), sdk_request(&p.req), sdk_response(&p.resp)))
-        .collect();
+    let native_in = native_inputs(recorded);
     let mut host = NativeHost {
         pseudonyms: pseudonyms.clone(),
         asked: Some(Vec::new()),
@@ -239,7 +213,7 @@ fn same_output(wasm: &[Vec<Record>], native: &[Vec<sdk::Item>]) -> anyhow::Resul
     Ok(n)
 }
 
-fn status_str(s: sdk::TicketStatus) -> &'static str {
+pub fn status_str(s: sdk::TicketStatus) -> &'static str {
     match s {
         sdk::TicketStatus::Valid => "valid",
         sdk::TicketStatus::Refunded => "refunded",
@@ -249,90 +223,21 @@ fn status_str(s: sdk::TicketStatus) -> &'static str {
     }
 }
 
-/// Drives the component against the simulator as a sync would (same executor, allow-list,
-/// secrets and scrubbing) and keeps the first `pages` `/tickets` exchanges.
-async fn record(
-    sim: &ShotgunSim,
-    base: &str,
-    plugin: &crate::plugin::LoadedPlugin,
-    pseudonyms: &Arc<Pseudonymizer>,
-    pages: usize,
-) -> anyhow::Result<Vec<RecordedPage>> {
-    let manifest = &plugin.manifest;
-    let mut allow = AllowList::new(&manifest.id, &manifest.allowed_hosts);
-    allow
-        .add_origin(base)
-        .map_err(|e| anyhow::anyhow!("allow-listing the simulator: {e}"))?;
-    let mut secrets = Secrets::new();
-    secrets.insert("token", &sim.token());
-    let budget = RequestBudget::per_minute(0);
-    let scope = RequestScope {
-        allow: &allow,
-        declared_secrets: &manifest.secrets,
-        secrets: &secrets,
-        budget: &budget,
-    };
-    let http = HttpExecutor::new(RetryPolicy::default())?;
-    let mut ctx = RunContext {
-        account: "bench".into(),
-        settings: vec![
-            ("organizer_id".into(), sim.organizer_id().to_string()),
-            ("base_url".into(), base.to_string()),
-            ("events_base_url".into(), base.to_string()),
-        ],
-        cursor: None,
-        since_ms: None,
-        until_ms: None,
-        now_ms: sim.now_ms(),
-    };
-    let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
-    let mut queue: std::collections::VecDeque<PlannedRequest> = inst.begin(&ctx).await?.into();
-    let mut out = Vec::new();
-    while let Some(req) = queue.pop_front() {
-        if out.len() == pages {
-            break;
-        }
-        let fetched = http
-            .execute(&req, &scope)
-            .await
-            .with_context(|| format!("recording: request `{}`", req.id))?;
-        if fetched.response.status != 200 {
-            bail!(
-                "recording: `{}` answered {}",
-                req.id,
-                fetched.response.status
-            );
-        }
-        let page = inst
-            .handle(&ctx, &req, fetched.response.clone())
-            .await
-            .context("recording")?;
-        if req.id == "tickets" {
-            out.push(RecordedPage {
-                ctx: ctx.clone(),
-                req: req.clone(),
-                resp: fetched.response,
-            });
-        }
-        if let Some(c) = page.cursor {
-            ctx.cursor = Some(c);
-        }
-        queue.extend(page.next);
-    }
-    if out.len() < pages {
-        bail!(
-            "recording: the simulator served {} /tickets pages, {pages} wanted",
-            out.len()
-        );
-    }
-    Ok(out)
-}
-
 /// The host's pseudonymizer behind the SDK's `HostApi`: what the component's `pseudonymize`
 /// import does, without the sandbox. While `asked` is `Some`, it keeps what was asked.
-struct NativeHost {
-    pseudonyms: Arc<Pseudonymizer>,
-    asked: Option<Vec<(String, String)>>,
+pub struct NativeHost {
+    pub pseudonyms: Arc<Pseudonymizer>,
+    pub asked: Option<Vec<(String, String)>>,
+}
+
+/// A recorded page as the native build of a plugin takes it.
+pub type NativeInput = (sdk::RunContext, sdk::HttpRequest, sdk::HttpResponse);
+
+pub fn native_inputs(pages: &[RecordedPage]) -> Vec<NativeInput> {
+    pages
+        .iter()
+        .map(|p| (sdk_ctx(&p.ctx), sdk_request(&p.req), sdk_response(&p.resp)))
+        .collect()
 }
 
 impl sdk::HostApi for NativeHost {

@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Shotgun tickets in the peak-RSS backfill [default: 1,000,000; --quick 5,000].
     #[arg(long)]
     pub backfill_tickets: Option<u64>,
+    /// Measure only these parts (comma-separated), e.g. `--only shotgun` to profile the
+    /// Shotgun pipeline alone [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Part>,
     /// Where bench-<unix-ts>.json and .csv go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
@@ -46,9 +50,27 @@ pub struct BenchArgs {
     pub run_backfill: Option<String>,
 }
 
+/// The parts of a bench run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Shotgun pipeline throughput and its incremental run.
+    Shotgun,
+    /// QTickets pipeline throughput and its incremental run.
+    Qtickets,
+    /// WASM vs native transform on recorded pages.
+    Transform,
+    /// Plugin compile, cached load, first call.
+    Fixed,
+    /// Cold start of `boxoffice run`.
+    Coldstart,
+    /// The large backfill's peak RSS.
+    Backfill,
+}
+
 /// The sizes of one bench run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Sizes {
+    only: Vec<Part>,
     tickets: u64,
     orders: u64,
     backfill_tickets: u64,
@@ -60,6 +82,7 @@ impl Sizes {
     fn of(args: &BenchArgs) -> Self {
         let q = args.quick;
         Self {
+            only: args.only.clone(),
             tickets: args.tickets.unwrap_or(if q { 2_000 } else { 100_000 }),
             orders: args.orders.unwrap_or(if q { 500 } else { 50_000 }),
             backfill_tickets: args
@@ -68,6 +91,24 @@ impl Sizes {
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
         }
+    }
+
+    fn wants(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
+
+    /// Progress steps of the selected parts.
+    fn steps(&self, warehouses: u64) -> u64 {
+        use Part::*;
+        [Shotgun, Qtickets]
+            .iter()
+            .filter(|p| self.wants(**p))
+            .count() as u64
+            * warehouses
+            + [Transform, Fixed, Coldstart, Backfill]
+                .iter()
+                .filter(|p| self.wants(**p))
+                .count() as u64
     }
 }
 
@@ -138,7 +179,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         });
     let mut warehouses = vec![Warehouse::Sqlite];
     warehouses.extend(clickhouse.clone().map(Warehouse::Clickhouse));
-    let steps = 2 * warehouses.len() as u64 + 4;
+    let steps = sizes.steps(warehouses.len() as u64);
     let mut progress = Progress::new(steps);
     // The pipeline's per-run INFO lines would break the progress bar: warnings only, unless
     // RUST_LOG asks for more.
@@ -169,6 +210,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "backfill_tickets": sizes.backfill_tickets,
             "recorded_pages": sizes.pages,
             "transform_rounds": sizes.rounds,
+            "only": sizes.only.iter().map(|p| format!("{p:?}").to_lowercase()).collect::<Vec<_>>(),
             "clickhouse": clickhouse.is_some(),
         }),
         metrics,
@@ -255,6 +297,10 @@ fn pipeline_metrics(
     );
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 async fn measure(
     sizes: &Sizes,
     exe: &std::path::Path,
@@ -265,15 +311,21 @@ async fn measure(
     let mut out = Vec::new();
     let mut incremental = Vec::new();
     for (i, w) in warehouses.iter().enumerate() {
-        progress.start(&format!(
-            "Shotgun: {} tickets → {}",
-            crate::bench::report::number(sizes.tickets as f64),
-            w.name()
-        ));
-        let r = pipeline::shotgun(sizes.tickets, &scratch.sub(&format!("shotgun-{i}"))?, w).await?;
-        pipeline_metrics("shotgun", "Shotgun", w, &r, &mut out);
-        if i == 0 {
-            incremental.push(("shotgun", "Shotgun", r.incremental.clone()));
+        if sizes.wants(Part::Shotgun) {
+            progress.start(&format!(
+                "Shotgun: {} tickets → {}",
+                crate::bench::report::number(sizes.tickets as f64),
+                w.name()
+            ));
+            let r =
+                pipeline::shotgun(sizes.tickets, &scratch.sub(&format!("shotgun-{i}"))?, w).await?;
+            pipeline_metrics("shotgun", "Shotgun", w, &r, &mut out);
+            if i == 0 {
+                incremental.push(("shotgun", "Shotgun", r.incremental.clone()));
+            }
+        }
+        if !sizes.wants(Part::Qtickets) {
+            continue;
         }
         progress.start(&format!(
             "QTickets: {} orders → {}",
@@ -300,127 +352,132 @@ async fn measure(
         );
     }
 
-    progress.start("WASM vs native transform");
-    let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;
-    let size = format!(
-        "{} pages, {} records, median of {} rounds",
-        t.pages, t.records, t.rounds
-    );
-    out.push(
-        Metric::new(
-            "transform_wasm_per_page",
-            "Shotgun transform, WASM",
-            t.wasm_per_page.as_secs_f64() * 1e6,
-            "µs/page",
-            None,
-        )
-        .note(size.clone()),
-    );
-    out.push(
-        Metric::new(
-            "transform_native_per_page",
-            "Shotgun transform, native",
-            t.native_per_page.as_secs_f64() * 1e6,
-            "µs/page",
-            None,
-        )
-        .note(size.clone()),
-    );
-    out.push(
-        Metric::new(
-            "transform_wasm_native_ratio",
-            "WASM / native",
-            t.ratio(),
-            "×",
-            Some(Target::AtMost(1.5)),
-        )
-        .note(size),
-    );
-    out.push(
-        Metric::new(
-            "transform_pseudonyms_per_page",
-            "of which host pseudonyms (both sides)",
-            t.pseudonyms_per_page_time.as_secs_f64() * 1e6,
-            "µs/page",
-            None,
-        )
-        .note(format!(
-            "{:.0} HMAC pseudonyms per page",
-            t.pseudonyms_per_page
-        )),
-    );
-    out.push(
-        Metric::new(
-            "transform_ratio_without_pseudonyms",
-            "WASM / native without the pseudonyms",
-            t.ratio_without_pseudonyms(),
-            "×",
-            None,
-        )
-        .note("the sandbox's own overhead"),
-    );
-
-    progress.start("plugin runtime fixed costs");
-    let fixed = transform::fixed_costs(&scratch.sub("fixed-cache")?).await?;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    out.push(
-        Metric::new(
-            "plugin_compile_ms",
-            "plugin compile (uncached)",
-            ms(fixed.compile),
-            "ms",
-            None,
-        )
-        .note(format!(
-            "shotgun.wasm, {} bytes",
-            bundled::SHOTGUN.wasm.len()
-        )),
-    );
-    out.push(
-        Metric::new(
-            "plugin_cached_load_ms",
-            "plugin load from cache",
-            ms(fixed.cached_load),
-            "ms",
-            None,
-        )
-        .note(format!("median of {}", fixed.repeats)),
-    );
-    out.push(
-        Metric::new(
-            "plugin_first_call_ms",
-            "plugin instantiate + first call",
-            ms(fixed.first_call),
-            "ms",
-            None,
-        )
-        .note(format!("median of {}", fixed.repeats)),
-    );
-
-    progress.start("cold start of `boxoffice run` (twice)");
+    if sizes.wants(Part::Transform) {
+        progress.start("WASM vs native transform");
+        let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;
+        let size = format!(
+            "{} pages, {} records, median of {} rounds",
+            t.pages, t.records, t.rounds
+        );
+        out.push(
+            Metric::new(
+                "transform_wasm_per_page",
+                "Shotgun transform, WASM",
+                t.wasm_per_page.as_secs_f64() * 1e6,
+                "µs/page",
+                None,
+            )
+            .note(size.clone()),
+        );
+        out.push(
+            Metric::new(
+                "transform_native_per_page",
+                "Shotgun transform, native",
+                t.native_per_page.as_secs_f64() * 1e6,
+                "µs/page",
+                None,
+            )
+            .note(size.clone()),
+        );
+        out.push(
+            Metric::new(
+                "transform_wasm_native_ratio",
+                "WASM / native",
+                t.ratio(),
+                "×",
+                Some(Target::AtMost(1.5)),
+            )
+            .note(size),
+        );
+        out.push(
+            Metric::new(
+                "transform_pseudonyms_per_page",
+                "of which host pseudonyms (both sides)",
+                t.pseudonyms_per_page_time.as_secs_f64() * 1e6,
+                "µs/page",
+                None,
+            )
+            .note(format!(
+                "{:.0} HMAC pseudonyms per page",
+                t.pseudonyms_per_page
+            )),
+        );
+        out.push(
+            Metric::new(
+                "transform_ratio_without_pseudonyms",
+                "WASM / native without the pseudonyms",
+                t.ratio_without_pseudonyms(),
+                "×",
+                None,
+            )
+            .note("the sandbox's own overhead"),
+        );
+    }
+    if sizes.wants(Part::Fixed) {
+        progress.start("plugin runtime fixed costs");
+        let fixed = transform::fixed_costs(&scratch.sub("fixed-cache")?).await?;
+        out.push(
+            Metric::new(
+                "plugin_compile_ms",
+                "plugin compile (uncached)",
+                ms(fixed.compile),
+                "ms",
+                None,
+            )
+            .note(format!(
+                "shotgun.wasm, {} bytes",
+                bundled::SHOTGUN.wasm.len()
+            )),
+        );
+        out.push(
+            Metric::new(
+                "plugin_cached_load_ms",
+                "plugin load from cache",
+                ms(fixed.cached_load),
+                "ms",
+                None,
+            )
+            .note(format!("median of {}", fixed.repeats)),
+        );
+        out.push(
+            Metric::new(
+                "plugin_first_call_ms",
+                "plugin instantiate + first call",
+                ms(fixed.first_call),
+                "ms",
+                None,
+            )
+            .note(format!("median of {}", fixed.repeats)),
+        );
+    }
     let cache = scratch.sub("plugin-cache")?;
-    let c = coldstart::cold_start(exe, scratch.path(), &cache).await?;
-    out.push(
-        Metric::new(
-            "cold_start_ms",
-            "cold start to first /metrics (warm plugin cache)",
-            ms(c.warm_cache),
-            "ms",
-            Some(Target::AtMost(200.0)),
-        )
-        .note("second start; fresh state directory"),
-    );
-    out.push(
-        Metric::new(
-            "cold_start_empty_cache_ms",
-            "cold start to first /metrics (empty plugin cache)",
-            ms(c.empty_cache),
-            "ms",
-            None,
-        )
-        .note("first start: compiles both bundled plugins"),
-    );
-
+    if sizes.wants(Part::Coldstart) {
+        progress.start("cold start of `boxoffice run` (twice)");
+        let c = coldstart::cold_start(exe, scratch.path(), &cache).await?;
+        out.push(
+            Metric::new(
+                "cold_start_ms",
+                "cold start to first /metrics (warm plugin cache)",
+                ms(c.warm_cache),
+                "ms",
+                Some(Target::AtMost(200.0)),
+            )
+            .note("second start; fresh state directory"),
+        );
+        out.push(
+            Metric::new(
+                "cold_start_empty_cache_ms",
+                "cold start to first /metrics (empty plugin cache)",
+                ms(c.empty_cache),
+                "ms",
+                None,
+            )
+            .note("first start: compiles both bundled plugins"),
+        );
+    }
+    if !sizes.wants(Part::Backfill) {
+        return Ok(out);
+    }
     progress.start(&format!(
         "backfill of {} tickets in a child process (peak RSS)",
         crate::bench::report::number(sizes.backfill_tickets as f64)

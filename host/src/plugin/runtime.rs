@@ -55,6 +55,11 @@ impl PluginRuntime {
         config.epoch_interruption(true);
         config.consume_fuel(limits.fuel_per_call.is_some());
         config.wasm_component_model(true);
+        // `BOXOFFICE_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names guest
+        // functions (docs/performance.md); off by default, it costs a file write per compile.
+        if std::env::var_os("BOXOFFICE_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         spawn_epoch_ticker(&engine);
         let mut linker = Linker::<HostState>::new(&engine);

@@ -191,7 +191,9 @@ impl Sink for SqliteWarehouse {
         account: &'a str,
         records: &'a [Record],
     ) -> SinkFuture<'a> {
-        Box::pin(async move { self.write_sync(vendor, account, records) })
+        Box::pin(
+            async move { crate::sync::blocking_io(|| self.write_sync(vendor, account, records)) },
+        )
     }
 
     fn record_run<'a>(&'a self, run: &'a RunRecord) -> SinkFuture<'a> {

@@ -10,3 +10,15 @@ pub mod probe;
 
 pub use probe::probe_account;
 pub use run::{sync_account, Account, ProgressHook, RunKind, RunOptions, RunSummary, SyncDeps};
+
+/// Runs blocking work (SQLite) from async code without stalling the runtime's other tasks: on
+/// a multi-threaded runtime the worker hands its queue to another thread for the duration
+/// (so the simulator, the HTTP client and the next page's fetch keep running); on a
+/// current-thread runtime (tests) it simply runs inline.
+pub(crate) fn blocking_io<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

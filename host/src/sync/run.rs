@@ -239,11 +239,185 @@ fn plugin_stop(e: PluginError) -> Stop {
     }
 }
 
+/// Pages one writer transaction may take at most (and pages queued for the writer at most):
+/// bounds memory and what a crash makes the next run fetch again.
+const MAX_BATCH_PAGES: usize = 16;
+
+/// One screened page on its way to the warehouse and the ledger.
+struct PageJob {
+    number: u64,
+    records: Vec<crate::model::Record>,
+    /// The cursor to commit with this page (None for backfills and pages without one).
+    cursor: Option<String>,
+    rejected: u64,
+}
+
+/// The writer: stores pages while the loop fetches and transforms the next ones.
+///
+/// Pages arrive in order and are stored in order; when several are waiting, they are stored
+/// together (one warehouse write, then one ledger transaction carrying the last page's
+/// cursor), which is what lets a slow disk keep up. A page's cursor is committed only in the
+/// ledger transaction that stores the page and every page before it, and only after the sink
+/// acknowledged them, so a failed write leaves the cursor at the last stored batch. The first
+/// failure stops the writer; the loop notices when its next page is refused.
+struct Writer {
+    deps: SyncDeps,
+    vendor: Arc<str>,
+    account: Arc<str>,
+    crash_after: Option<u64>,
+    max_batch: usize,
+    progress: Option<ProgressHook>,
+    /// Requests made so far, kept by the loop (the progress hook reports them).
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    /// Figures of the pages stored (and of a failed batch), as the run reports them.
+    done: RunSummary,
+}
+
+impl Writer {
+    async fn run(
+        mut self,
+        mut rx: tokio::sync::mpsc::Receiver<PageJob>,
+    ) -> (RunSummary, Result<(), Stop>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if let Err(stop) = self.store(batch).await {
+                return (self.done, Err(stop));
+            }
+        }
+        (self.done, Ok(()))
+    }
+
+    async fn store(&mut self, batch: Vec<PageJob>) -> Result<(), Stop> {
+        let (first, last) = (batch[0].number, batch[batch.len() - 1].number);
+        let pages = if first == last {
+            format!("page {first}")
+        } else {
+            format!("pages {first}–{last}")
+        };
+        let mut sizes = Vec::with_capacity(batch.len());
+        let mut cursor = None;
+        let mut records = Vec::new();
+        for job in batch {
+            sizes.push((job.records.len() as u64, job.rejected));
+            // Each page's cursor covers the pages before it: the batch commits the last one.
+            if job.cursor.is_some() {
+                cursor = job.cursor;
+            }
+            if records.is_empty() {
+                records = job.records;
+            } else {
+                records.extend(job.records);
+            }
+        }
+        // A failed batch still counts: its pages were fetched and screened.
+        for (n, rejected) in &sizes {
+            self.done.pages += 1;
+            self.done.records += n;
+            self.done.rejected += rejected;
+        }
+        let sink = &self.deps.sink;
+        sink.write(&self.vendor, &self.account, &records)
+            .await
+            .map_err(|e| {
+                Stop::Failed(format!(
+                    "{} sink refused {pages}: {e:#}; the cursor stays where it was",
+                    sink.name(),
+                ))
+            })?;
+        if self.crash_after.is_some_and(|n| n <= last) {
+            return Err(Stop::Crashed);
+        }
+        let commit = super::blocking_io(|| {
+            self.deps.state.commit_page(
+                &self.vendor,
+                &self.account,
+                &records,
+                cursor.as_deref(),
+                crate::clock::now_ms(),
+            )
+        })
+        .map_err(|e| Stop::Failed(format!("committing {pages}: {e:#}")))?;
+        self.done.tickets_changed += commit.tickets_changed;
+        if let Some(p) = &self.progress {
+            let mut s = self.done.clone();
+            s.requests = self.requests.load(std::sync::atomic::Ordering::Relaxed);
+            (p.0)(&s);
+        }
+        Ok(())
+    }
+}
+
 async fn run_pages(
     deps: &SyncDeps,
     account: &Account,
     opts: &RunOptions,
     summary: &mut RunSummary,
+) -> Result<(), Stop> {
+    let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = (opts.kind != RunKind::DryRun).then(|| {
+        // The crash hook names one page: store pages one at a time so it can.
+        let max_batch = if opts.crash_after_sink_pages.is_some() {
+            1
+        } else {
+            MAX_BATCH_PAGES
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(max_batch);
+        let writer = Writer {
+            deps: deps.clone(),
+            vendor: account.vendor_id().into(),
+            account: account.name.as_str().into(),
+            crash_after: opts.crash_after_sink_pages,
+            max_batch,
+            progress: opts.progress.clone(),
+            requests: requests.clone(),
+            done: RunSummary::default(),
+        };
+        (tx, tokio::spawn(writer.run(rx)))
+    });
+    let (tx, handle) = match writer {
+        Some((tx, h)) => (Some(tx), Some(h)),
+        None => (None, None),
+    };
+    let result = fetch_pages(deps, account, opts, summary, tx, &requests).await;
+    summary.requests = requests.load(std::sync::atomic::Ordering::Relaxed);
+    let Some(handle) = handle else {
+        return result;
+    };
+    // Every exit waits for the writer: the run's figures and status must not be closed while
+    // a cursor commit is still under way.
+    let (done, written) = match handle.await {
+        Ok(r) => r,
+        Err(e) => (
+            RunSummary::default(),
+            Err(Stop::Failed(format!("the page writer failed: {e}"))),
+        ),
+    };
+    summary.pages = done.pages;
+    summary.records = done.records;
+    summary.rejected = done.rejected;
+    summary.tickets_changed = done.tickets_changed;
+    match (result, written) {
+        // The writer failed on a page before whatever stopped the loop.
+        (_, Err(w)) => Err(w),
+        (r, Ok(())) => r,
+    }
+}
+
+/// Fetches and transforms pages in order and hands them to the writer (`tx`; `None` for a dry
+/// run, which only counts).
+async fn fetch_pages(
+    deps: &SyncDeps,
+    account: &Account,
+    opts: &RunOptions,
+    summary: &mut RunSummary,
+    tx: Option<tokio::sync::mpsc::Sender<PageJob>>,
+    requests: &std::sync::atomic::AtomicU64,
 ) -> Result<(), Stop> {
     let vendor = account.vendor_id();
     let manifest = &account.plugin.manifest;
@@ -289,8 +463,20 @@ async fn run_pages(
             return Err(plugin_stop(e));
         }
     };
+    let mut number = 0u64;
     while let Some(req) = queue.pop_front() {
-        summary.requests += 1;
+        let cancelled = opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        if cancelled && number > 0 {
+            return Err(Stop::Interrupted);
+        }
+        if tx.as_ref().is_some_and(|tx| tx.is_closed()) {
+            // The writer stopped on a failed page: its error is the run's.
+            return Ok(());
+        }
+        requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = deps.http.execute(&req, &scope).await;
         let fetched = match fetched {
             Ok(f) => f,
@@ -324,50 +510,34 @@ async fn run_pages(
                 .record_rejected(vendor, &account.name, r.reason.as_str());
             tracing::warn!(vendor, account = %account.name, "record rejected: {r}");
         }
-        summary.rejected += screened.rejected.len() as u64;
-        summary.records += screened.accepted.len() as u64;
-        summary.pages += 1;
-        if opts.kind != RunKind::DryRun {
-            deps.sink
-                .write(vendor, &account.name, &screened.accepted)
-                .await
-                .map_err(|e| {
-                    Stop::Failed(format!(
-                        "{} sink refused page {}: {e:#}; the cursor stays where it was",
-                        deps.sink.name(),
-                        summary.pages
-                    ))
-                })?;
-            if opts.crash_after_sink_pages == Some(summary.pages) {
-                return Err(Stop::Crashed);
-            }
-            let commit = deps
-                .state
-                .commit_page(
-                    vendor,
-                    &account.name,
-                    &screened.accepted,
-                    page.cursor
-                        .as_deref()
-                        .filter(|_| opts.kind == RunKind::Sync),
-                    crate::clock::now_ms(),
-                )
-                .map_err(|e| Stop::Failed(format!("committing page {}: {e:#}", summary.pages)))?;
-            summary.tickets_changed += commit.tickets_changed;
-        }
-        if let Some(c) = page.cursor {
-            ctx.cursor = Some(c);
+        number += 1;
+        // The plugin sees this page's cursor from the next call on: the writer commits it
+        // with this page, after every earlier page's.
+        let cursor = page.cursor;
+        if let Some(c) = &cursor {
+            ctx.cursor = Some(c.clone());
         }
         queue.extend(page.next);
-        if let Some(p) = &opts.progress {
-            (p.0)(summary);
-        }
-        let cancelled = opts
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
-        if cancelled && !queue.is_empty() {
-            return Err(Stop::Interrupted);
+        let rejected = screened.rejected.len() as u64;
+        let Some(tx) = &tx else {
+            summary.pages += 1;
+            summary.records += screened.accepted.len() as u64;
+            summary.rejected += rejected;
+            if let Some(p) = &opts.progress {
+                summary.requests = requests.load(std::sync::atomic::Ordering::Relaxed);
+                (p.0)(summary);
+            }
+            continue;
+        };
+        let job = PageJob {
+            number,
+            records: screened.accepted,
+            cursor: cursor.filter(|_| opts.kind == RunKind::Sync),
+            rejected,
+        };
+        if tx.send(job).await.is_err() {
+            // The writer stopped on a failed page: its error is the run's.
+            return Ok(());
         }
     }
     Ok(())
