@@ -166,7 +166,12 @@ fn summed<T: Copy + std::ops::AddAssign + Default>(
     m
 }
 
-pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt::Error> {
+/// The old families from `s`; `now_ms` splits past from active events.
+pub(super) fn encode(
+    enc: &mut DescriptorEncoder,
+    s: &Snapshot,
+    now_ms: i64,
+) -> Result<(), std::fmt::Error> {
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     for e in s.events.iter().filter(|e| e.vendor == VENDOR) {
         if !e.event.name.is_empty() {
@@ -271,7 +276,7 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
     for e in s.events.iter().filter(|e| e.vendor == VENDOR) {
         let st = if e.event.canceled_at_ms.is_some() {
             "cancelled"
-        } else if e.event.starts_at_ms.is_some_and(|t| t < s.now_ms) {
+        } else if e.event.starts_at_ms.is_some_and(|t| t < now_ms) {
             "past"
         } else {
             "active"

@@ -5,7 +5,7 @@
 //! exporter's names). Also the encoding helpers those modules share.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -86,6 +86,7 @@ pub(super) fn major(minor: i64) -> f64 {
 }
 
 /// What one scrape reads from the state database.
+#[derive(Debug)]
 pub(super) struct Snapshot {
     pub kpis: Vec<KpiRow>,
     pub events: Vec<EventRow>,
@@ -93,7 +94,6 @@ pub(super) struct Snapshot {
     pub breakdowns: Breakdowns,
     pub event_left: Vec<EventLeft>,
     pub health: Vec<RunHealth>,
-    pub now_ms: i64,
 }
 
 impl Snapshot {
@@ -105,15 +105,29 @@ impl Snapshot {
             breakdowns: state.breakdowns()?,
             event_left: state.event_tickets_left()?,
             health: state.run_health()?,
-            now_ms: crate::clock::now_ms(),
         })
     }
+}
+
+/// Identifies a version of the state database: this connection's write count and SQLite's
+/// `data_version`, which moves when another process (a `boxoffice sync` next to the daemon)
+/// commits.
+type DbVersion = (u64, i64);
+
+fn db_version(state: &StateStore) -> anyhow::Result<DbVersion> {
+    let conn = state.conn();
+    let other: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok((conn.total_changes(), other))
 }
 
 #[derive(Debug)]
 pub struct LedgerCollector {
     state: Arc<StateStore>,
     compat_shotgun: bool,
+    /// The last snapshot and the database version it was read at. Scrapes come every few
+    /// seconds and syncs every few minutes: between two writes a scrape costs no query (a
+    /// snapshot of a million-ticket ledger takes seconds to read).
+    cache: Mutex<Option<(DbVersion, Arc<Snapshot>)>>,
 }
 
 impl LedgerCollector {
@@ -121,7 +135,24 @@ impl LedgerCollector {
         Self {
             state,
             compat_shotgun,
+            cache: Mutex::new(None),
         }
+    }
+
+    /// The snapshot of the current database version, read again only after a write.
+    fn snapshot(&self) -> anyhow::Result<Arc<Snapshot>> {
+        let version = db_version(&self.state)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((v, snap)) = cache.as_ref() {
+            if *v == version {
+                return Ok(snap.clone());
+            }
+        }
+        // Read after taking the version: a write in between only makes the next scrape read
+        // again.
+        let snap = Arc::new(Snapshot::read(&self.state)?);
+        *cache = Some((version, snap.clone()));
+        Ok(snap)
     }
 }
 
@@ -245,7 +276,7 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
 impl Collector for LedgerCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         // A failing query must not break the scrape of health metrics: log and skip.
-        let snap = match Snapshot::read(&self.state) {
+        let snap = match self.snapshot() {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("metrics: reading the ledger failed: {e:#}");
@@ -255,7 +286,7 @@ impl Collector for LedgerCollector {
         encode_core(&mut enc, &snap)?;
         super::breakdown::encode(&mut enc, &snap)?;
         if self.compat_shotgun {
-            super::compat::encode(&mut enc, &snap)?;
+            super::compat::encode(&mut enc, &snap, crate::clock::now_ms())?;
         }
         Ok(())
     }

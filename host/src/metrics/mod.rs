@@ -1,9 +1,10 @@
 //! The metrics room: what `/metrics` says.
 //!
-//! Two kinds of series. Business KPIs (sold, refunded, scanned, revenue, events) are computed
-//! from the SQLite ledger at scrape time by [`ledger::LedgerCollector`], so a restart changes
-//! nothing and a refund makes the net figures fall. Source health (requests, retries,
-//! rejections, traps, run outcomes) is counted in-process here.
+//! Two kinds of series. Business KPIs (sold, refunded, scanned, revenue, events, breakdowns,
+//! fees, tickets left, and the old Shotgun exporter's names) are computed from the SQLite ledger
+//! at scrape time by [`ledger::LedgerCollector`], so a restart changes nothing and a refund
+//! makes the net figures fall. Source health (requests, retries, rejections, traps, run
+//! outcomes) is counted in-process here. Every family is listed in `docs/metrics.md`.
 
 pub mod breakdown;
 pub mod compat;
