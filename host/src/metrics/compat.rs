@@ -54,7 +54,7 @@ pub const FEE_TYPES: [(FeeType, &str); 2] = [
     (FeeType::ServiceFee, "service_fee"),
     (FeeType::BuyerFee, "user_service_fee"),
 ];
-/// The `tickets_by_*` families: (dimension, family name, label name).
+/// The `tickets_by_*` families: (dimension, family name); the label is the dimension's name.
 pub const BY_DIMENSION: [(Dimension, &str); 5] = [
     (Dimension::Channel, "shotgun_tickets_by_channel"),
     (
@@ -314,4 +314,129 @@ pub(super) fn encode(
         "When the last successful Shotgun sync finished, unix seconds (compatibility name)",
         last.map(|ms| (Labels::new(), ms as f64 / 1000.0)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::http::executor::RequestObserver;
+    use crate::metrics::Metrics;
+    use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
+    use crate::state::{RunOutcome, StateStore};
+
+    fn ledger() -> (tempfile::TempDir, Arc<StateStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
+        let ticket = Ticket {
+            ticket_id: "1".into(),
+            order_id: "1".into(),
+            event_id: "7".into(),
+            show_id: None,
+            category: "EARLY".into(),
+            channel: "online".into(),
+            status: TicketStatus::Valid,
+            price_minor: 1000,
+            service_fee_minor: 100,
+            buyer_fee_minor: 30,
+            producer_cost_minor: 0,
+            refunded_minor: 0,
+            currency: "EUR".into(),
+            ordered_at_ms: 1,
+            updated_at_ms: 1,
+            scanned_at_ms: Some(2),
+            refunded_at_ms: None,
+            buyer: None,
+            region: None,
+            utm_source: None,
+            utm_medium: None,
+            utm_campaign: None,
+            payment_method: Some("card".into()),
+            visibility: vec!["public".into()],
+        };
+        let records = [
+            Record::Ticket(ticket),
+            Record::Event(Event {
+                event_id: "7".into(),
+                name: "Fest".into(),
+                city: None,
+                venue: None,
+                starts_at_ms: Some(1),
+                ends_at_ms: None,
+                canceled_at_ms: None,
+                updated_at_ms: 1,
+            }),
+            Record::Inventory(Inventory {
+                event_id: "7".into(),
+                show_id: "7".into(),
+                captured_at_ms: 1,
+                capacity: Some(10),
+                available: Some(9),
+                sold: None,
+            }),
+        ];
+        state
+            .commit_page(VENDOR, "main", &records, None, 1)
+            .unwrap();
+        let run = state.begin_run(VENDOR, "main", "sync", 1_000).unwrap();
+        let ok = RunOutcome {
+            status: "ok".into(),
+            ..Default::default()
+        };
+        state.finish_run(run, &ok, 2_500).unwrap();
+        (dir, state)
+    }
+
+    #[test]
+    fn the_table_is_what_a_scrape_serves() {
+        let (_dir, state) = ledger();
+        let m = Metrics::new(state.clone(), true);
+        m.attempt(VENDOR, "tickets", AttemptOutcome::Status(200));
+        m.attempt(VENDOR, "tickets", AttemptOutcome::Status(503));
+        m.attempt("qtickets", "orders", AttemptOutcome::Status(200));
+        let text = m.encode().unwrap();
+        for f in FAMILIES {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with(&format!("{}{{", f.name))
+                        || l.starts_with(&format!("{} ", f.name))
+                })
+                .collect();
+            assert!(!lines.is_empty(), "{} missing:\n{text}", f.name);
+            for l in lines {
+                let names: Vec<&str> = l
+                    .split_once('{')
+                    .map(|(_, rest)| {
+                        rest.split("\",")
+                            .filter_map(|kv| {
+                                kv.split_once('=').map(|(k, _)| k.trim_start_matches(','))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(names, f.labels, "{l}");
+            }
+        }
+        assert!(
+            text.contains("shotgun_api_requests_total{endpoint=\"tickets\",status=\"success\"} 1")
+        );
+        assert!(
+            text.contains("shotgun_api_requests_total{endpoint=\"tickets\",status=\"error\"} 1")
+        );
+        assert!(
+            !text.contains("endpoint=\"orders\""),
+            "only Shotgun's requests"
+        );
+        assert!(text.contains("shotgun_last_scrape_timestamp 2.5"), "{text}");
+        assert!(
+            text.contains("shotgun_events_total{status=\"past\"} 1"),
+            "{text}"
+        );
+
+        let off = Metrics::new(state, false);
+        off.attempt(VENDOR, "tickets", AttemptOutcome::Status(200));
+        assert!(!off.encode().unwrap().contains("shotgun_"));
+    }
 }

@@ -66,7 +66,8 @@ pub(super) fn gauge_family(
     Ok(())
 }
 
-/// A gauge family of fractional values (timestamps in seconds).
+/// A gauge family of fractional values (timestamps in seconds). A series without labels is
+/// printed bare (`name 1.5`, not `name{} 1.5`), as the old exporter printed it.
 pub(super) fn gauge_f64_family(
     enc: &mut DescriptorEncoder,
     name: &str,
@@ -75,6 +76,10 @@ pub(super) fn gauge_f64_family(
 ) -> Result<(), std::fmt::Error> {
     let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0f64).metric_type())?;
     for (labels, v) in rows {
+        if labels.is_empty() {
+            ConstGauge::new(v).encode(fam)?;
+            return Ok(());
+        }
         ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
     }
     Ok(())
