@@ -1,6 +1,7 @@
 //! The command line: parsing (clap) and dispatch to the rooms. Each subcommand lives in its
 //! own file; this file owns only the shape of the CLI and logging setup.
 
+mod backfill_metrics;
 mod bench;
 mod check;
 mod demo;
@@ -46,6 +47,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure throughput, peak RSS, WASM overhead, incremental requests and cold start.
     Bench(bench::BenchArgs),
+    /// Write the KPIs' past, rebuilt from the ledger, into VictoriaMetrics (idempotent).
+    BackfillMetrics(backfill_metrics::BackfillMetricsArgs),
 }
 
 /// Logs go to stderr as `BOXOFFICE_LOG_FORMAT` says: `text` (coloured on a TTY), `journald`
@@ -101,6 +104,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Plan(cmd) => plan::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Check(args) => check::run(args).await,
+            Command::BackfillMetrics(args) => backfill_metrics::run(args).await,
         }
     });
     match result {

@@ -8,6 +8,8 @@
 
 pub mod breakdown;
 pub mod compat;
+pub mod history;
+pub mod import;
 pub mod ledger;
 pub mod server;
 
