@@ -20,6 +20,8 @@ use boxoffice::state::StateStore;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const PAGES: usize = 10;
+/// Pages in one batched write (what the sync's writer does when it fell behind).
+const BATCH: usize = 8;
 
 /// `page` with ticket ids made unique by `round`, increasing from round to round as a
 /// backfill's are (events keep theirs: they merge).
@@ -101,6 +103,39 @@ fn writes(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // A writer that fell behind stores the waiting pages in one transaction.
+    let batch = |n: usize| {
+        move || {
+            (0..n)
+                .flat_map(|_| next_page())
+                .collect::<Vec<Record>>()
+        }
+    };
+    g.throughput(Throughput::Elements(per_page * BATCH as u64));
+    g.bench_function(format!("ledger/new_x{BATCH}"), |b| {
+        b.iter_batched(
+            batch(BATCH),
+            |page| {
+                state
+                    .commit_page("shotgun", "bench", &page, Some("cursor"), 0)
+                    .expect("committing a batch");
+                written_state.fetch_add(tickets_in(&page), Ordering::Relaxed);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function(format!("warehouse/new_x{BATCH}"), |b| {
+        b.iter_batched(
+            batch(BATCH),
+            |page| {
+                rt.block_on(wh.write("shotgun", "bench", &page))
+                    .expect("writing a batch");
+                written_wh.fetch_add(tickets_in(&page), Ordering::Relaxed);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.throughput(Throughput::Elements(per_page));
     // Pages already stored (round 0 of every recorded page) are read again.
     let again = renumbered(&pages[0], u64::MAX);
     state

@@ -20,8 +20,10 @@ const TAG_HEX: usize = 16;
 
 #[derive(Clone)]
 pub struct Pseudonymizer {
-    key: [u8; 32],
-    run_key: [u8; 32],
+    /// HMACs already keyed (the key's inner and outer pads hashed once): every pseudonym clones
+    /// one instead of re-hashing the key, which halves the hashing per record.
+    keyed: HmacSha256,
+    run_keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for Pseudonymizer {
@@ -30,8 +32,12 @@ impl std::fmt::Debug for Pseudonymizer {
     }
 }
 
-fn mac_hex(key: &[u8], parts: &[&[u8]], hex_len: usize) -> String {
-    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+fn keyed(key: &[u8; 32]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).expect("HMAC takes any key length")
+}
+
+fn mac_hex(keyed: &HmacSha256, parts: &[&[u8]], hex_len: usize) -> String {
+    let mut m = keyed.clone();
     for p in parts {
         m.update(p);
     }
@@ -43,24 +49,27 @@ impl Pseudonymizer {
     /// `key` is the installation's long-lived secret; a fresh per-run key is drawn here.
     pub fn new(key: [u8; 32]) -> Self {
         Self {
-            key,
-            run_key: rand::random(),
+            keyed: keyed(&key),
+            run_keyed: keyed(&rand::random()),
         }
     }
 
     /// A fixed per-run key too, for replaying fixtures into golden files that do not change.
     pub fn deterministic(key: [u8; 32]) -> Self {
-        Self { key, run_key: key }
+        Self {
+            keyed: keyed(&key),
+            run_keyed: keyed(&key),
+        }
     }
 
     /// The pseudonym to hand to a plugin.
     pub fn issue(&self, kind: &str, value: &str) -> String {
         let stable = mac_hex(
-            &self.key,
+            &self.keyed,
             &[kind.as_bytes(), &[0], value.as_bytes()],
             STABLE_HEX,
         );
-        let tag = mac_hex(&self.run_key, &[stable.as_bytes()], TAG_HEX);
+        let tag = mac_hex(&self.run_keyed, &[stable.as_bytes()], TAG_HEX);
         format!("{stable}.{tag}")
     }
 
@@ -70,7 +79,7 @@ impl Pseudonymizer {
         if stable.len() != STABLE_HEX || !stable.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let expected = mac_hex(&self.run_key, &[stable.as_bytes()], TAG_HEX);
+        let expected = mac_hex(&self.run_keyed, &[stable.as_bytes()], TAG_HEX);
         // Constant-time comparison: a plugin must not learn the tag byte by byte.
         let ok = expected.len() == tag.len()
             && expected

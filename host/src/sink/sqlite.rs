@@ -55,12 +55,21 @@ impl SqliteWarehouse {
     fn write_sync(&self, vendor: &str, account: &str, records: &[Record]) -> anyhow::Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
+        // Each statement is looked up once per page, not once per row (the lookup hashes the
+        // whole SQL text).
+        let (mut tickets, mut events, mut inventory) = (None, None, None);
         for r in records {
             match r {
                 Record::Ticket(t) => {
                     let local = t.ordered_at_ms / 1000 + self.tz_offset_min as i64 * 60;
-                    let days = local.div_euclid(86_400);
-                    tx.prepare_cached(
+                    // The local date as SQLite's date() would print it, without its per-row
+                    // parsing of modifiers.
+                    let (y, m, d) =
+                        boxoffice_plugin_sdk::time::civil_from_days(local.div_euclid(86_400));
+                    let sales_date = format!("{y:04}-{m:02}-{d:02}");
+                    let st = match &mut tickets {
+                        Some(st) => st,
+                        None => tickets.insert(tx.prepare_cached(
                         "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id,
                              category, channel, status, price_minor, service_fee_minor,
                              buyer_fee_minor, producer_cost_minor, refunded_minor, kept_minor,
@@ -68,7 +77,7 @@ impl SqliteWarehouse {
                              refunded_at_ms, buyer, region, utm_source, utm_medium, utm_campaign,
                              payment_method, visibility)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                             ?16, ?17, date(?18 * 86400, 'unixepoch'), ?19, ?20, ?21, ?22, ?23,
+                             ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
                              ?24, ?25, ?26, ?27, ?28)
                          ON CONFLICT (vendor, account, ticket_id) DO UPDATE SET
                              status = excluded.status, price_minor = excluded.price_minor,
@@ -93,8 +102,9 @@ impl SqliteWarehouse {
                              utm_campaign = excluded.utm_campaign,
                              payment_method = excluded.payment_method
                          WHERE excluded.updated_at_ms > tickets.updated_at_ms",
-                    )?
-                    .execute(params![
+                    )?),
+                    };
+                    st.execute(params![
                         vendor,
                         account,
                         t.ticket_id,
@@ -112,7 +122,7 @@ impl SqliteWarehouse {
                         t.kept_minor(),
                         t.currency,
                         t.ordered_at_ms,
-                        days,
+                        sales_date,
                         t.updated_at_ms,
                         t.scanned_at_ms,
                         t.refunded_at_ms,
@@ -127,7 +137,9 @@ impl SqliteWarehouse {
                     ])?;
                 }
                 Record::Event(e) => {
-                    tx.prepare_cached(
+                    let st = match &mut events {
+                        Some(st) => st,
+                        None => events.insert(tx.prepare_cached(
                         "INSERT INTO events (vendor, account, event_id, name, city, venue,
                              starts_at_ms, ends_at_ms, canceled_at_ms, updated_at_ms, city_lower)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -140,8 +152,9 @@ impl SqliteWarehouse {
                              ends_at_ms = COALESCE(excluded.ends_at_ms, events.ends_at_ms),
                              canceled_at_ms = COALESCE(excluded.canceled_at_ms, events.canceled_at_ms),
                              updated_at_ms = MAX(excluded.updated_at_ms, events.updated_at_ms)",
-                    )?
-                    .execute(params![
+                    )?),
+                    };
+                    st.execute(params![
                         vendor,
                         account,
                         e.event_id,
@@ -157,12 +170,15 @@ impl SqliteWarehouse {
                     ])?;
                 }
                 Record::Inventory(v) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO inventory_snapshots (vendor, account, event_id,
+                    let st = match &mut inventory {
+                        Some(st) => st,
+                        None => inventory.insert(tx.prepare_cached(
+                            "INSERT OR REPLACE INTO inventory_snapshots (vendor, account, event_id,
                              show_id, captured_at_ms, capacity, available, sold)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![
+                        )?),
+                    };
+                    st.execute(params![
                         vendor,
                         account,
                         v.event_id,
@@ -175,6 +191,7 @@ impl SqliteWarehouse {
                 }
             }
         }
+        drop((tickets, events, inventory));
         tx.commit()?;
         Ok(())
     }

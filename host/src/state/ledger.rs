@@ -1,7 +1,7 @@
 //! The ticket ledger: upserts that keep the newest version of each ticket, sparse event merges,
 //! and the queries metrics are computed from.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, CachedStatement, Statement, Transaction};
 
 use super::StateStore;
 use crate::model::{Event, Inventory, Record, Ticket};
@@ -51,14 +51,8 @@ pub struct PageCommit {
     pub inventory: u64,
 }
 
-fn upsert_ticket(
-    tx: &Transaction,
-    vendor: &str,
-    account: &str,
-    t: &Ticket,
-) -> rusqlite::Result<usize> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id, category,
+const UPSERT_TICKET: &str =
+    "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id, category,
              channel, status, price_minor, service_fee_minor, buyer_fee_minor, producer_cost_minor,
              refunded_minor, currency, ordered_at_ms, updated_at_ms, scanned_at_ms, refunded_at_ms,
              buyer, region, utm_source, utm_medium, utm_campaign, payment_method, visibility)
@@ -76,8 +70,14 @@ fn upsert_ticket(
              buyer = excluded.buyer, region = excluded.region, utm_source = excluded.utm_source,
              utm_medium = excluded.utm_medium, utm_campaign = excluded.utm_campaign,
              payment_method = excluded.payment_method, visibility = excluded.visibility
-         WHERE excluded.updated_at_ms > tickets.updated_at_ms",
-    )?;
+         WHERE excluded.updated_at_ms > tickets.updated_at_ms";
+
+fn upsert_ticket(
+    st: &mut Statement,
+    vendor: &str,
+    account: &str,
+    t: &Ticket,
+) -> rusqlite::Result<usize> {
     let visibility = serde_json::to_string(&t.visibility).unwrap_or_else(|_| "[]".into());
     st.execute(params![
         vendor,
@@ -111,14 +111,8 @@ fn upsert_ticket(
 
 /// Events merge sparsely: a field the new record leaves empty keeps its known value, so a
 /// ticket page (no city) does not erase what the events listing said.
-fn merge_event(
-    tx: &Transaction,
-    vendor: &str,
-    account: &str,
-    e: &Event,
-) -> rusqlite::Result<usize> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO events (vendor, account, event_id, name, city, venue, starts_at_ms,
+const MERGE_EVENT: &str =
+    "INSERT INTO events (vendor, account, event_id, name, city, venue, starts_at_ms,
              ends_at_ms, canceled_at_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (vendor, account, event_id) DO UPDATE SET
@@ -133,8 +127,14 @@ fn merge_event(
              canceled_at_ms = CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
                                    THEN COALESCE(excluded.canceled_at_ms, events.canceled_at_ms)
                                    ELSE events.canceled_at_ms END,
-             updated_at_ms = MAX(excluded.updated_at_ms, events.updated_at_ms)",
-    )?;
+             updated_at_ms = MAX(excluded.updated_at_ms, events.updated_at_ms)";
+
+fn merge_event(
+    st: &mut Statement,
+    vendor: &str,
+    account: &str,
+    e: &Event,
+) -> rusqlite::Result<usize> {
     st.execute(params![
         vendor,
         account,
@@ -149,21 +149,21 @@ fn merge_event(
     ])
 }
 
-fn upsert_inventory(
-    tx: &Transaction,
-    vendor: &str,
-    account: &str,
-    v: &Inventory,
-) -> rusqlite::Result<usize> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO inventory_latest (vendor, account, event_id, show_id, captured_at_ms,
+const UPSERT_INVENTORY: &str =
+    "INSERT INTO inventory_latest (vendor, account, event_id, show_id, captured_at_ms,
              capacity, available, sold)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (vendor, account, event_id, show_id) DO UPDATE SET
              captured_at_ms = excluded.captured_at_ms, capacity = excluded.capacity,
              available = excluded.available, sold = excluded.sold
-         WHERE excluded.captured_at_ms >= inventory_latest.captured_at_ms",
-    )?;
+         WHERE excluded.captured_at_ms >= inventory_latest.captured_at_ms";
+
+fn upsert_inventory(
+    st: &mut Statement,
+    vendor: &str,
+    account: &str,
+    v: &Inventory,
+) -> rusqlite::Result<usize> {
     st.execute(params![
         vendor,
         account,
@@ -189,17 +189,36 @@ impl StateStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = PageCommit::default();
+        // Each statement is looked up once per page, not once per row (the lookup hashes the
+        // whole SQL text).
+        let (mut tickets, mut events, mut inventory) = (None, None, None);
+        fn cached<'a, 'c>(
+            slot: &'a mut Option<CachedStatement<'c>>,
+            tx: &'c Transaction,
+            sql: &str,
+        ) -> rusqlite::Result<&'a mut CachedStatement<'c>> {
+            match slot {
+                Some(st) => Ok(st),
+                None => Ok(slot.insert(tx.prepare_cached(sql)?)),
+            }
+        }
         for r in records {
             match r {
                 Record::Ticket(t) => {
-                    out.tickets_changed += upsert_ticket(&tx, vendor, account, t)? as u64
+                    let st = cached(&mut tickets, &tx, UPSERT_TICKET)?;
+                    out.tickets_changed += upsert_ticket(st, vendor, account, t)? as u64
                 }
-                Record::Event(e) => out.events += merge_event(&tx, vendor, account, e)? as u64,
+                Record::Event(e) => {
+                    let st = cached(&mut events, &tx, MERGE_EVENT)?;
+                    out.events += merge_event(st, vendor, account, e)? as u64
+                }
                 Record::Inventory(v) => {
-                    out.inventory += upsert_inventory(&tx, vendor, account, v)? as u64
+                    let st = cached(&mut inventory, &tx, UPSERT_INVENTORY)?;
+                    out.inventory += upsert_inventory(st, vendor, account, v)? as u64
                 }
             }
         }
+        drop((tickets, events, inventory));
         if let Some(c) = cursor {
             tx.execute(
                 "INSERT INTO cursors (vendor, account, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
