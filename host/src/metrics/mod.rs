@@ -179,6 +179,7 @@ impl Metrics {
 
     pub fn record_run(&self, vendor: &str, account: &str, s: &RunSummary, finished_ms: i64) {
         let a = acct(vendor, account);
+        self.known_account(vendor, account);
         self.runs
             .get_or_create(&StatusLabels {
                 vendor: vendor.into(),
@@ -194,6 +195,25 @@ impl Metrics {
             self.last_success
                 .get_or_create(&a)
                 .set(finished_ms as f64 / 1000.0);
+        }
+    }
+
+    /// Shows the account's problem counters at 0 until something goes wrong: a series that
+    /// appears only with its first increment is invisible to `increase()` and to alerts on it.
+    fn known_account(&self, vendor: &str, account: &str) {
+        let _ = self.http_retries.get_or_create(&acct(vendor, account));
+        for reason in crate::plugin::RejectReason::ALL {
+            let _ = self.rejected.get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.as_str().into(),
+            });
+        }
+        for kind in crate::plugin::TrapKind::ALL {
+            let _ = self.traps.get_or_create(&TrapLabels {
+                vendor: vendor.into(),
+                kind: kind.as_str().into(),
+            });
         }
     }
 

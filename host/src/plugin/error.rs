@@ -31,6 +31,15 @@ pub enum TrapKind {
 }
 
 impl TrapKind {
+    /// Every kind, so metrics can show each at 0 before the first trap.
+    pub const ALL: [Self; 5] = [
+        Self::Deadline,
+        Self::Memory,
+        Self::Fuel,
+        Self::Panic,
+        Self::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deadline => "deadline",

@@ -30,6 +30,18 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason, so metrics can show each at 0 before the first rejection.
+    pub const ALL: [Self; 8] = [
+        Self::Email,
+        Self::Phone,
+        Self::Card,
+        Self::Barcode,
+        Self::ForgedBuyer,
+        Self::FineRegion,
+        Self::OversizeField,
+        Self::Invalid,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
