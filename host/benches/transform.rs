@@ -155,9 +155,10 @@ fn transforms(c: &mut Criterion) {
         let mut f = Fixture::new(vendor, &scratch);
         let mut g = c.benchmark_group(format!("transform/{}", vendor.id()));
         g.throughput(Throughput::Elements(f.rec.pages.len() as u64));
+        let responses = f.responses();
         g.bench_function("wasm", |b| {
             b.iter_batched(
-                || f.responses(),
+                || responses.clone(),
                 |responses| f.wasm_pass(responses),
                 BatchSize::LargeInput,
             )
