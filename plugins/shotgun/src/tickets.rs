@@ -117,7 +117,10 @@ pub fn handle(
     body: &[u8],
 ) -> Result<Page, PluginError> {
     let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
-    let page: TicketsPage = serde_json::from_slice(body)
+    // One UTF-8 check of the whole body; parsing from `str` then skips a check per string.
+    let body = std::str::from_utf8(body)
+        .map_err(|e| PluginError::BadResponse(format!("GET /tickets: body is not UTF-8: {e}")))?;
+    let page: TicketsPage = serde_json::from_str(body)
         .map_err(|e| PluginError::BadResponse(format!("GET /tickets: unexpected body: {e}")))?;
     let until = ctx.until_ms;
     let mut records = Vec::with_capacity(page.data.len() + 4);
