@@ -46,6 +46,9 @@ pub struct PipelineRun {
     pub first: RunSummary,
     /// Wall time of the first run, seconds.
     pub secs: f64,
+    /// CPU time of this process (all threads, the in-process simulator included) during the
+    /// first run, seconds; `None` where /proc is missing.
+    pub cpu_secs: Option<f64>,
     /// The second run against the unchanged simulator.
     pub incremental: RunSummary,
 }
@@ -173,9 +176,13 @@ async fn run_twice(
         now_ms: Some(now_ms),
         ..Default::default()
     };
+    let cpu_before = process_cpu_secs();
     let started = Instant::now();
     let first = sync_account(&app.deps, &account, &opts).await?;
     let secs = started.elapsed().as_secs_f64();
+    let cpu_secs = process_cpu_secs()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     if !first.ok() {
         bail!(
             "{vendor} sync into {}: {}: {}",
@@ -216,8 +223,20 @@ async fn run_twice(
         tickets,
         first,
         secs,
+        cpu_secs,
         incremental,
     })
+}
+
+/// User + system CPU time of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// The warehouse holds exactly one row per ledger ticket.

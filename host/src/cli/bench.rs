@@ -289,12 +289,23 @@ fn pipeline_metrics(
             target,
         )
         .note(format!(
-            "{}, {} pages, {} requests",
+            "{}, {} pages, {} requests{}",
             per_sec(r.tickets, r.secs),
             r.first.pages,
-            r.first.requests
+            r.first.requests,
+            r.cpu_secs
+                .map(|c| format!(
+                    "; {c:.2} CPU-s in the process ({:.0}% of {} cores)",
+                    100.0 * c / r.secs.max(1e-9) / cores() as f64,
+                    cores()
+                ))
+                .unwrap_or_default()
         )),
     );
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn ms(d: Duration) -> f64 {

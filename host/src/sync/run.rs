@@ -252,14 +252,72 @@ struct PageJob {
     rejected: u64,
 }
 
-/// The writer: stores pages while the loop fetches and transforms the next ones.
+/// Pages stored together: one warehouse write, then one ledger transaction.
+struct Batch {
+    /// First and last page number.
+    first: u64,
+    last: u64,
+    records: Vec<crate::model::Record>,
+    /// The last page's cursor: it covers every page before it.
+    cursor: Option<String>,
+    /// (records, rejected) of each page, for the run's figures.
+    sizes: Vec<(u64, u64)>,
+}
+
+impl Batch {
+    fn of(jobs: Vec<PageJob>) -> Self {
+        let (first, last) = (jobs[0].number, jobs[jobs.len() - 1].number);
+        let mut b = Self {
+            first,
+            last,
+            records: Vec::new(),
+            cursor: None,
+            sizes: Vec::with_capacity(jobs.len()),
+        };
+        for job in jobs {
+            b.sizes.push((job.records.len() as u64, job.rejected));
+            if job.cursor.is_some() {
+                b.cursor = job.cursor;
+            }
+            if b.records.is_empty() {
+                b.records = job.records;
+            } else {
+                b.records.extend(job.records);
+            }
+        }
+        b
+    }
+
+    fn name(&self) -> String {
+        if self.first == self.last {
+            format!("page {}", self.first)
+        } else {
+            format!("pages {}–{}", self.first, self.last)
+        }
+    }
+
+    /// Adds the batch's pages to `done` (a failed batch counts too: it was fetched and
+    /// screened).
+    fn count(&self, done: &mut RunSummary) {
+        for (n, rejected) in &self.sizes {
+            done.pages += 1;
+            done.records += n;
+            done.rejected += rejected;
+        }
+    }
+}
+
+/// The writer: stores pages while the loop fetches and transforms the next ones, in two
+/// stages that also overlap each other — the warehouse write of a batch runs while the
+/// ledger commits the batch before it.
 ///
 /// Pages arrive in order and are stored in order; when several are waiting, they are stored
-/// together (one warehouse write, then one ledger transaction carrying the last page's
-/// cursor), which is what lets a slow disk keep up. A page's cursor is committed only in the
-/// ledger transaction that stores the page and every page before it, and only after the sink
-/// acknowledged them, so a failed write leaves the cursor at the last stored batch. The first
-/// failure stops the writer; the loop notices when its next page is refused.
+/// together, which is what lets a slow disk keep up. A batch reaches the ledger only after
+/// the sink acknowledged it, and the ledger commits batches strictly in order, each with its
+/// last page's cursor in the same transaction, so the committed cursor never passes a page
+/// that is not stored. The first failure stops its stage; the stage before it notices when
+/// its next batch is refused, and so does the loop. A warehouse that ran ahead of a failed
+/// ledger commit holds rows the next run writes again: upserts absorb them.
 struct Writer {
     deps: SyncDeps,
     vendor: Arc<str>,
@@ -269,87 +327,114 @@ struct Writer {
     progress: Option<ProgressHook>,
     /// Requests made so far, kept by the loop (the progress hook reports them).
     requests: Arc<std::sync::atomic::AtomicU64>,
-    /// Figures of the pages stored (and of a failed batch), as the run reports them.
-    done: RunSummary,
 }
 
+/// What a stage of the writer leaves: the figures of its pages and how it ended.
+type StageEnd = (RunSummary, Result<(), Stop>);
+
 impl Writer {
-    async fn run(
-        mut self,
+    /// Starts both stages; returns the loop's sender and the joined outcome.
+    fn start(
+        self,
+    ) -> (
+        tokio::sync::mpsc::Sender<PageJob>,
+        tokio::task::JoinHandle<StageEnd>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(self.max_batch);
+        let (btx, brx) = tokio::sync::mpsc::channel(1);
+        let this = Arc::new(self);
+        let warehouse = tokio::spawn(this.clone().warehouse_stage(rx, btx));
+        let ledger = tokio::spawn(this.ledger_stage(brx));
+        let joined = tokio::spawn(async move {
+            let failed = |e: tokio::task::JoinError| {
+                (
+                    RunSummary::default(),
+                    Err(Stop::Failed(format!("the page writer failed: {e}"))),
+                )
+            };
+            let (w_done, w_end) = warehouse.await.unwrap_or_else(failed);
+            let (mut done, l_end) = ledger.await.unwrap_or_else(failed);
+            // A batch the warehouse refused never reached the ledger: count it here.
+            done.pages += w_done.pages;
+            done.records += w_done.records;
+            done.rejected += w_done.rejected;
+            // The ledger's failure is on an earlier batch than any the warehouse had in hand.
+            let end = match (l_end, w_end) {
+                (Err(l), _) => Err(l),
+                (Ok(()), w) => w,
+            };
+            (done, end)
+        });
+        (tx, joined)
+    }
+
+    async fn warehouse_stage(
+        self: Arc<Self>,
         mut rx: tokio::sync::mpsc::Receiver<PageJob>,
-    ) -> (RunSummary, Result<(), Stop>) {
+        to_ledger: tokio::sync::mpsc::Sender<Batch>,
+    ) -> StageEnd {
+        let mut failed = RunSummary::default();
         while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < self.max_batch {
+            let mut jobs = vec![first];
+            while jobs.len() < self.max_batch {
                 match rx.try_recv() {
-                    Ok(job) => batch.push(job),
+                    Ok(job) => jobs.push(job),
                     Err(_) => break,
                 }
             }
-            if let Err(stop) = self.store(batch).await {
-                return (self.done, Err(stop));
+            let batch = Batch::of(jobs);
+            let sink = &self.deps.sink;
+            if let Err(e) = sink
+                .write(&self.vendor, &self.account, &batch.records)
+                .await
+            {
+                batch.count(&mut failed);
+                let stop = Stop::Failed(format!(
+                    "{} sink refused {}: {e:#}; the cursor stays where it was",
+                    sink.name(),
+                    batch.name()
+                ));
+                return (failed, Err(stop));
+            }
+            if self.crash_after.is_some_and(|n| n <= batch.last) {
+                batch.count(&mut failed);
+                return (failed, Err(Stop::Crashed));
+            }
+            if to_ledger.send(batch).await.is_err() {
+                // The ledger stopped on a failed commit: its error is the run's.
+                break;
             }
         }
-        (self.done, Ok(()))
+        (failed, Ok(()))
     }
 
-    async fn store(&mut self, batch: Vec<PageJob>) -> Result<(), Stop> {
-        let (first, last) = (batch[0].number, batch[batch.len() - 1].number);
-        let pages = if first == last {
-            format!("page {first}")
-        } else {
-            format!("pages {first}–{last}")
-        };
-        let mut sizes = Vec::with_capacity(batch.len());
-        let mut cursor = None;
-        let mut records = Vec::new();
-        for job in batch {
-            sizes.push((job.records.len() as u64, job.rejected));
-            // Each page's cursor covers the pages before it: the batch commits the last one.
-            if job.cursor.is_some() {
-                cursor = job.cursor;
+    async fn ledger_stage(self: Arc<Self>, mut rx: tokio::sync::mpsc::Receiver<Batch>) -> StageEnd {
+        let mut done = RunSummary::default();
+        while let Some(batch) = rx.recv().await {
+            batch.count(&mut done);
+            let commit = super::blocking_io(|| {
+                self.deps.state.commit_page(
+                    &self.vendor,
+                    &self.account,
+                    &batch.records,
+                    batch.cursor.as_deref(),
+                    crate::clock::now_ms(),
+                )
+            });
+            match commit {
+                Ok(c) => done.tickets_changed += c.tickets_changed,
+                Err(e) => {
+                    let stop = Stop::Failed(format!("committing {}: {e:#}", batch.name()));
+                    return (done, Err(stop));
+                }
             }
-            if records.is_empty() {
-                records = job.records;
-            } else {
-                records.extend(job.records);
+            if let Some(p) = &self.progress {
+                let mut s = done.clone();
+                s.requests = self.requests.load(std::sync::atomic::Ordering::Relaxed);
+                (p.0)(&s);
             }
         }
-        // A failed batch still counts: its pages were fetched and screened.
-        for (n, rejected) in &sizes {
-            self.done.pages += 1;
-            self.done.records += n;
-            self.done.rejected += rejected;
-        }
-        let sink = &self.deps.sink;
-        sink.write(&self.vendor, &self.account, &records)
-            .await
-            .map_err(|e| {
-                Stop::Failed(format!(
-                    "{} sink refused {pages}: {e:#}; the cursor stays where it was",
-                    sink.name(),
-                ))
-            })?;
-        if self.crash_after.is_some_and(|n| n <= last) {
-            return Err(Stop::Crashed);
-        }
-        let commit = super::blocking_io(|| {
-            self.deps.state.commit_page(
-                &self.vendor,
-                &self.account,
-                &records,
-                cursor.as_deref(),
-                crate::clock::now_ms(),
-            )
-        })
-        .map_err(|e| Stop::Failed(format!("committing {pages}: {e:#}")))?;
-        self.done.tickets_changed += commit.tickets_changed;
-        if let Some(p) = &self.progress {
-            let mut s = self.done.clone();
-            s.requests = self.requests.load(std::sync::atomic::Ordering::Relaxed);
-            (p.0)(&s);
-        }
-        Ok(())
+        (done, Ok(()))
     }
 }
 
@@ -361,24 +446,21 @@ async fn run_pages(
 ) -> Result<(), Stop> {
     let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let writer = (opts.kind != RunKind::DryRun).then(|| {
-        // The crash hook names one page: store pages one at a time so it can.
-        let max_batch = if opts.crash_after_sink_pages.is_some() {
-            1
-        } else {
-            MAX_BATCH_PAGES
-        };
-        let (tx, rx) = tokio::sync::mpsc::channel(max_batch);
-        let writer = Writer {
+        Writer {
             deps: deps.clone(),
             vendor: account.vendor_id().into(),
             account: account.name.as_str().into(),
             crash_after: opts.crash_after_sink_pages,
-            max_batch,
+            // The crash hook names one page: store pages one at a time so it can.
+            max_batch: if opts.crash_after_sink_pages.is_some() {
+                1
+            } else {
+                MAX_BATCH_PAGES
+            },
             progress: opts.progress.clone(),
             requests: requests.clone(),
-            done: RunSummary::default(),
-        };
-        (tx, tokio::spawn(writer.run(rx)))
+        }
+        .start()
     });
     let (tx, handle) = match writer {
         Some((tx, h)) => (Some(tx), Some(h)),
