@@ -16,6 +16,10 @@ demo:
 bench:
     cargo run --release -- bench
 
+# Criterion micro-benchmarks: plugin transforms (WASM and native) and page writes.
+microbench:
+    cargo bench -p boxoffice --bench transform --bench ledger
+
 # Formatting and clippy, as CI runs them.
 lint:
     cargo fmt --all --check
