@@ -104,13 +104,7 @@ fn writes(c: &mut Criterion) {
         )
     });
     // A writer that fell behind stores the waiting pages in one transaction.
-    let batch = |n: usize| {
-        move || {
-            (0..n)
-                .flat_map(|_| next_page())
-                .collect::<Vec<Record>>()
-        }
-    };
+    let batch = |n: usize| move || (0..n).flat_map(|_| next_page()).collect::<Vec<Record>>();
     g.throughput(Throughput::Elements(per_page * BATCH as u64));
     g.bench_function(format!("ledger/new_x{BATCH}"), |b| {
         b.iter_batched(
