@@ -241,7 +241,13 @@ fn plugin_stop(e: PluginError) -> Stop {
 
 /// Pages one writer transaction may take at most (and pages queued for the writer at most):
 /// bounds memory and what a crash makes the next run fetch again.
-const MAX_BATCH_PAGES: usize = 16;
+const MAX_BATCH_PAGES: usize = 64;
+
+/// How long the writer waits for more pages before storing what it has: at the bench's pace
+/// (a page every ~1.5 ms) a full batch; for a short run nothing, as the loop's end closes the
+/// queue at once. Measured: 16 pages / 20 ms → 64 / 80 ms raised the Shotgun pipeline from
+/// ~58k to ~66k tickets/s and lowered its CPU time (docs/performance.md).
+const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(80);
 
 /// One screened page on its way to the warehouse and the ledger.
 struct PageJob {
@@ -327,6 +333,9 @@ struct Writer {
     progress: Option<ProgressHook>,
     /// Requests made so far, kept by the loop (the progress hook reports them).
     requests: Arc<std::sync::atomic::AtomicU64>,
+    /// A stop request: batches already written to the warehouse are committed, pages still
+    /// queued are dropped (the next run reads them again).
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a stage of the writer leaves: the figures of its pages and how it ended.
@@ -375,11 +384,29 @@ impl Writer {
     ) -> StageEnd {
         let mut failed = RunSummary::default();
         while let Some(first) = rx.recv().await {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return (failed, Err(Stop::Interrupted));
+            }
             let mut jobs = vec![first];
+            // Group commit: give the loop a moment to hand over more pages. Each transaction
+            // rewrites the B-tree pages it touched (index and right-edge leaves), so pages
+            // stored together cost less than pages stored one by one.
+            let deadline = tokio::time::Instant::now() + GROUP_WAIT;
             while jobs.len() < self.max_batch {
                 match rx.try_recv() {
                     Ok(job) => jobs.push(job),
-                    Err(_) => break,
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(job)) => jobs.push(job),
+                            // Closed (the loop is done) or waited long enough.
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
                 }
             }
             let batch = Batch::of(jobs);
@@ -459,6 +486,7 @@ async fn run_pages(
             },
             progress: opts.progress.clone(),
             requests: requests.clone(),
+            cancel: opts.cancel.clone(),
         }
         .start()
     });
