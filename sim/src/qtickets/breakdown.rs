@@ -114,13 +114,7 @@ mod tests {
             "utm_medium",
             "utm_campaign",
         ] {
-            let mut got: BTreeMap<(u64, String), (u64, i64)> = BTreeMap::new();
-            for r in b.rows.iter().filter(|r| r.dimension == dim) {
-                let g = got.entry((r.event_id, r.currency.clone())).or_default();
-                g.0 += r.tickets;
-                g.1 += r.revenue_minor;
-            }
-            assert_eq!(got, want, "{dim}");
+            assert_eq!(b.per_event(dim), want, "{dim}");
         }
         assert!(b
             .rows

@@ -120,6 +120,20 @@ pub struct BreakdownTruth {
     pub scanned_any: Vec<(u64, u64)>,
 }
 
+impl BreakdownTruth {
+    /// (event, currency) → (tickets, revenue) over every value of `dimension`: for a dimension
+    /// with one value per ticket this equals the sales truth.
+    pub fn per_event(&self, dimension: &str) -> BTreeMap<(u64, String), (u64, i64)> {
+        let mut out: BTreeMap<(u64, String), (u64, i64)> = BTreeMap::new();
+        for r in self.rows.iter().filter(|r| r.dimension == dimension) {
+            let g = out.entry((r.event_id, r.currency.clone())).or_default();
+            g.0 += r.tickets;
+            g.1 += r.revenue_minor;
+        }
+        out
+    }
+}
+
 /// (event, dimension, value, currency) → (held tickets, kept revenue).
 pub(crate) type DimMap = BTreeMap<(u64, &'static str, Option<String>, String), (u64, i64)>;
 /// (event, fee type, currency) → amount.
@@ -309,13 +323,7 @@ mod tests {
         }
         want.retain(|_, v| *v != (0, 0));
         for dim in ["channel", "payment_method", "utm_source", "utm_medium"] {
-            let mut got: BTreeMap<(u64, String), (u64, i64)> = BTreeMap::new();
-            for r in b.rows.iter().filter(|r| r.dimension == dim) {
-                let g = got.entry((r.event_id, r.currency.clone())).or_default();
-                g.0 += r.tickets;
-                g.1 += r.revenue_minor;
-            }
-            assert_eq!(got, want, "{dim}");
+            assert_eq!(b.per_event(dim), want, "{dim}");
         }
         // Tickets with no payment method or UTM tags exist, so `None` rows do too.
         assert!(b
