@@ -494,8 +494,9 @@ async fn measure(
         crate::bench::report::number(sizes.backfill_tickets as f64)
     ));
     // The cold starts filled `cache`; make sure every bundled plugin is in it anyway, so the
-    // backfill measures a restart, not a first compile.
-    let rt = PluginRuntime::new(PluginLimits::default(), Some(cache.clone()))?;
+    // backfill measures a restart, not a first compile. The child is given the directory as
+    // BOXOFFICE_CACHE_DIR, under which components live in `plugins/` (`default_cache_dir`).
+    let rt = PluginRuntime::new(PluginLimits::default(), Some(cache.join("plugins")))?;
     for b in bundled::ALL {
         rt.load(b.name, b.wasm).await?;
     }

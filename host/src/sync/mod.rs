@@ -17,8 +17,22 @@ pub use run::{sync_account, Account, ProgressHook, RunKind, RunOptions, RunSumma
 /// current-thread runtime (tests) it simply runs inline.
 pub(crate) fn blocking_io<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
+    if MAY_BLOCK.get() {
+        return f();
+    }
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+thread_local! {
+    /// Set on the sync writer's own threads, where blocking is the point.
+    static MAY_BLOCK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with `blocking_io` running its work inline (a thread that exists to block).
+pub(crate) fn may_block<T>(f: impl FnOnce() -> T) -> T {
+    MAY_BLOCK.set(true);
+    f()
 }

@@ -239,9 +239,15 @@ fn plugin_stop(e: PluginError) -> Stop {
     }
 }
 
-/// Pages one writer transaction may take at most (and pages queued for the writer at most):
-/// bounds memory and what a crash makes the next run fetch again.
+/// Pages one writer transaction may take at most: bounds memory and what a crash makes the
+/// next run fetch again.
 const MAX_BATCH_PAGES: usize = 64;
+
+/// Pages the loop may hand over before the writer took them: about what it fetches while a
+/// batch is written, so the loop does not wait on the writer's disk. With one batch being
+/// collected and one being committed, at most ~200 pages (~20k records) are in memory: the
+/// 1M-ticket backfill peaks at ~59 MB RSS (docs/performance.md).
+const QUEUE_PAGES: usize = 64;
 
 /// How long the writer waits for more pages before storing what it has: at the bench's pace
 /// (a page every ~1.5 ms) a full batch; for a short run nothing, as the loop's end closes the
@@ -324,6 +330,12 @@ impl Batch {
 /// that is not stored. The first failure stops its stage; the stage before it notices when
 /// its next batch is refused, and so does the loop. A warehouse that ran ahead of a failed
 /// ledger commit holds rows the next run writes again: upserts absorb them.
+///
+/// Each stage is an OS thread of its own rather than a runtime task: SQLite blocks, so it
+/// stays off the runtime's workers (the loop, the HTTP client and an in-process vendor keep
+/// running), and each database's allocations stay in one thread's malloc arena instead of
+/// spreading over whichever runtime threads ran its commits. The warehouse hands a batch to
+/// the ledger only when the ledger takes it (a rendezvous), so at most one batch waits.
 struct Writer {
     deps: SyncDeps,
     vendor: Arc<str>,
@@ -336,6 +348,8 @@ struct Writer {
     /// A stop request: batches already written to the warehouse are committed, pages still
     /// queued are dropped (the next run reads them again).
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Drives the sink's async writes from the warehouse thread.
+    runtime: tokio::runtime::Handle,
 }
 
 /// What a stage of the writer leaves: the figures of its pages and how it ended.
@@ -347,43 +361,55 @@ impl Writer {
         self,
     ) -> (
         tokio::sync::mpsc::Sender<PageJob>,
-        tokio::task::JoinHandle<StageEnd>,
+        tokio::sync::oneshot::Receiver<StageEnd>,
     ) {
-        let (tx, rx) = tokio::sync::mpsc::channel(self.max_batch);
-        let (btx, brx) = tokio::sync::mpsc::channel(1);
+        let (tx, rx) = tokio::sync::mpsc::channel(QUEUE_PAGES.min(self.max_batch));
+        let (btx, brx) = std::sync::mpsc::sync_channel(0);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let this = Arc::new(self);
-        let warehouse = tokio::spawn(this.clone().warehouse_stage(rx, btx));
-        let ledger = tokio::spawn(this.ledger_stage(brx));
-        let joined = tokio::spawn(async move {
-            let failed = |e: tokio::task::JoinError| {
-                (
-                    RunSummary::default(),
-                    Err(Stop::Failed(format!("the page writer failed: {e}"))),
-                )
-            };
-            let (w_done, w_end) = warehouse.await.unwrap_or_else(failed);
-            let (mut done, l_end) = ledger.await.unwrap_or_else(failed);
-            // A batch the warehouse refused never reached the ledger: count it here.
-            done.pages += w_done.pages;
-            done.records += w_done.records;
-            done.rejected += w_done.rejected;
-            // The ledger's failure is on an earlier batch than any the warehouse had in hand.
-            let end = match (l_end, w_end) {
-                (Err(l), _) => Err(l),
-                (Ok(()), w) => w,
-            };
-            (done, end)
-        });
-        (tx, joined)
+        let w = this.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sync-warehouse".into())
+            .spawn(move || super::may_block(|| w.warehouse_stage(rx, btx)))
+            .and_then(|warehouse| {
+                std::thread::Builder::new()
+                    .name("sync-ledger".into())
+                    .spawn(move || {
+                        let (mut done, l_end) = super::may_block(|| this.ledger_stage(brx));
+                        let (w_done, w_end) = warehouse.join().unwrap_or_else(|_| {
+                            (
+                                RunSummary::default(),
+                                Err(Stop::Failed("the warehouse writer panicked".into())),
+                            )
+                        });
+                        // A batch the warehouse refused never reached the ledger: count it.
+                        done.pages += w_done.pages;
+                        done.records += w_done.records;
+                        done.rejected += w_done.rejected;
+                        // The ledger's failure is on an earlier batch than any the warehouse
+                        // had in hand.
+                        let end = match (l_end, w_end) {
+                            (Err(l), _) => Err(l),
+                            (Ok(()), w) => w,
+                        };
+                        let _ = done_tx.send((done, end));
+                    })
+            });
+        if let Err(e) = spawned {
+            // Unreachable in practice; without threads the run fails cleanly (the loop's
+            // first send is refused and the closed outcome channel reports this).
+            tracing::error!("cannot start the page writer threads: {e}");
+        }
+        (tx, done_rx)
     }
 
-    async fn warehouse_stage(
-        self: Arc<Self>,
+    fn warehouse_stage(
+        &self,
         mut rx: tokio::sync::mpsc::Receiver<PageJob>,
-        to_ledger: tokio::sync::mpsc::Sender<Batch>,
+        to_ledger: std::sync::mpsc::SyncSender<Batch>,
     ) -> StageEnd {
         let mut failed = RunSummary::default();
-        while let Some(first) = rx.recv().await {
+        while let Some(first) = rx.blocking_recv() {
             if self
                 .cancel
                 .as_ref()
@@ -401,7 +427,11 @@ impl Writer {
                     Ok(job) => jobs.push(job),
                     Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
                     Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        // The timer must be made inside the runtime's context.
+                        let next = self
+                            .runtime
+                            .block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await });
+                        match next {
                             Ok(Some(job)) => jobs.push(job),
                             // Closed (the loop is done) or waited long enough.
                             Ok(None) | Err(_) => break,
@@ -411,10 +441,10 @@ impl Writer {
             }
             let batch = Batch::of(jobs);
             let sink = &self.deps.sink;
-            if let Err(e) = sink
-                .write(&self.vendor, &self.account, &batch.records)
-                .await
-            {
+            let written =
+                self.runtime
+                    .block_on(sink.write(&self.vendor, &self.account, &batch.records));
+            if let Err(e) = written {
                 batch.count(&mut failed);
                 let stop = Stop::Failed(format!(
                     "{} sink refused {}: {e:#}; the cursor stays where it was",
@@ -427,7 +457,7 @@ impl Writer {
                 batch.count(&mut failed);
                 return (failed, Err(Stop::Crashed));
             }
-            if to_ledger.send(batch).await.is_err() {
+            if to_ledger.send(batch).is_err() {
                 // The ledger stopped on a failed commit: its error is the run's.
                 break;
             }
@@ -435,19 +465,17 @@ impl Writer {
         (failed, Ok(()))
     }
 
-    async fn ledger_stage(self: Arc<Self>, mut rx: tokio::sync::mpsc::Receiver<Batch>) -> StageEnd {
+    fn ledger_stage(&self, rx: std::sync::mpsc::Receiver<Batch>) -> StageEnd {
         let mut done = RunSummary::default();
-        while let Some(batch) = rx.recv().await {
+        while let Ok(batch) = rx.recv() {
             batch.count(&mut done);
-            let commit = super::blocking_io(|| {
-                self.deps.state.commit_page(
-                    &self.vendor,
-                    &self.account,
-                    &batch.records,
-                    batch.cursor.as_deref(),
-                    crate::clock::now_ms(),
-                )
-            });
+            let commit = self.deps.state.commit_page(
+                &self.vendor,
+                &self.account,
+                &batch.records,
+                batch.cursor.as_deref(),
+                crate::clock::now_ms(),
+            );
             match commit {
                 Ok(c) => done.tickets_changed += c.tickets_changed,
                 Err(e) => {
@@ -487,6 +515,7 @@ async fn run_pages(
             progress: opts.progress.clone(),
             requests: requests.clone(),
             cancel: opts.cancel.clone(),
+            runtime: tokio::runtime::Handle::current(),
         }
         .start()
     });
@@ -503,9 +532,12 @@ async fn run_pages(
     // a cursor commit is still under way.
     let (done, written) = match handle.await {
         Ok(r) => r,
-        Err(e) => (
+        Err(_) => (
             RunSummary::default(),
-            Err(Stop::Failed(format!("the page writer failed: {e}"))),
+            Err(Stop::Failed(
+                "the page writer stopped without a result (a writer thread panicked or could not start)"
+                    .into(),
+            )),
         ),
     };
     summary.pages = done.pages;
