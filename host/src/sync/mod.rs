@@ -36,3 +36,25 @@ pub(crate) fn may_block<T>(f: impl FnOnce() -> T) -> T {
     MAY_BLOCK.set(true);
     f()
 }
+
+/// Lowers the calling thread's CPU priority a little (Linux `nice` 5 for this thread only).
+/// The sync's writer threads have slack (they wait for batches about a third of the time),
+/// while fetch → transform is the pipeline's critical path: when the cores are contended,
+/// the loop should get them first. Best effort: elsewhere, or on failure, nothing changes.
+pub(crate) fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" {
+            fn setpriority(which: i32, who: u32, prio: i32) -> i32;
+        }
+        // /proc/thread-self -> /proc/<pid>/task/<tid>
+        let tid = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse::<u32>().ok());
+        if let Some(tid) = tid {
+            // PRIO_PROCESS (0) with a thread id sets that thread's nice value on Linux.
+            // SAFETY: plain libc call with integer arguments; it touches no Rust memory.
+            let _ = unsafe { setpriority(0, tid, 5) };
+        }
+    }
+}

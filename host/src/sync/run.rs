@@ -370,11 +370,15 @@ impl Writer {
         let w = this.clone();
         let spawned = std::thread::Builder::new()
             .name("sync-warehouse".into())
-            .spawn(move || super::may_block(|| w.warehouse_stage(rx, btx)))
+            .spawn(move || {
+                super::lower_thread_priority();
+                super::may_block(|| w.warehouse_stage(rx, btx))
+            })
             .and_then(|warehouse| {
                 std::thread::Builder::new()
                     .name("sync-ledger".into())
                     .spawn(move || {
+                        super::lower_thread_priority();
                         let (mut done, l_end) = super::may_block(|| this.ledger_stage(brx));
                         let (w_done, w_end) = warehouse.join().unwrap_or_else(|_| {
                             (
