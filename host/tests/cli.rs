@@ -248,8 +248,10 @@ async fn qtickets_with_the_old_loader_names_check_dry_run_and_backfill() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
     use std::io::BufRead;
+    // Big enough that the run is still going when the signal lands (the pipelined writer
+    // stores 40k orders in well under a second).
     let sim = QticketsSim::new(QticketsConfig {
-        orders: 40_000,
+        orders: 200_000,
         ..Default::default()
     });
     let srv = sim.spawn().await.unwrap();
