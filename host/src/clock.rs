@@ -30,6 +30,19 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
+/// A command-line date `YYYY-MM-DD` → days since 1970-01-01 (the caller applies the zone).
+pub fn parse_day(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}` is not a date like 2025-11-01");
+    let parts: Vec<&str> = s.trim().split('-').collect();
+    let [y, m, d] = parts[..] else {
+        return Err(bad());
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return Err(bad());
+    };
+    days_from_civil(y, m, d).ok_or_else(bad)
+}
+
 /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -57,5 +70,15 @@ mod tests {
         assert_eq!(super::days_from_civil(2000, 2, 29), Some(11_016));
         assert_eq!(super::days_from_civil(2025, 2, 29), None);
         assert_eq!(super::days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(super::parse_day(" 2000-02-29 "), Ok(11_016));
+        for bad in [
+            "2026-13-01",
+            "2025-02-29",
+            "2025-11",
+            "2025-11-01-1",
+            "x-1-1",
+        ] {
+            assert!(super::parse_day(bad).unwrap_err().contains(bad), "{bad}");
+        }
     }
 }

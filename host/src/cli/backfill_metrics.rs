@@ -25,7 +25,7 @@ pub struct BackfillMetricsArgs {
     #[arg(long, default_value = "1h", value_parser = parse_step)]
     pub step: Step,
     /// Start at this local date (YYYY-MM-DD, in TZ) instead of the first order.
-    #[arg(long, value_parser = parse_day)]
+    #[arg(long, value_parser = crate::clock::parse_day)]
     pub since: Option<i64>,
     /// Extra label on every series, NAME=VALUE (repeat): e.g. the job and instance your
     /// scraper adds, so history and scraped samples form one series.
@@ -44,19 +44,6 @@ pub struct BackfillMetricsArgs {
 
 fn parse_step(s: &str) -> Result<Step, String> {
     Step::parse(s).map_err(|e| e.to_string())
-}
-
-/// `YYYY-MM-DD` → days since 1970-01-01 (the zone is applied later, from TZ).
-fn parse_day(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not a date like 2025-11-01");
-    let parts: Vec<&str> = s.trim().split('-').collect();
-    let [y, m, d] = parts[..] else {
-        return Err(bad());
-    };
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return Err(bad());
-    };
-    crate::clock::days_from_civil(y, m, d).ok_or_else(bad)
 }
 
 fn utc(ms: i64) -> String {

@@ -20,10 +20,10 @@ pub struct SyncArgs {
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub since_hours: Option<u32>,
     /// Backfill from this local date (YYYY-MM-DD, in TZ), inclusive.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = crate::clock::parse_day)]
     pub from: Option<i64>,
     /// Backfill up to this local date (YYYY-MM-DD, in TZ), inclusive (default: now).
-    #[arg(long, value_parser = parse_date, requires = "from")]
+    #[arg(long, value_parser = crate::clock::parse_day, requires = "from")]
     pub to: Option<i64>,
     /// Fetch and transform, print counts, write nothing, move no cursor.
     #[arg(long)]
@@ -34,22 +34,6 @@ pub struct SyncArgs {
     /// TOML config file (accounts, sink, limits); env files and the environment override it.
     #[arg(long, env = "BOXOFFICE_CONFIG")]
     pub config: Option<PathBuf>,
-}
-
-/// `YYYY-MM-DD` → days since 1970-01-01 (the zone is applied later, from TZ).
-fn parse_date(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not a date like 2025-11-01");
-    let mut it = s.trim().splitn(3, '-');
-    let (y, m, d) = (it.next(), it.next(), it.next());
-    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    crate::clock::days_from_civil(y, m, d).ok_or_else(bad)
 }
 
 /// A progress bar on a TTY, a plain line every 25 pages otherwise.
