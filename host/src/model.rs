@@ -18,6 +18,16 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
+    /// What a ticket in this status keeps of `price_minor` (see [`Ticket::kept_minor`]); also
+    /// asked of a status the ticket had before, for history.
+    pub fn kept_minor(self, price_minor: i64, refunded_minor: i64) -> i64 {
+        match self {
+            Self::Valid => price_minor,
+            Self::Refunded => (price_minor - refunded_minor).max(0),
+            _ => 0,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Valid => "valid",
@@ -74,11 +84,8 @@ impl Ticket {
     /// (price − refunded amount), canceled, resold and pending tickets keep nothing (a resale's
     /// money is carried by the new holder's ticket).
     pub fn kept_minor(&self) -> i64 {
-        match self.status {
-            TicketStatus::Valid => self.price_minor,
-            TicketStatus::Refunded => (self.price_minor - self.refunded_minor).max(0),
-            _ => 0,
-        }
+        self.status
+            .kept_minor(self.price_minor, self.refunded_minor)
     }
 }
 

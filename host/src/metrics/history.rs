@@ -258,22 +258,11 @@ fn scanned(t: &Ticket, out: &mut Vec<(i64, i64)>) {
     }
 }
 
-/// What a ticket in `status` keeps, by `Ticket::kept_minor` (the one definition of revenue).
-fn kept_as(t: &Ticket, status: TicketStatus) -> i64 {
-    Ticket {
-        status,
-        price_minor: t.price_minor,
-        refunded_minor: t.refunded_minor,
-        ..BLANK
-    }
-    .kept_minor()
-}
-
 /// While held it keeps what a valid ticket keeps; after leaving, what its status keeps now
 /// (a refund's withheld part, nothing for a cancel or resale).
 fn revenue(t: &Ticket, out: &mut Vec<(i64, i64)>) {
     if let Some((from, until)) = held(t) {
-        let while_held = kept_as(t, TicketStatus::Valid);
+        let while_held = TicketStatus::Valid.kept_minor(t.price_minor, t.refunded_minor);
         out.push((from, while_held));
         if let Some(u) = until {
             out.push((u, t.kept_minor() - while_held));
@@ -331,7 +320,7 @@ pub fn label_names(families: &[Family]) -> Vec<&'static str> {
     names
 }
 
-/// A ticket with nothing in it, for [`kept_as`] and probes.
+/// A ticket with nothing in it, for probes and tests.
 const BLANK: Ticket = Ticket {
     ticket_id: String::new(),
     order_id: String::new(),
