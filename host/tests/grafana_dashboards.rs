@@ -8,10 +8,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
-use common::{qtickets_account, shotgun_account, Pipeline};
+use common::{qtickets_account, shotgun_account, sync_ok, Pipeline};
 
 /// Sample name → label names seen on it; `None` for a declared family with no sample yet
 /// (e.g. no record was rejected), whose labels cannot be checked.
@@ -174,13 +173,9 @@ async fn scrape_text_after_syncing_both_vendors() -> String {
     });
     let sg_srv = sg.spawn().await.unwrap();
     let account = shotgun_account(&sg, &sg_srv, &sg.token()).await;
-    let now = RunOptions {
-        now_ms: Some(sg.now_ms()),
-        ..Default::default()
-    };
-    assert!(sync_account(&p.deps, &account, &now).await.unwrap().ok());
+    sync_ok(&p.deps, &account, sg.now_ms()).await;
     sg.advance(60);
-    assert!(sync_account(&p.deps, &account, &now).await.unwrap().ok());
+    sync_ok(&p.deps, &account, sg.now_ms()).await;
 
     let qt = QticketsSim::new(QticketsConfig {
         orders: 800,
@@ -188,11 +183,7 @@ async fn scrape_text_after_syncing_both_vendors() -> String {
     });
     let qt_srv = qt.spawn().await.unwrap();
     let account = qtickets_account(&qt_srv, &qt.token(), &[]).await;
-    let now = RunOptions {
-        now_ms: Some(qt.now_ms()),
-        ..Default::default()
-    };
-    assert!(sync_account(&p.deps, &account, &now).await.unwrap().ok());
+    sync_ok(&p.deps, &account, qt.now_ms()).await;
     p.metrics.encode().unwrap()
 }
 

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use boxoffice::model::{Record, Ticket, TicketStatus};
 use boxoffice::state::breakdown::{BREAKDOWN_CAP, NONE_VALUE, OTHER_VALUE};
-use boxoffice::sync::{sync_account, Account, RunOptions, SyncDeps};
+use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{BreakdownTruth, ShotgunConfig, ShotgunSim};
-use common::{qtickets_account, shotgun_account, Pipeline};
+use common::{qtickets_account, shotgun_account, sync_ok, Pipeline};
 
 // ---------------------------------------------------------------------------------------------
 // Reading a scrape
@@ -375,20 +375,6 @@ fn shotgun_opts(sim: &ShotgunSim) -> RunOptions {
         now_ms: Some(sim.now_ms()),
         ..Default::default()
     }
-}
-
-async fn sync_ok(deps: &SyncDeps, account: &Account, now_ms: i64) {
-    let s = sync_account(
-        deps,
-        account,
-        &RunOptions {
-            now_ms: Some(now_ms),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    assert!(s.ok(), "sync failed: {s:?}");
 }
 
 const SHOTGUN_DIMS: [&str; 5] = [

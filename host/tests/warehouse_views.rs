@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use boxoffice::clock::local_date;
-use boxoffice::sync::{sync_account, Account, RunOptions, SyncDeps};
 use boxoffice_sim::qtickets::{DailyTruthSet, QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim, Status};
 use boxoffice_testkit::clickhouse::{shared_endpoint, ClickhouseEndpoint};
-use common::{ch_config, qtickets_account, shotgun_account, Pipeline};
+use common::{ch_config, qtickets_account, shotgun_account, sync_ok, Pipeline};
 
 const HOUR_MS: i64 = 3_600_000;
 const MSK_MIN: i32 = 180;
@@ -127,20 +126,6 @@ impl Wh {
     }
 }
 
-async fn sync(deps: &SyncDeps, account: &Account, now_ms: i64) {
-    let s = sync_account(
-        deps,
-        account,
-        &RunOptions {
-            now_ms: Some(now_ms),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    assert!(s.ok(), "sync failed: {}", s.message);
-}
-
 /// `YYYY-MM-DD HH:MM:SS` in Moscow, the old contract's naive DateTime.
 fn moscow(ms: i64) -> String {
     let secs = (ms.div_euclid(1000) + MSK_MIN as i64 * 60).rem_euclid(86_400);
@@ -208,14 +193,14 @@ async fn scenario(p: &Pipeline) -> Scenario {
     let sg_account = shotgun_account(&sg, &sg_srv, &sg.token()).await;
     qt.advance(6 * 60);
     sg.advance(6 * 60);
-    sync(&p.deps, &qt_account, qt.now_ms()).await;
-    sync(&p.deps, &sg_account, sg.now_ms()).await;
+    sync_ok(&p.deps, &qt_account, qt.now_ms()).await;
+    sync_ok(&p.deps, &sg_account, sg.now_ms()).await;
     // Payments, refunds, cancels and new sales, then the next runs.
     qt.advance(110);
     sg.advance(110);
     let qt_synced_ms = qt.now_ms();
-    sync(&p.deps, &qt_account, qt_synced_ms).await;
-    sync(&p.deps, &sg_account, sg.now_ms()).await;
+    sync_ok(&p.deps, &qt_account, qt_synced_ms).await;
+    sync_ok(&p.deps, &sg_account, sg.now_ms()).await;
     assert!(qt_synced_ms <= now_ms() && sg.now_ms() <= now_ms());
     Scenario {
         qt,

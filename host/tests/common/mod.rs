@@ -10,7 +10,7 @@ use boxoffice::metrics::Metrics;
 use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
 use boxoffice::sink::{ClickhouseConfig, ClickhouseWarehouse, Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
-use boxoffice::sync::{Account, SyncDeps};
+use boxoffice::sync::{sync_account, Account, RunOptions, SyncDeps};
 use boxoffice_sim::shotgun::ShotgunSim;
 use boxoffice_sim::SimServer;
 use boxoffice_testkit::clickhouse::ClickhouseEndpoint;
@@ -123,6 +123,21 @@ pub async fn qtickets_account(srv: &SimServer, token: &str, settings: &[(&str, &
         extra_origins: vec![base],
         budget: RequestBudget::per_minute(0),
     }
+}
+
+/// One run of `account` at the simulator's `now_ms`, which must succeed.
+pub async fn sync_ok(deps: &SyncDeps, account: &Account, now_ms: i64) {
+    let s = sync_account(
+        deps,
+        account,
+        &RunOptions {
+            now_ms: Some(now_ms),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.ok(), "sync failed: {s:?}");
 }
 
 /// A log sink for a test's tracing subscriber: everything written, kept in memory.
