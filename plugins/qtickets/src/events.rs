@@ -7,18 +7,19 @@
 //! still emitted, with `canceled_at` = its `deleted_at`, but its seats are not read; deleted
 //! shows are never read either.
 
-use boxoffice_plugin_sdk::{Event, HttpRequest, Item, Page, PluginError, RunContext};
+use boxoffice_plugin_sdk::{Event, HttpRequest, Page, PluginError, RecordWriter, RunContext};
 
 use crate::model::{EventsPage, WireEvent, WireShow};
 use crate::plan::{self, Cursor};
 use crate::{bad, check_paging, opt_ms, present};
 
-fn event(
+/// The event, its texts borrowed from the parsed body.
+fn event<'a>(
     req: &HttpRequest,
     ctx: &RunContext,
-    e: &WireEvent,
+    e: &'a WireEvent,
     shows: &[&WireShow],
-) -> Result<Event, PluginError> {
+) -> Result<Event<'a>, PluginError> {
     let id = e.id;
     let name = e
         .name
@@ -51,14 +52,10 @@ fn event(
             opt_ms(req, ("event", id), "created_at", e.created_at.as_deref())?.unwrap_or(ctx.now_ms)
         }
     };
-    let text = |v: Option<&str>| {
-        v.map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let text = |v: Option<&'a str>| v.map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
     Ok(Event {
-        event_id: id.to_string(),
-        name: name.trim().to_string(),
+        event_id: id.to_string().into(),
+        name: name.trim().into(),
         city: text(
             e.city
                 .as_ref()
@@ -84,7 +81,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         .ok_or_else(|| bad(req, "the events page has no `paging`".into()))?;
     check_paging(req, paging, ask.page, page.data.is_empty())?;
 
-    let mut records = Vec::with_capacity(page.data.len());
+    let mut records = RecordWriter::with_capacity(page.data.len());
     let mut next = Vec::new();
     let more = !page.data.is_empty() && paging.current_page * paging.per_page < paging.total;
     if more {
@@ -98,7 +95,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
             .filter(|sh| present(sh.deleted_at.as_deref()).is_none())
             .collect();
         let dated = if live.is_empty() { &all } else { &live };
-        records.push(Item::Event(event(req, ctx, e, dated)?));
+        records.event(event(req, ctx, e, dated)?);
         if present(e.deleted_at.as_deref()).is_none() {
             next.extend(live.iter().map(|sh| plan::seats_request(&s, e.id, sh.id)));
         }
@@ -108,7 +105,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         cursor.inventory_at = Some(ctx.now_ms);
     }
     Ok(Page {
-        records,
+        records: records.finish(),
         next,
         cursor: Some(cursor.encode()),
     })

@@ -3,8 +3,10 @@
 //! Reads `GET /orders` by ascending id (filters in a JSON body, also on GET: the API ignores the
 //! query string), re-reading the lookback window every run and every order on a reconcile pass,
 //! plus `GET /events` and `GET /shows/{id}/seats` for names, cities, dates and seat inventory.
-//! Emits one canonical ticket per admission with buyers as host pseudonyms; never reads names,
-//! e-mails (except to pseudonymize), phones, legal fields, barcodes or pay/cancel/ticket URLs.
+//! Emits one canonical ticket per admission into the page's record blob (contract 0.2), each
+//! buyer as a `PersonalId` (the client id, else the e-mail) that the host pseudonymizes while
+//! decoding; never reads names, e-mails (except as that fallback identifier), phones, legal
+//! fields, barcodes or pay/cancel/ticket URLs.
 //!
 //! The transform is plain Rust over `HostApi` (`begin_with`, `handle_with`), so it is tested and
 //! benchmarked natively; the `Guest` impl only passes the component's imports in.

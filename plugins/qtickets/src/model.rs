@@ -2,7 +2,8 @@
 //! are the hot path). Personal and secret fields (client details, names, phones, legal fields,
 //! comments, custom fields, barcodes, card fragments, `uniqid`, pay/cancel/ticket URLs) are
 //! deliberately absent: what is not deserialized cannot leak. The one exception is the
-//! client's e-mail, read only to be pseudonymized when an order has no `client_id`.
+//! client's e-mail, read only to become the buyer's `PersonalId` (kind `email`) when an order
+//! has no `client_id`; the host pseudonymizes it while decoding the page.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -65,12 +66,11 @@ pub enum Id<'a> {
 }
 
 impl Id<'_> {
-    /// The id as text; `None` when empty.
-    pub fn text(&self) -> Option<String> {
+    /// The id as text, trimmed; `None` when empty. Borrowed from the body unless it is a number.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
         match self {
-            Id::Num(n) => Some(n.to_string()),
-            Id::Str(s) if s.trim().is_empty() => None,
-            Id::Str(s) => Some(s.trim().to_string()),
+            Id::Num(n) => Some(Cow::Owned(n.to_string())),
+            Id::Str(s) => Some(Cow::Borrowed(s.trim())).filter(|t| !t.is_empty()),
         }
     }
 }
@@ -138,7 +138,7 @@ pub struct WireOrder<'a> {
     pub deleted_at: Option<Cow<'a, str>>,
 }
 
-/// The client object, reduced to what may be pseudonymized.
+/// The client object, reduced to what may identify the buyer (for the host to pseudonymize).
 #[derive(Deserialize)]
 pub struct ClientRef<'a> {
     #[serde(borrow, default)]

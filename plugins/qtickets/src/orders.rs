@@ -18,15 +18,22 @@
 //! - **Category** = the zone: `seat_id` before its first `-` (`PARTERRE-3;7` → `PARTERRE`),
 //!   the whole `seat_id` without a `-`, `general` when empty. **Channel**: `online` without a
 //!   `backend_user_id`, else `box_office`.
-//! - **Buyer**: the host pseudonym of `client_id` (kind `client`), else of the trimmed,
-//!   lower-cased client e-mail (kind `email`), else none. No region (orders carry no place).
+//! - **Buyer**: a `PersonalId` of `client_id` (kind `client`), else of the trimmed,
+//!   lower-cased client e-mail (kind `email`), else none; the host pseudonymizes it while
+//!   decoding the page, so no raw identifier is stored. No region (orders carry no place).
+//! - **No copies**: the tickets' texts borrow from the parsed body (and numeric ids from
+//!   buffers reused across the page) and are written straight into the page's record blob.
 //! - **Trust but verify**: every order must have an id above the page's `id >` bound (a proxy
 //!   that drops GET bodies would return the unfiltered list) and ids must ascend; the page
 //!   number answered must be the one asked (else paging would loop).
 //! - **Backfill end**: orders created at or after `until_ms` are skipped and paging stops.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use boxoffice_plugin_sdk::{
-    money, HostApi, HttpRequest, Item, Level, Page, PluginError, RunContext, Ticket, TicketStatus,
+    money, HostApi, HttpRequest, Level, Page, PersonalId, PluginError, RecordWriter, RunContext,
+    Ticket, TicketStatus,
 };
 
 use crate::model::{OrdersPage, WireBasket, WireOrder};
@@ -37,10 +44,10 @@ use crate::{bad, check_paging, opt_ms, present, req_ms};
 const MAX_QUANTITY: u64 = 10_000;
 
 /// The zone part of a basket's `seat_id`.
-pub fn category(seat_id: Option<&str>) -> String {
+pub fn category(seat_id: Option<&str>) -> &str {
     match seat_id.map(str::trim).filter(|s| !s.is_empty()) {
-        None => "general".into(),
-        Some(s) => s.split('-').next().unwrap_or(s).to_string(),
+        None => "general",
+        Some(s) => s.split('-').next().unwrap_or(s),
     }
 }
 
@@ -49,6 +56,32 @@ pub fn split(total: i64, n: u64) -> impl Iterator<Item = i64> {
     let n = n.max(1) as i64;
     let (each, rem) = (total / n, total % n);
     (0..n).map(move |k| if k == 0 { each + rem } else { each })
+}
+
+/// The same code as `money::currency` (trimmed, ASCII upper case), borrowed when the vendor
+/// already sends it so.
+pub fn currency(code: &str) -> Cow<'_, str> {
+    let code = code.trim();
+    if code.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(code.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(code)
+    }
+}
+
+/// `s.to_lowercase()`, borrowed when that would change nothing (every character is its own
+/// lower case; the one context-dependent mapping, final sigma, starts from `Σ`, which is not).
+pub fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.chars().all(|c| c.to_lowercase().eq([c])) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// Borrows a string the order shares with each of its tickets, so a ticket copies nothing.
+fn share(s: &str) -> Cow<'_, str> {
+    Cow::Borrowed(s)
 }
 
 fn minor(
@@ -66,27 +99,25 @@ fn minor(
     })
 }
 
-/// Facts shared by every ticket of one order.
-struct OrderFacts {
-    order_id: String,
-    event_id: String,
-    currency: String,
+/// Facts shared by every ticket of one order, borrowed from the parsed page.
+struct OrderFacts<'a> {
+    event_id: u64,
+    currency: Cow<'a, str>,
     channel: &'static str,
     payed: bool,
     deleted: bool,
     ordered_at_ms: i64,
     updated_at_ms: i64,
-    buyer: Option<String>,
-    utm: [Option<String>; 3],
-    payment_method: Option<String>,
+    buyer: Option<PersonalId<'a>>,
+    utm: [Option<&'a str>; 3],
+    payment_method: Option<Cow<'a, str>>,
 }
 
-fn order_facts(
-    host: &mut impl HostApi,
+fn order_facts<'a>(
     req: &HttpRequest,
-    o: &WireOrder,
+    o: &'a WireOrder,
     created_ms: i64,
-) -> Result<OrderFacts, PluginError> {
+) -> Result<OrderFacts<'a>, PluginError> {
     let id = o.id;
     let event_id = o
         .event_id
@@ -94,31 +125,34 @@ fn order_facts(
     let currency = o
         .currency_id
         .as_deref()
-        .map(money::currency)
+        .map(currency)
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad(req, format!("order {id}: no `currency_id`")))?;
     let updated_at_ms = req_ms(req, ("order", id), "updated_at", o.updated_at.as_deref())?;
     let payed_at = opt_ms(req, ("order", id), "payed_at", o.payed_at.as_deref())?;
+    // The vendor's identifier, for the host to pseudonymize: the client id, else the
+    // e-mail (trimmed, lower case), else none.
     let buyer = match o.client_id.as_ref().and_then(|c| c.text()) {
-        Some(client) => Some(host.pseudonymize("client", &client)),
+        Some(client) => Some(PersonalId {
+            kind: "client".into(),
+            value: client,
+        }),
         None => o
             .client
             .as_ref()
             .and_then(|c| c.get())
             .and_then(|c| c.email.as_deref())
-            .map(|e| e.trim().to_lowercase())
+            .map(str::trim)
             .filter(|e| !e.is_empty())
-            .map(|e| host.pseudonymize("email", &e)),
+            .map(|e| PersonalId {
+                kind: "email".into(),
+                value: lowercase(e),
+            }),
     };
     let utm = o.utm.as_ref().and_then(|u| u.get());
-    let text = |v: Option<&std::borrow::Cow<str>>| {
-        v.map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let text = |v: Option<&'a Cow<str>>| v.map(|s| s.trim()).filter(|s| !s.is_empty());
     Ok(OrderFacts {
-        order_id: id.to_string(),
-        event_id: event_id.to_string(),
+        event_id,
         currency,
         channel: if o.backend_user_id.is_some() {
             "box_office"
@@ -139,14 +173,33 @@ fn order_facts(
     })
 }
 
-/// The tickets of one basket.
+/// Where a page's tickets go. The decimal ids are formatted into buffers reused across the
+/// page: a number cannot be borrowed from the body, and this keeps them from allocating per
+/// ticket.
+#[derive(Default)]
+struct Out {
+    records: RecordWriter,
+    order_id: String,
+    event_id: String,
+    show_id: String,
+    ticket_id: String,
+    /// Baskets with `quantity` 0 (counted as one admission), for one warning per page.
+    zero_quantity: u32,
+}
+
+/// Writes an id (a number, or `{basket}-{k}`) into `buf`, replacing what was there.
+fn decimal(buf: &mut String, id: impl std::fmt::Display) {
+    buf.clear();
+    write!(buf, "{id}").expect("writing to a String cannot fail");
+}
+
+/// The tickets of one basket (the order's ids are already in `out`).
 fn basket_tickets(
     req: &HttpRequest,
     f: &OrderFacts,
     order: u64,
     b: &WireBasket,
-    zero_quantity: &mut u32,
-    out: &mut Vec<Item>,
+    out: &mut Out,
 ) -> Result<(), PluginError> {
     let id = b.id;
     let where_ = |what: &str| format!("order {order}, basket {id}: {what}");
@@ -181,7 +234,7 @@ fn basket_tickets(
     let q = match b.quantity {
         None => 1,
         Some(0) => {
-            *zero_quantity += 1;
+            out.zero_quantity += 1;
             1
         }
         Some(q) if q > MAX_QUANTITY => {
@@ -190,41 +243,46 @@ fn basket_tickets(
         Some(q) => q,
     };
     let category = category(b.seat_id.as_deref());
+    decimal(&mut out.show_id, show_id);
     let parts = split(price, q)
         .zip(split(fee, q))
         .zip(split(refunded, q))
         .enumerate();
     for (k, ((price_minor, service_fee_minor), refunded_minor)) in parts {
-        out.push(Item::Ticket(Ticket {
-            ticket_id: if q == 1 {
-                id.to_string()
-            } else {
-                format!("{id}-{}", k + 1)
-            },
-            order_id: f.order_id.clone(),
-            event_id: f.event_id.clone(),
-            show_id: Some(show_id.to_string()),
-            category: category.clone(),
-            channel: f.channel.to_string(),
+        if q == 1 {
+            decimal(&mut out.ticket_id, id);
+        } else {
+            decimal(&mut out.ticket_id, format_args!("{id}-{}", k + 1));
+        }
+        out.records.ticket(Ticket {
+            ticket_id: out.ticket_id.as_str().into(),
+            order_id: out.order_id.as_str().into(),
+            event_id: out.event_id.as_str().into(),
+            show_id: Some(out.show_id.as_str().into()),
+            category: category.into(),
+            channel: f.channel.into(),
             status,
             price_minor,
             service_fee_minor,
             buyer_fee_minor: 0,
             producer_cost_minor: 0,
             refunded_minor,
-            currency: f.currency.clone(),
+            currency: share(&f.currency),
             ordered_at_ms: f.ordered_at_ms,
             updated_at_ms,
             scanned_at_ms,
             refunded_at_ms,
-            buyer: f.buyer.clone(),
+            buyer: f.buyer.as_ref().map(|b| PersonalId {
+                kind: share(&b.kind),
+                value: share(&b.value),
+            }),
             region: None,
-            utm_source: f.utm[0].clone(),
-            utm_medium: f.utm[1].clone(),
-            utm_campaign: f.utm[2].clone(),
-            payment_method: f.payment_method.clone(),
+            utm_source: f.utm[0].map(Into::into),
+            utm_medium: f.utm[1].map(Into::into),
+            utm_campaign: f.utm[2].map(Into::into),
+            payment_method: f.payment_method.as_deref().map(share),
             visibility: vec![],
-        }));
+        });
     }
     Ok(())
 }
@@ -266,9 +324,11 @@ pub fn handle(
     }
 
     let mut cursor = Cursor::parse(ctx.cursor.as_deref()).unwrap_or_default();
-    let mut records = Vec::with_capacity(page.data.len() * 2);
+    let mut out = Out {
+        records: RecordWriter::with_capacity(page.data.len() * 2),
+        ..Out::default()
+    };
     let mut passed_until = false;
-    let mut zero_quantity = 0u32;
     for o in &page.data {
         let created_ms = req_ms(req, ("order", o.id), "created_at", o.created_at.as_deref())?;
         cursor.mark(created_ms, o.id);
@@ -276,20 +336,25 @@ pub fn handle(
             passed_until = true;
             continue;
         }
-        let facts = order_facts(host, req, o, created_ms)?;
+        let facts = order_facts(req, o, created_ms)?;
         let baskets = o
             .baskets
             .as_ref()
             .ok_or_else(|| bad(req, format!("order {}: no `baskets`", o.id)))?;
+        decimal(&mut out.order_id, o.id);
+        decimal(&mut out.event_id, facts.event_id);
         for b in baskets {
-            basket_tickets(req, &facts, o.id, b, &mut zero_quantity, &mut records)?;
+            basket_tickets(req, &facts, o.id, b, &mut out)?;
         }
         cursor.last_id = cursor.last_id.max(o.id);
     }
-    if zero_quantity > 0 {
+    if out.zero_quantity > 0 {
         host.log(
             Level::Warn,
-            &format!("{zero_quantity} baskets with quantity 0, counted as one admission each"),
+            &format!(
+                "{} baskets with quantity 0, counted as one admission each",
+                out.zero_quantity
+            ),
         );
     }
     cursor.prune(s.marks_cutoff(ctx.now_ms));
@@ -305,7 +370,7 @@ pub fn handle(
         cursor.reconciled_at = Some(ctx.now_ms);
     }
     Ok(Page {
-        records,
+        records: out.records.finish(),
         next,
         cursor: Some(cursor.encode()),
     })

@@ -8,9 +8,10 @@
 //! is never read as availability. `data` is `[]` for a show without seats (all zeros); should
 //! the API ignore `flat`, the zones' nested `seats` maps are read the same way.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
-use boxoffice_plugin_sdk::{HttpRequest, Inventory, Item, Page, PluginError, RunContext};
+use boxoffice_plugin_sdk::{HttpRequest, Inventory, Page, PluginError, RecordWriter, RunContext};
 
 use crate::bad;
 use crate::model::{Count, SeatMap, SeatsPage};
@@ -32,7 +33,7 @@ fn count(req: &HttpRequest, what: &str, key: &str, v: Option<&Count>) -> Result<
 fn add<'a>(
     req: &HttpRequest,
     map: &'a SeatMap<'a>,
-    seen: &mut HashSet<String>,
+    seen: &mut HashSet<Cow<'a, str>>,
     t: &mut Totals,
 ) -> Result<(), PluginError> {
     for (key, seat) in &map.0 {
@@ -47,7 +48,7 @@ fn add<'a>(
             .root_id
             .as_ref()
             .and_then(|r| r.text())
-            .unwrap_or_else(|| key.to_string());
+            .unwrap_or(Cow::Borrowed(key.as_ref()));
         if !seen.insert(root) {
             continue;
         }
@@ -75,15 +76,17 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         .map_err(|e| bad(req, format!("unexpected seats body: {e}")))?;
     let mut t = Totals::default();
     add(req, &page.data, &mut HashSet::new(), &mut t)?;
+    let mut w = RecordWriter::with_capacity(1);
+    w.inventory(Inventory {
+        event_id: event_id.into(),
+        show_id: show_id.into(),
+        captured_at_ms: ctx.now_ms,
+        capacity: Some(clamp(t.capacity)),
+        available: Some(clamp(t.available)),
+        sold: Some(clamp(t.sold)),
+    });
     Ok(Page {
-        records: vec![Item::Inventory(Inventory {
-            event_id: event_id.to_string(),
-            show_id: show_id.to_string(),
-            captured_at_ms: ctx.now_ms,
-            capacity: Some(clamp(t.capacity)),
-            available: Some(clamp(t.available)),
-            sold: Some(clamp(t.sold)),
-        })],
+        records: w.finish(),
         next: vec![],
         cursor: None,
     })

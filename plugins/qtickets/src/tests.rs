@@ -1,8 +1,11 @@
 //! Native tests of the transform against the vendor's example pages and hand-written answers.
 
+use std::borrow::Cow;
+
 use boxoffice_plugin_sdk::host::FakeHost;
 use boxoffice_plugin_sdk::{
-    Auth, Event, HttpResponse, Inventory, Item, PluginError, RunContext, Ticket, TicketStatus,
+    decode_records, money, Auth, Event, HttpResponse, Inventory, Item, PersonalId, PluginError,
+    RunContext, Ticket, TicketStatus,
 };
 use serde_json::{json, Value};
 
@@ -54,9 +57,14 @@ fn handle(c: &RunContext, req: &HttpRequest, body: &str) -> Result<Page, PluginE
     handle_with(&mut FakeHost::default(), c, req, &ok(body))
 }
 
-fn tickets(p: &Page) -> Vec<&Ticket> {
-    p.records
-        .iter()
+/// The page's record blob, decoded as the host does.
+fn items(p: &Page) -> Vec<Item<'_>> {
+    decode_records(&p.records).unwrap_or_else(|e| panic!("the page's records do not decode: {e}"))
+}
+
+fn tickets(p: &Page) -> Vec<Ticket<'_>> {
+    items(p)
+        .into_iter()
         .filter_map(|r| match r {
             Item::Ticket(t) => Some(t),
             _ => None,
@@ -64,9 +72,9 @@ fn tickets(p: &Page) -> Vec<&Ticket> {
         .collect()
 }
 
-fn events(p: &Page) -> Vec<&Event> {
-    p.records
-        .iter()
+fn events(p: &Page) -> Vec<Event<'_>> {
+    items(p)
+        .into_iter()
         .filter_map(|r| match r {
             Item::Event(e) => Some(e),
             _ => None,
@@ -74,11 +82,45 @@ fn events(p: &Page) -> Vec<&Event> {
         .collect()
 }
 
-fn inventory(p: &Page) -> &Inventory {
-    match p.records.as_slice() {
-        [Item::Inventory(i)] => i,
-        other => panic!("expected one inventory record, got {}", other.len()),
+fn inventory(p: &Page) -> Inventory<'_> {
+    let mut all = items(p);
+    match (all.len(), all.pop()) {
+        (1, Some(Item::Inventory(i))) => i,
+        (n, _) => panic!("expected one inventory record, got {n} records"),
     }
+}
+
+/// The buyer identifier a ticket should carry for the host to pseudonymize.
+fn pid(kind: &'static str, value: &'static str) -> Option<PersonalId<'static>> {
+    Some(PersonalId {
+        kind: kind.into(),
+        value: value.into(),
+    })
+}
+
+/// Takes every ticket's buyer out of `items` (so the rest can be searched for personal data),
+/// as (order id, buyer) in page order.
+fn take_buyers(items: &mut [Item<'_>]) -> Vec<(String, Option<PersonalId<'static>>)> {
+    items
+        .iter_mut()
+        .filter_map(|r| match r {
+            Item::Ticket(t) => Some((
+                t.order_id.to_string(),
+                t.buyer.take().map(|b| PersonalId {
+                    kind: b.kind.into_owned().into(),
+                    value: b.value.into_owned().into(),
+                }),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How often `needle` occurs in the raw blob.
+fn occurrences(blob: &[u8], needle: &str) -> usize {
+    blob.windows(needle.len())
+        .filter(|w| *w == needle.as_bytes())
+        .count()
 }
 
 fn body_json(r: &HttpRequest) -> Value {
@@ -104,20 +146,16 @@ fn example_orders_page_maps_to_canonical_tickets() {
     let c = ctx(None);
     let page = handle(&c, &orders_req(&c, 0, 1), ORDERS_PAGE).unwrap();
     let t = tickets(&page);
-    assert_eq!(page.records.len(), 3, "tickets only");
-    let ids: Vec<_> = t.iter().map(|t| t.ticket_id.as_str()).collect();
+    assert_eq!(items(&page).len(), 3, "tickets only");
+    let ids: Vec<_> = t.iter().map(|t| &*t.ticket_id).collect();
     assert_eq!(ids, ["31000001", "31000002", "31000003"]);
 
-    let buyer1 = FakeHost::default().pseudonymize("client", "500001");
-    let buyer2 = FakeHost::default().pseudonymize("client", "500002");
+    let buyer1 = pid("client", "500001");
+    let buyer2 = pid("client", "500002");
 
-    let a = t[0];
+    let a = &t[0];
     assert_eq!(
-        (
-            a.order_id.as_str(),
-            a.event_id.as_str(),
-            a.show_id.as_deref()
-        ),
+        (&*a.order_id, &*a.event_id, a.show_id.as_deref()),
         ("2000101", "90001", Some("95001"))
     );
     assert_eq!(a.status, TicketStatus::Valid);
@@ -140,7 +178,7 @@ fn example_orders_page_maps_to_canonical_tickets() {
         "the order's updated_at is the later one"
     );
     assert_eq!((a.scanned_at_ms, a.refunded_at_ms), (None, None));
-    assert_eq!(a.buyer.as_deref(), Some(buyer1.as_str()));
+    assert_eq!(a.buyer, buyer1, "the client id, not the e-mail");
     assert_eq!(a.region, None);
     assert_eq!(
         (a.utm_source.as_deref(), a.utm_medium.as_deref()),
@@ -150,21 +188,17 @@ fn example_orders_page_maps_to_canonical_tickets() {
     assert_eq!(a.payment_method.as_deref(), Some("card"));
     assert!(a.visibility.is_empty());
 
-    let r = t[1];
+    let r = &t[1];
     assert_eq!(r.status, TicketStatus::Refunded);
     assert_eq!(r.category, "PARTERRE");
     assert_eq!((r.price_minor, r.refunded_minor), (150_000, 135_000));
     assert_eq!(r.price_minor - r.refunded_minor, 15_000, "kept deduction");
     assert_eq!(r.refunded_at_ms, Some(1_762_327_231_000));
-    assert_eq!(r.buyer.as_deref(), Some(buyer1.as_str()));
+    assert_eq!(r.buyer, buyer1);
 
-    let s = t[2];
+    let s = &t[2];
     assert_eq!(
-        (
-            s.order_id.as_str(),
-            s.event_id.as_str(),
-            s.show_id.as_deref()
-        ),
+        (&*s.order_id, &*s.event_id, s.show_id.as_deref()),
         ("2000102", "90002", Some("95101"))
     );
     assert_eq!(s.status, TicketStatus::Valid);
@@ -184,7 +218,7 @@ fn example_orders_page_maps_to_canonical_tickets() {
         ),
         (Some("example"), Some("cpc"), Some("autumn_demo"))
     );
-    assert_eq!(s.buyer.as_deref(), Some(buyer2.as_str()));
+    assert_eq!(s.buyer, buyer2);
     assert_ne!(buyer1, buyer2);
 
     assert!(page.next.is_empty(), "total 2 fits one page of 50");
@@ -216,7 +250,19 @@ fn example_orders_page_maps_to_canonical_tickets() {
 fn nothing_personal_is_emitted() {
     let c = ctx(None);
     let page = handle(&c, &orders_req(&c, 0, 1), ORDERS_PAGE).unwrap();
-    let dump = format!("{:?} {:?} {:?}", page.records, page.next, page.cursor);
+    // The buyer is the one personal field: the vendor's client id, for the host to
+    // pseudonymize. Everything else is searched with it taken out.
+    let mut all = items(&page);
+    let buyers = take_buyers(&mut all);
+    assert_eq!(
+        buyers,
+        [
+            ("2000101".to_string(), pid("client", "500001")),
+            ("2000101".to_string(), pid("client", "500001")),
+            ("2000102".to_string(), pid("client", "500002")),
+        ]
+    );
+    let dump = format!("{:?} {:?} {:?}", all, page.next, page.cursor);
     for secret in [
         "ivan.example@example.com",
         "i.example@example.com",
@@ -239,10 +285,62 @@ fn nothing_personal_is_emitted() {
     ] {
         assert!(!dump.contains(secret), "{secret} leaked: {dump}");
     }
-    // The pseudonyms are the host's, not the ids.
-    assert!(tickets(&page)
-        .iter()
-        .all(|t| t.buyer.as_deref().is_some_and(|b| b.starts_with("fake-"))));
+    // Each client id crosses exactly once per ticket of its order: as that buyer's value.
+    assert_eq!(occurrences(&page.records, "500001"), 2);
+    assert_eq!(occurrences(&page.records, "500002"), 1);
+    assert_eq!(occurrences(&page.records, "example.com"), 0);
+}
+
+/// Replaces every string of `v` equal to one of `from` with `to`.
+fn replace_strings(v: &mut Value, from: &[&str], to: &str) {
+    match v {
+        Value::String(s) if from.contains(&s.as_str()) => *s = to.to_string(),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_strings(x, from, to)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_strings(x, from, to)),
+        _ => {}
+    }
+}
+
+#[test]
+fn canary_contacts_cross_only_as_the_email_buyer() {
+    const EMAIL: &str = "canary.name@example.invalid";
+    const PHONE: &str = "+00 000 CANARY";
+    let c = ctx(None);
+    let mut v = example_orders();
+    replace_strings(
+        &mut v,
+        &["ivan.example@example.com", "i.example@example.com"],
+        EMAIL,
+    );
+    replace_strings(&mut v, &["+79000000000"], PHONE);
+    let body = orders_page(&v);
+    assert!(body.matches(EMAIL).count() >= 4 && body.matches(PHONE).count() >= 4);
+
+    // With client ids, neither crosses at all.
+    let page = handle(&c, &orders_req(&c, 0, 1), &body).unwrap();
+    for canary in [EMAIL, PHONE, "CANARY", "canary"] {
+        assert_eq!(occurrences(&page.records, canary), 0, "{canary} crossed");
+    }
+
+    // Order 1 without a client id: its e-mail (trimmed, lower-cased) is the buyer of both its
+    // tickets, and appears nowhere else.
+    v["data"][0]["client_id"] = Value::Null;
+    v["data"][0]["client"]["email"] = json!("  Canary.Name@EXAMPLE.invalid ");
+    let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+    let mut all = items(&page);
+    let buyers = take_buyers(&mut all);
+    assert_eq!(
+        buyers,
+        [
+            ("2000101".to_string(), pid("email", EMAIL)),
+            ("2000101".to_string(), pid("email", EMAIL)),
+            ("2000102".to_string(), pid("client", "500002")),
+        ]
+    );
+    assert_eq!(occurrences(&page.records, EMAIL), 2, "once per buyer");
+    assert_eq!(occurrences(&page.records, PHONE), 0);
+    let dump = format!("{:?} {:?} {:?}", all, page.next, page.cursor).to_lowercase();
+    assert!(!dump.contains("canary"), "{dump}");
 }
 
 #[test]
@@ -254,10 +352,48 @@ fn buyer_falls_back_to_the_email_pseudonym_then_none() {
     v["data"][1]["client"] = json!([]);
     let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
     let t = tickets(&page);
-    let email = FakeHost::default().pseudonymize("email", "ivan.example@example.com");
-    assert_eq!(t[0].buyer.as_deref(), Some(email.as_str()));
+    let email = pid("email", "ivan.example@example.com");
+    assert_eq!(t[0].buyer, email);
+    assert_eq!(t[1].buyer, email);
     assert_eq!(t[2].buyer, None);
-    assert!(!format!("{:?}", page.records).contains("example.com"));
+    let mut all = items(&page);
+    take_buyers(&mut all);
+    assert!(!format!("{all:?}").contains("example.com"));
+
+    // The e-mail is trimmed and lower-cased; an empty one is no buyer; a client id, even a
+    // string one, wins over the e-mail.
+    v["data"][0]["client"]["email"] = json!(" Ivan.Example@EXAMPLE.com\t");
+    v["data"][1]["client"] = json!({"email": "   "});
+    let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+    let t = tickets(&page);
+    assert_eq!(t[0].buyer, email);
+    assert_eq!(t[2].buyer, None);
+    v["data"][0]["client_id"] = json!(" c-77 ");
+    let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+    assert_eq!(tickets(&page)[0].buyer, pid("client", "c-77"));
+}
+
+#[test]
+fn borrowed_normalisation_matches_the_allocating_one() {
+    for s in [
+        "ivan@example.com",
+        "Ivan@Example.COM",
+        "ΣΑΣ@x",
+        "όσος",
+        "İstanbul",
+        "ǅemal",
+        "straße",
+        "",
+    ] {
+        let l = orders::lowercase(s);
+        assert_eq!(l, s.to_lowercase(), "{s}");
+        assert_eq!(matches!(l, Cow::Borrowed(_)), s == s.to_lowercase(), "{s}");
+    }
+    for code in ["RUB", " eur ", "Usd", ""] {
+        let c = orders::currency(code);
+        assert_eq!(c, money::currency(code), "{code}");
+        assert_eq!(matches!(c, Cow::Borrowed(_)), code.trim() == c, "{code}");
+    }
 }
 
 // ------------------------------------------------------------------ status, money, quantity
@@ -280,7 +416,7 @@ fn statuses_channels_and_decimal_prices() {
     let t = tickets(&page);
     assert_eq!(t[0].status, TicketStatus::Canceled);
     assert_eq!(t[1].status, TicketStatus::Canceled);
-    let p = t[2];
+    let p = &t[2];
     assert_eq!(p.status, TicketStatus::Pending);
     assert_eq!(p.channel, "box_office");
     assert_eq!(p.currency, "EUR");
@@ -319,7 +455,7 @@ fn a_basket_of_two_is_two_tickets_with_the_price_split() {
     assert_eq!(t.len(), 4);
     let pair: Vec<_> = t[2..]
         .iter()
-        .map(|t| (t.ticket_id.as_str(), t.price_minor, t.service_fee_minor))
+        .map(|t| (&*t.ticket_id, t.price_minor, t.service_fee_minor))
         .collect();
     assert_eq!(
         pair,
@@ -469,10 +605,7 @@ fn seats_are_deduplicated_by_root_and_skip_disabled() {
     }}"#;
     let page = handle(&c, &seats_req(&c), body).unwrap();
     let i = inventory(&page);
-    assert_eq!(
-        (i.event_id.as_str(), i.show_id.as_str()),
-        ("90001", "95001")
-    );
+    assert_eq!((&*i.event_id, &*i.show_id), ("90001", "95001"));
     assert_eq!(i.captured_at_ms, NOW);
     assert_eq!(
         (i.capacity, i.available, i.sold),
@@ -493,7 +626,8 @@ fn seats_are_deduplicated_by_root_and_skip_disabled() {
         "1;1":{"root_id":"PARTERRE-1;1","max_quantity":1,"free_quantity":0,"payed_quantity":1,"disabled":false},
         "1;2":{"root_id":"PARTERRE-1;2","max_quantity":1,"free_quantity":1,"payed_quantity":0,"disabled":0}}},
       "DANCEFLOOR":{"zone_id":"DANCEFLOOR","seats":{"1;1":{"root_id":"DANCEFLOOR-1;1","max_quantity":300,"free_quantity":120,"payed_quantity":170,"disabled":false}}}}}"#;
-    let i = inventory(&handle(&c, &seats_req(&c), nested).unwrap()).clone();
+    let page = handle(&c, &seats_req(&c), nested).unwrap();
+    let i = inventory(&page);
     assert_eq!(
         (i.capacity, i.available, i.sold),
         (Some(302), Some(121), Some(171))
