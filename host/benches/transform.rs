@@ -3,18 +3,18 @@
 //! recorded from its simulator, so a regression on either side or in the sandbox's overhead
 //! shows up in `cargo bench -p boxoffice --bench transform`.
 //!
-//! One iteration transforms every recorded page once; the throughput is in pages. Both sides
-//! issue pseudonyms through the host's real `Pseudonymizer`. Before timing, the WASM and
-//! native outputs are compared record by record (ids, status, money), so a fast wrong
-//! transform cannot pass unnoticed.
+//! One iteration transforms every recorded page once into host records; the throughput is in
+//! pages. Both sides decode their records blob with the host's `decode_records` and real
+//! `Pseudonymizer`. Before timing, the WASM and native outputs are compared record by record
+//! (every field, pseudonyms included), so a fast wrong transform cannot pass unnoticed.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use boxoffice::bench::pages::{record, Recorded, Vendor};
-use boxoffice::bench::transform::{native_inputs, status_str, NativeHost, NativeInput};
+use boxoffice::bench::transform::{native_inputs, NativeHost, NativeInput};
 use boxoffice::bench::Scratch;
 use boxoffice::model::{Record, VendorResponse};
+use boxoffice::plugin::output::decode_records;
 use boxoffice::plugin::PluginInstance;
 use boxoffice_plugin_sdk as sdk;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -33,34 +33,6 @@ fn native_of(vendor: Vendor) -> NativeHandle {
     match vendor {
         Vendor::Shotgun => |h, c, q, r| boxoffice_plugin_shotgun::handle_with(h, c, q, r),
         Vendor::Qtickets => |h, c, q, r| boxoffice_plugin_qtickets::handle_with(h, c, q, r),
-    }
-}
-
-fn key(r: &Record) -> String {
-    match r {
-        Record::Ticket(t) => format!(
-            "ticket {} {} {} {}",
-            t.ticket_id,
-            t.status.as_str(),
-            t.price_minor,
-            t.refunded_minor
-        ),
-        Record::Event(e) => format!("event {}", e.event_id),
-        Record::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
-    }
-}
-
-fn sdk_key(r: &sdk::Item) -> String {
-    match r {
-        sdk::Item::Ticket(t) => format!(
-            "ticket {} {} {} {}",
-            t.ticket_id,
-            status_str(t.status),
-            t.price_minor,
-            t.refunded_minor
-        ),
-        sdk::Item::Event(e) => format!("event {}", e.event_id),
-        sdk::Item::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
     }
 }
 
@@ -86,10 +58,7 @@ impl Fixture {
         let inst = rt
             .block_on(rec.plugin.instantiate(rec.pseudonyms.clone()))
             .expect("instantiating the component");
-        let host = NativeHost {
-            pseudonyms: Arc::clone(&rec.pseudonyms),
-            asked: None,
-        };
+        let host = NativeHost;
         let native = native_inputs(&rec.pages);
         let mut f = Self {
             rt,
@@ -117,13 +86,21 @@ impl Fixture {
         n
     }
 
+    /// One page natively, into host records as the component's page is.
+    fn native_page(&mut self, i: usize) -> Vec<Record> {
+        let (ctx, req, resp) = &self.native[i];
+        let page = (self.handle)(&mut self.host, ctx, req, resp)
+            .expect("the native build transforms a recorded page");
+        decode_records(&page.records, &self.rec.pseudonyms)
+            .expect("the native build's records decode")
+    }
+
     fn native_pass(&mut self) -> usize {
         let mut n = 0;
-        for (ctx, req, resp) in &self.native {
-            let page = (self.handle)(&mut self.host, ctx, req, resp)
-                .expect("the native build transforms a recorded page");
-            n += page.records.len();
-            black_box(page);
+        for i in 0..self.native.len() {
+            let records = self.native_page(i);
+            n += records.len();
+            black_box(records);
         }
         n
     }
@@ -134,17 +111,18 @@ impl Fixture {
 
     /// The component and the native build emit the same records on every page.
     fn check_same_output(&mut self) {
-        for (i, (p, (ctx, req, resp))) in self.rec.pages.iter().zip(&self.native).enumerate() {
+        for i in 0..self.native.len() {
+            let p = &self.rec.pages[i];
             let wasm = self
                 .rt
                 .block_on(self.inst.handle(&p.ctx, &p.req, p.resp.clone()))
                 .expect("the component transforms a recorded page");
-            let native = (self.handle)(&mut self.host, ctx, req, resp)
-                .expect("the native build transforms a recorded page");
-            let w: Vec<String> = wasm.records.iter().map(key).collect();
-            let n: Vec<String> = native.records.iter().map(sdk_key).collect();
-            assert!(!w.is_empty(), "page {i} produced no records");
-            assert_eq!(w, n, "page {i}: WASM and native transforms disagree");
+            let native = self.native_page(i);
+            assert!(!wasm.records.is_empty(), "page {i} produced no records");
+            assert_eq!(
+                wasm.records, native,
+                "page {i}: WASM and native transforms disagree"
+            );
         }
     }
 }

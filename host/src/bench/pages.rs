@@ -58,8 +58,8 @@ pub struct RecordedPage {
     pub resp: VendorResponse,
 }
 
-/// Pages recorded from one simulator, with the plugin and pseudonymizer that read them (a
-/// buyer pseudonym is only accepted by the pseudonymizer that issued it).
+/// Pages recorded from one simulator, with the plugin and pseudonymizer that read them (so
+/// replays give the same buyers' pseudonyms).
 pub struct Recorded {
     pub vendor: Vendor,
     pub plugin: LoadedPlugin,
@@ -199,7 +199,7 @@ impl Recorded {
     /// the firewall. Fails when the firewall rejects anything (the simulators are clean).
     pub async fn screened(&self) -> anyhow::Result<Vec<Vec<Record>>> {
         let mut inst = self.plugin.instantiate(self.pseudonyms.clone()).await?;
-        let firewall = RecordFirewall::new(&self.pseudonyms);
+        let firewall = RecordFirewall::new();
         let mut out = Vec::with_capacity(self.pages.len());
         for p in &self.pages {
             let page = inst.handle(&p.ctx, &p.req, p.resp.clone()).await?;

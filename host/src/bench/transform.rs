@@ -5,9 +5,11 @@
 //!
 //! Pages are recorded once from the simulator through the host's own HTTP executor (so the
 //! bodies are exactly what the plugin sees in a sync), then replayed from memory: no I/O is
-//! timed. Both sides issue pseudonyms with the host's real `Pseudonymizer` (HMAC-SHA-256), so
-//! the ratio is the sandbox's overhead (copying into and out of guest memory, canonical ABI
-//! lifting, the guest's own code generation), not a cheaper stand-in on the native side.
+//! timed. Both sides end where a sync needs them, in the host's records: the component's page
+//! is decoded by `PluginInstance::handle`, the native page by the same `decode_records` with
+//! the same real `Pseudonymizer` (HMAC-SHA-256). So the ratio is the sandbox's overhead
+//! (copying the body in and the records out, the guest's own code generation), not a cheaper
+//! stand-in on the native side.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use anyhow::bail;
 
 use super::pages::{record, RecordedPage, Vendor};
 use crate::model::{PlannedRequest, Record, RequestAuth, RunContext, VendorResponse};
+use crate::plugin::output::decode_records;
 use crate::plugin::{bundled, CacheOutcome, PluginLimits, PluginRuntime, Pseudonymizer};
 use boxoffice_plugin_sdk as sdk;
 
@@ -79,10 +82,9 @@ pub struct TransformRun {
     /// Median over rounds of the time per page.
     pub wasm_per_page: Duration,
     pub native_per_page: Duration,
-    /// Pseudonyms the transform asks for per page.
-    pub pseudonyms_per_page: f64,
-    /// Time to issue one page's pseudonyms host-side (in both the WASM and the native time).
-    pub pseudonyms_per_page_time: Duration,
+    /// Time to decode one page's records blob into host records, pseudonyms included (in both
+    /// the WASM and the native time).
+    pub decode_per_page: Duration,
 }
 
 impl TransformRun {
@@ -90,9 +92,9 @@ impl TransformRun {
         self.wasm_per_page.as_secs_f64() / self.native_per_page.as_secs_f64().max(1e-12)
     }
 
-    /// The ratio without the pseudonyms both sides issue with the same host code.
-    pub fn ratio_without_pseudonyms(&self) -> f64 {
-        let p = self.pseudonyms_per_page_time.as_secs_f64();
+    /// The ratio without the decoding both sides do with the same host code.
+    pub fn ratio_without_decode(&self) -> f64 {
+        let p = self.decode_per_page.as_secs_f64();
         (self.wasm_per_page.as_secs_f64() - p).max(0.0)
             / (self.native_per_page.as_secs_f64() - p).max(1e-12)
     }
@@ -125,38 +127,38 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
         wasm_rounds.push(started.elapsed() / recorded.len() as u32);
     }
 
-    // Native: the same crate, the same pages, the same pseudonymizer.
+    // Native: the same crate, the same pages, the same decoding and pseudonymizer.
     let native_in = native_inputs(recorded);
-    let mut host = NativeHost {
-        pseudonyms: pseudonyms.clone(),
-        asked: Some(Vec::new()),
+    let native_page = |(ctx, req, resp): &NativeInput| -> anyhow::Result<Vec<u8>> {
+        let page = boxoffice_plugin_shotgun::handle_with(&mut NativeHost, ctx, req, resp)
+            .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
+        Ok(page.records)
     };
     let mut native_out = Vec::new();
-    for (ctx, req, resp) in &native_in {
-        let page = boxoffice_plugin_shotgun::handle_with(&mut host, ctx, req, resp)
-            .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
-        native_out.push(page.records);
+    let mut blobs = Vec::new();
+    for input in &native_in {
+        let blob = native_page(input)?;
+        native_out.push(decode_records(&blob, pseudonyms)?);
+        blobs.push(blob);
     }
-    let asked = host.asked.take().unwrap_or_default();
     let mut native_rounds = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();
-        for (ctx, req, resp) in &native_in {
-            let page = boxoffice_plugin_shotgun::handle_with(&mut host, ctx, req, resp)
-                .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
-            std::hint::black_box(page);
+        for input in &native_in {
+            let records = decode_records(&native_page(input)?, pseudonyms)?;
+            std::hint::black_box(records);
         }
         native_rounds.push(started.elapsed() / native_in.len() as u32);
     }
 
-    // The pseudonyms alone: the same (kind, value) pairs through the same issuer.
-    let mut pseudonym_rounds = Vec::new();
+    // The decoding alone: the same blobs through the same code.
+    let mut decode_rounds = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();
-        for (kind, value) in &asked {
-            std::hint::black_box(pseudonyms.issue(kind, value));
+        for blob in &blobs {
+            std::hint::black_box(decode_records(blob, pseudonyms)?);
         }
-        pseudonym_rounds.push(started.elapsed() / native_in.len() as u32);
+        decode_rounds.push(started.elapsed() / blobs.len() as u32);
     }
 
     let records = same_output(&wasm_out, &native_out)?;
@@ -166,38 +168,15 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
         rounds,
         wasm_per_page: median(wasm_rounds),
         native_per_page: median(native_rounds),
-        pseudonyms_per_page: asked.len() as f64 / native_in.len() as f64,
-        pseudonyms_per_page_time: median(pseudonym_rounds),
+        decode_per_page: median(decode_rounds),
     })
 }
 
-/// Both sides emitted the same records, page by page (pseudonyms differ per run, so compare
-/// the kind, id and money of each); returns the number of records.
-fn same_output(wasm: &[Vec<Record>], native: &[Vec<sdk::Item>]) -> anyhow::Result<usize> {
-    let key_w = |r: &Record| match r {
-        Record::Ticket(t) => format!(
-            "ticket {} {} {}",
-            t.ticket_id,
-            t.status.as_str(),
-            t.price_minor
-        ),
-        Record::Event(e) => format!("event {}", e.event_id),
-        Record::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
-    };
-    let key_n = |r: &sdk::Item| match r {
-        sdk::Item::Ticket(t) => format!(
-            "ticket {} {} {}",
-            t.ticket_id,
-            status_str(t.status),
-            t.price_minor
-        ),
-        sdk::Item::Event(e) => format!("event {}", e.event_id),
-        sdk::Item::Inventory(i) => format!("inventory {} {}", i.event_id, i.show_id),
-    };
+/// Both sides emitted the same records, page by page, pseudonyms included; returns the number
+/// of records.
+fn same_output(wasm: &[Vec<Record>], native: &[Vec<Record>]) -> anyhow::Result<usize> {
     let mut n = 0;
     for (i, (w, nat)) in wasm.iter().zip(native).enumerate() {
-        let w: Vec<String> = w.iter().map(key_w).collect();
-        let nat: Vec<String> = nat.iter().map(key_n).collect();
         if w != nat {
             bail!(
                 "page {i}: the WASM and native transforms disagree ({} vs {} records)",
@@ -213,22 +192,9 @@ fn same_output(wasm: &[Vec<Record>], native: &[Vec<sdk::Item>]) -> anyhow::Resul
     Ok(n)
 }
 
-pub fn status_str(s: sdk::TicketStatus) -> &'static str {
-    match s {
-        sdk::TicketStatus::Valid => "valid",
-        sdk::TicketStatus::Refunded => "refunded",
-        sdk::TicketStatus::Canceled => "canceled",
-        sdk::TicketStatus::Resold => "resold",
-        sdk::TicketStatus::Pending => "pending",
-    }
-}
-
-/// The host's pseudonymizer behind the SDK's `HostApi`: what the component's `pseudonymize`
-/// import does, without the sandbox. While `asked` is `Some`, it keeps what was asked.
-pub struct NativeHost {
-    pub pseudonyms: Arc<Pseudonymizer>,
-    pub asked: Option<Vec<(String, String)>>,
-}
+/// The SDK's `HostApi` for the native build: logs go nowhere (the component's go to the host's
+/// filter, which the WASM side's time includes; the Shotgun transform logs nothing per page).
+pub struct NativeHost;
 
 /// A recorded page as the native build of a plugin takes it.
 pub type NativeInput = (sdk::RunContext, sdk::HttpRequest, sdk::HttpResponse);
@@ -241,12 +207,6 @@ pub fn native_inputs(pages: &[RecordedPage]) -> Vec<NativeInput> {
 }
 
 impl sdk::HostApi for NativeHost {
-    fn pseudonymize(&mut self, kind: &str, value: &str) -> String {
-        if let Some(a) = &mut self.asked {
-            a.push((kind.to_string(), value.to_string()));
-        }
-        self.pseudonyms.issue(kind, value)
-    }
     fn log(&mut self, _level: sdk::Level, _message: &str) {}
 }
 

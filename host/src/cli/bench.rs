@@ -402,26 +402,23 @@ async fn measure(
         );
         out.push(
             Metric::new(
-                "transform_pseudonyms_per_page",
-                "of which host pseudonyms (both sides)",
-                t.pseudonyms_per_page_time.as_secs_f64() * 1e6,
+                "transform_decode_per_page",
+                "of which decoding into host records (both sides)",
+                t.decode_per_page.as_secs_f64() * 1e6,
                 "µs/page",
                 None,
             )
-            .note(format!(
-                "{:.0} HMAC pseudonyms per page",
-                t.pseudonyms_per_page
-            )),
+            .note("records blob → host records, buyers' HMAC pseudonyms included"),
         );
         out.push(
             Metric::new(
-                "transform_ratio_without_pseudonyms",
-                "WASM / native without the pseudonyms",
-                t.ratio_without_pseudonyms(),
+                "transform_ratio_without_decode",
+                "WASM / native without the decoding",
+                t.ratio_without_decode(),
                 "×",
                 None,
             )
-            .note("the sandbox's own overhead"),
+            .note("the transform code alone, plus copying in and out"),
         );
     }
     if sizes.wants(Part::Fixed) {

@@ -67,6 +67,12 @@ pub enum PluginError {
         bytes: usize,
         cap: usize,
     },
+    #[error("plugin `{plugin}` returned records from `{call}` that cannot be read: {detail}")]
+    BadOutput {
+        plugin: String,
+        call: &'static str,
+        detail: String,
+    },
     #[error("plugin `{plugin}` failed in `{call}`: {error}")]
     Guest {
         plugin: String,

@@ -1,8 +1,7 @@
 //! The PII firewall: what a plugin's output may contain.
 //!
 //! Owns: checking every record a plugin emits before anything is stored — no e-mail, phone,
-//! card number or barcode in any string field, buyers only as pseudonyms this host issued in
-//! this run (replaced by their stable part), regions coarse, fields of sane size — and
+//! card number or barcode in any string field, regions coarse, fields of sane size — and
 //! redacting the same patterns out of plugin log lines. A rejected record is counted by reason
 //! and dropped whole; the rejection names the record and field, never the offending value.
 //! It does not own network policy (see `http::AllowList`).
@@ -11,7 +10,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::pseudonym::Pseudonymizer;
 use crate::model::{Record, Ticket};
 
 /// Longest string a record field may carry; vendor names and categories are far shorter.
@@ -23,7 +21,6 @@ pub enum RejectReason {
     Phone,
     Card,
     Barcode,
-    ForgedBuyer,
     FineRegion,
     OversizeField,
     Invalid,
@@ -31,12 +28,11 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, so metrics can show each at 0 before the first rejection.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 7] = [
         Self::Email,
         Self::Phone,
         Self::Card,
         Self::Barcode,
-        Self::ForgedBuyer,
         Self::FineRegion,
         Self::OversizeField,
         Self::Invalid,
@@ -48,7 +44,6 @@ impl RejectReason {
             Self::Phone => "phone",
             Self::Card => "card",
             Self::Barcode => "barcode",
-            Self::ForgedBuyer => "forged_buyer",
             Self::FineRegion => "fine_region",
             Self::OversizeField => "oversize_field",
             Self::Invalid => "invalid",
@@ -174,11 +169,10 @@ pub fn redact(message: &str) -> String {
         .into_owned()
 }
 
-/// Checks one page of records; accepted records come back with buyers reduced to their
-/// stable pseudonym.
-pub struct RecordFirewall<'a> {
-    pseudonyms: &'a Pseudonymizer,
-}
+/// Checks one page of records. Buyers are not its concern: they arrive as the host's own
+/// pseudonyms (`plugin::output` made them while decoding).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecordFirewall;
 
 #[derive(Debug, Default)]
 pub struct Screened {
@@ -186,9 +180,9 @@ pub struct Screened {
     pub rejected: Vec<Rejection>,
 }
 
-impl<'a> RecordFirewall<'a> {
-    pub fn new(pseudonyms: &'a Pseudonymizer) -> Self {
-        Self { pseudonyms }
+impl RecordFirewall {
+    pub fn new() -> Self {
+        Self
     }
 
     pub fn screen(&self, records: Vec<Record>) -> Screened {
@@ -196,8 +190,8 @@ impl<'a> RecordFirewall<'a> {
             accepted: Vec::with_capacity(records.len()),
             rejected: Vec::new(),
         };
-        for mut r in records {
-            match self.check(&mut r) {
+        for r in records {
+            match self.check(&r) {
                 Ok(()) => out.accepted.push(r),
                 Err(e) => out.rejected.push(e),
             }
@@ -205,7 +199,7 @@ impl<'a> RecordFirewall<'a> {
         out
     }
 
-    fn check(&self, r: &mut Record) -> Result<(), Rejection> {
+    fn check(&self, r: &Record) -> Result<(), Rejection> {
         match r {
             Record::Ticket(t) => self.check_ticket(t),
             Record::Event(e) => {
@@ -233,7 +227,7 @@ impl<'a> RecordFirewall<'a> {
         }
     }
 
-    fn check_ticket(&self, t: &mut Ticket) -> Result<(), Rejection> {
+    fn check_ticket(&self, t: &Ticket) -> Result<(), Rejection> {
         let label = || format!("ticket {}", short(&t.ticket_id));
         let reject = |reason, field| Rejection {
             reason,
@@ -271,12 +265,6 @@ impl<'a> RecordFirewall<'a> {
         if let Some(region) = &t.region {
             if region.len() > 64 || longest_digit_run(region).0 >= 3 {
                 return Err(reject(RejectReason::FineRegion, "region"));
-            }
-        }
-        if let Some(buyer) = &t.buyer {
-            match self.pseudonyms.verify(buyer) {
-                Some(stable) => t.buyer = Some(stable.to_string()),
-                None => return Err(reject(RejectReason::ForgedBuyer, "buyer")),
             }
         }
         Ok(())

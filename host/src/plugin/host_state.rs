@@ -1,5 +1,6 @@
 //! What a plugin instance's store holds: a deny-all WASI context, the memory limiter, and the
-//! host side of the `host` interface (log, pseudonymize).
+//! host side of the `host` interface (log), and the pseudonymizer the instance decodes pages
+//! with.
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
-    pseudonyms: Arc<Pseudonymizer>,
+    pub(crate) pseudonyms: Arc<Pseudonymizer>,
     pub(crate) logs: Vec<PluginLog>,
     dropped_logs: u64,
 }
@@ -91,10 +92,6 @@ impl Host for HostState {
             }
         };
         self.logs.push(PluginLog { level, message });
-    }
-
-    fn pseudonymize(&mut self, kind: String, value: String) -> String {
-        self.pseudonyms.issue(&kind, &value)
     }
 }
 

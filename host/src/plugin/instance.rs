@@ -13,6 +13,7 @@ use super::error::{GuestError, PluginError, TrapKind};
 use super::firewall::redact;
 use super::host_state::{HostState, PluginLog};
 use super::limits::PluginLimits;
+use super::output::decode_records;
 use crate::model::{Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse};
 
 /// What an instance has cost so far.
@@ -162,8 +163,16 @@ impl PluginInstance {
             .settle("handle", started, r)?
             .map_err(|e| self.guest_error("handle", e))?;
         self.cap("handle", page_size(&page))?;
+        let records =
+            decode_records(&page.records, &self.store.data().pseudonyms).map_err(|e| {
+                PluginError::BadOutput {
+                    plugin: self.plugin.clone(),
+                    call: "handle",
+                    detail: e.to_string(),
+                }
+            })?;
         Ok(PluginPage {
-            records: page.records.into_iter().map(Into::into).collect(),
+            records,
             next: page.next.into_iter().map(Into::into).collect(),
             cursor: page.cursor,
         })

@@ -4,9 +4,10 @@
 //! - `bindings`: host bindings of `wit/connector.wit` and conversions to `crate::model`.
 //! - `runtime`: engine, linking, loading (via `cache`), WIT version checks, instantiation.
 //! - `instance`: one run's instance: deadlines, fuel, output cap, trap containment.
-//! - `host_state`: the store's data: deny-all WASI, memory limiter, `log` / `pseudonymize`.
-//! - `pseudonym`: keyed pseudonyms and proof that this host issued them.
-//! - `firewall`: what a plugin's output may contain (PII patterns, buyer refs, coarse region).
+//! - `host_state`: the store's data: deny-all WASI, memory limiter, `log`.
+//! - `output`: a page's records blob → host records, buyers pseudonymized on the way.
+//! - `pseudonym`: keyed pseudonyms of buyers' identifiers.
+//! - `firewall`: what a plugin's output may contain (PII patterns, sizes, coarse region).
 //! - `bundled`: the connectors compiled into this binary.
 
 pub mod bindings;
@@ -18,6 +19,7 @@ pub mod firewall;
 pub mod host_state;
 pub mod instance;
 pub mod limits;
+pub mod output;
 pub mod pseudonym;
 pub mod replay;
 pub mod runtime;

@@ -154,8 +154,8 @@ pub fn describe(req: &PlannedRequest) -> String {
 
 /// Runs the fixture through the plugin.
 pub async fn replay(plugin: &LoadedPlugin, fixture: &Fixture) -> anyhow::Result<ReplayOutcome> {
-    let pseudonyms = Arc::new(Pseudonymizer::deterministic(REPLAY_KEY));
-    let firewall = RecordFirewall::new(&pseudonyms);
+    let pseudonyms = Arc::new(Pseudonymizer::new(REPLAY_KEY));
+    let firewall = RecordFirewall::new();
     let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
     let mut ctx = fixture.context.clone();
     let mut out = ReplayOutcome {

@@ -142,7 +142,7 @@ impl PluginRuntime {
             runtime: self.clone(),
         };
         // The manifest comes from a throwaway instance: cheap, and the per-run instance starts
-        // clean. The pseudonymizer key is irrelevant here (manifest() cannot call it usefully).
+        // clean. The pseudonymizer key is irrelevant here (manifest() returns no records).
         let mut probe = loaded
             .instantiate(Arc::new(Pseudonymizer::new(rand::random())))
             .await?;

@@ -591,7 +591,7 @@ async fn fetch_pages(
         now_ms: opts.now_ms.unwrap_or_else(crate::clock::now_ms),
     };
     let pseudonyms = Arc::new(Pseudonymizer::new(deps.pseudonym_key));
-    let firewall = RecordFirewall::new(&pseudonyms);
+    let firewall = RecordFirewall::new();
     let mut inst = account
         .plugin
         .instantiate(pseudonyms.clone())

@@ -2,14 +2,13 @@
 //!
 //! Transform code takes `&mut impl HostApi` instead of calling the WIT imports directly, so the
 //! same code runs natively in unit tests and benchmarks (with [`FakeHost`]) and inside the
-//! component (with [`WasmHost`]).
+//! component (with [`WasmHost`]). Buyers need no host call: a record carries the vendor's
+//! identifier as a `PersonalId` and the host pseudonymizes it while decoding the page.
 
 pub use crate::bindings::boxoffice::connector::host::Level;
 
 /// What a connector may ask of the host.
 pub trait HostApi {
-    /// A stable keyed pseudonym for a personal identifier.
-    fn pseudonymize(&mut self, kind: &str, value: &str) -> String;
     /// A log line (the host filters it for personal data).
     fn log(&mut self, level: Level, message: &str);
 }
@@ -18,31 +17,18 @@ pub trait HostApi {
 pub struct WasmHost;
 
 impl HostApi for WasmHost {
-    fn pseudonymize(&mut self, kind: &str, value: &str) -> String {
-        crate::bindings::boxoffice::connector::host::pseudonymize(kind, value)
-    }
     fn log(&mut self, level: Level, message: &str) {
         crate::bindings::boxoffice::connector::host::log(level, message)
     }
 }
 
-/// A deterministic stand-in for native tests and benchmarks: pseudonyms are a hash of
-/// (kind, value), so tests can tell buyers apart without seeing identifiers.
+/// A stand-in for native tests and benchmarks that keeps what was logged.
 #[derive(Default)]
 pub struct FakeHost {
     pub logs: Vec<String>,
 }
 
 impl HostApi for FakeHost {
-    fn pseudonymize(&mut self, kind: &str, value: &str) -> String {
-        // FNV-1a: stable across platforms, good enough to distinguish test buyers.
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in kind.bytes().chain([0u8]).chain(value.bytes()) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("fake-{h:016x}")
-    }
     fn log(&mut self, _level: Level, message: &str) {
         self.logs.push(message.to_string());
     }

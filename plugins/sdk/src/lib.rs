@@ -1,9 +1,10 @@
 //! Guest-side SDK for boxoffice connectors.
 //!
 //! Owns: the generated bindings of `wit/connector.wit` (re-exported so every connector uses the
-//! same types), and the small helpers every connector needs: UTC time parsing, money in minor
-//! units, URL query handling for paging, and a [`HostApi`] seam so transform code can be tested
-//! natively without the host. It does not own any vendor knowledge.
+//! same types), the canonical records and their [`RecordWriter`] (from `boxoffice-records`,
+//! shared with the host), and the small helpers every connector needs: UTC time parsing, money
+//! in minor units, URL query handling for paging, and a [`HostApi`] seam so transform code can
+//! be tested natively without the host. It does not own any vendor knowledge.
 
 pub mod host;
 pub mod money;
@@ -23,10 +24,13 @@ pub mod bindings {
 }
 
 pub use bindings::boxoffice::connector::types::{
-    Auth, Event, HttpRequest, HttpResponse, Inventory, Item, Manifest, Page, PluginError,
-    RunContext, Setting, Ticket, TicketStatus,
+    Auth, HttpRequest, HttpResponse, Manifest, Page, PluginError, RunContext, Setting,
 };
 pub use bindings::export;
+pub use boxoffice_records::{
+    decode as decode_records, Event, Inventory, Item, PersonalId, RecordWriter, Ticket,
+    TicketStatus,
+};
 pub use host::{HostApi, Level, WasmHost};
 
 /// Builds a GET request with no body.

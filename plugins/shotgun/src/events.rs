@@ -1,7 +1,7 @@
 //! The legacy events listing → events (names, cities, dates) and inventory (tickets left).
 
 use boxoffice_plugin_sdk::{
-    time, Event, HttpRequest, Inventory, Item, Page, PluginError, RunContext,
+    time, Event, HttpRequest, Inventory, Page, PluginError, RecordWriter, RunContext,
 };
 
 use crate::model::EventsPage;
@@ -13,23 +13,27 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
     let page: EventsPage = serde_json::from_slice(body).map_err(|e| {
         PluginError::BadResponse(format!("GET {}: unexpected events body: {e}", req.id))
     })?;
-    let mut records = Vec::with_capacity(page.data.len() * 2);
+    let mut records = RecordWriter::with_capacity(page.data.len());
     for e in &page.data {
-        records.push(Item::Event(Event {
-            event_id: e.id.to_string(),
-            name: e.name.clone(),
-            city: e.geolocation.as_ref().and_then(|g| g.city.clone()),
+        let id = e.id.to_string();
+        records.event(Event {
+            event_id: id.as_str().into(),
+            name: e.name.as_str().into(),
+            city: e
+                .geolocation
+                .as_ref()
+                .and_then(|g| g.city.as_deref().map(Into::into)),
             venue: None,
             starts_at_ms: e.start_time.as_deref().and_then(time::parse_ms),
             ends_at_ms: e.end_time.as_deref().and_then(time::parse_ms),
             canceled_at_ms: e.cancelled_at.as_deref().and_then(time::parse_ms),
             updated_at_ms: ctx.now_ms,
-        }));
+        });
         let capacity: Option<i64> = e.deals.iter().map(|d| d.quantity).sum();
-        records.push(Item::Inventory(Inventory {
-            event_id: e.id.to_string(),
+        records.inventory(Inventory {
+            event_id: id.as_str().into(),
             // Shotgun has no shows: the event is its own single show.
-            show_id: e.id.to_string(),
+            show_id: id.as_str().into(),
             captured_at_ms: ctx.now_ms,
             capacity: capacity
                 .filter(|c| *c >= 0)
@@ -39,7 +43,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
                 .filter(|c| *c >= 0)
                 .map(|c| c.min(u32::MAX as i64) as u32),
             sold: None,
-        }));
+        });
     }
     let page_no: usize = url_param(req, "page")
         .and_then(|p| p.parse().ok())
@@ -57,7 +61,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         c.encode()
     });
     Ok(Page {
-        records,
+        records: records.finish(),
         next,
         cursor,
     })

@@ -2,7 +2,8 @@
 //!
 //! Reads `GET /tickets` incrementally by the `after` cursor (`<ticket_updated_at>_<ticket_id>`,
 //! verbatim, of the last stored ticket) and the legacy events listing for names, cities and
-//! tickets left. Emits canonical tickets with buyers as host pseudonyms and a coarse region;
+//! tickets left. Emits canonical tickets with the buyer as the vendor's user (or contact) id,
+//! which the host pseudonymizes while decoding, and a coarse region;
 //! never reads scan codes, names, e-mails, phones, birthdays, gender or locality.
 //!
 //! The transform is plain Rust over `HostApi` (`begin_with`, `handle_with`), so it is tested and

@@ -52,13 +52,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
     }
 }
 
-impl Id<'_> {
+impl<'a> Id<'a> {
     /// The id as text, or `None` for a redacted or empty one.
-    pub fn usable(&self) -> Option<String> {
+    pub fn usable(&self) -> Option<std::borrow::Cow<'a, str>> {
         match self {
-            Id::Num(n) => Some(n.to_string()),
+            Id::Num(n) => Some(n.to_string().into()),
             Id::Str(s) if s.is_empty() || s.eq_ignore_ascii_case("redacted") => None,
-            Id::Str(s) => Some(s.to_string()),
+            Id::Str(s) => Some(s.clone()),
         }
     }
 }

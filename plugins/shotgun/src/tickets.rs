@@ -1,11 +1,12 @@
 //! A `/tickets` page → canonical tickets (and the events they name), the next request and the
 //! cursor to commit.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use boxoffice_plugin_sdk::{
-    money, time, url, Event, HostApi, HttpRequest, Item, Level, Page, PluginError, RunContext,
-    Ticket, TicketStatus,
+    money, time, url, Event, HostApi, HttpRequest, Level, Page, PersonalId, PluginError,
+    RecordWriter, RunContext, Ticket, TicketStatus,
 };
 
 use crate::model::{TicketsPage, WireTicket};
@@ -36,7 +37,7 @@ fn status(s: &str) -> Option<TicketStatus> {
 }
 
 /// Country plus at most a 2-character postal prefix: coarse enough to keep (`France 69`).
-fn region(t: &WireTicket) -> Option<String> {
+fn region<'a>(t: &WireTicket<'a>) -> Option<Cow<'a, str>> {
     let country = t
         .contact_country
         .as_deref()
@@ -48,38 +49,44 @@ fn region(t: &WireTicket) -> Option<String> {
         .map(|p| p.trim().chars().take(2).collect::<String>())
         .filter(|p| !p.is_empty());
     match (country, prefix) {
-        (Some(c), Some(p)) => Some(format!("{c} {p}")),
-        (Some(c), None) => Some(c.to_string()),
+        (Some(c), Some(p)) => Some(format!("{c} {p}").into()),
+        (Some(_), None) => t.contact_country.as_ref().map(|c| match c {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+        }),
         _ => None,
     }
 }
 
-fn ticket(
-    host: &mut impl HostApi,
-    t: &WireTicket,
-    unknown: &mut u32,
-) -> Result<Ticket, PluginError> {
+fn ticket<'a>(t: &WireTicket<'a>, unknown: &mut u32) -> Result<Ticket<'a>, PluginError> {
     let id = t.ticket_id;
     let st = status(t.ticket_status).unwrap_or_else(|| {
         *unknown += 1;
         TicketStatus::Pending
     });
+    // The host turns the identifier into a pseudonym while decoding the page.
     let buyer = match (
         t.user_id.as_ref().and_then(|u| u.usable()),
         t.contact_id.as_ref().and_then(|c| c.usable()),
     ) {
-        (Some(u), _) => Some(host.pseudonymize("shotgun-user", &u)),
-        (None, Some(c)) => Some(host.pseudonymize("shotgun-contact", &c)),
+        (Some(u), _) => Some(PersonalId {
+            kind: "shotgun-user".into(),
+            value: u,
+        }),
+        (None, Some(c)) => Some(PersonalId {
+            kind: "shotgun-contact".into(),
+            value: c,
+        }),
         (None, None) => None,
     };
     let ended = matches!(st, TicketStatus::Refunded | TicketStatus::Canceled);
     Ok(Ticket {
-        ticket_id: id.to_string(),
-        order_id: t.order_id.to_string(),
-        event_id: t.event_id.to_string(),
+        ticket_id: id.to_string().into(),
+        order_id: t.order_id.to_string().into(),
+        event_id: t.event_id.to_string().into(),
         show_id: None,
-        category: t.deal_title.to_string(),
-        channel: t.deal_channel.to_string(),
+        category: t.deal_title.clone(),
+        channel: t.deal_channel.clone(),
         status: st,
         price_minor: t.deal_price,
         service_fee_minor: t.deal_service_fee,
@@ -91,7 +98,7 @@ fn ticket(
         } else {
             0
         },
-        currency: money::currency(t.currency),
+        currency: money::currency(t.currency).into(),
         ordered_at_ms: ms("ordered_at", id, t.ordered_at)?,
         updated_at_ms: ms("ticket_updated_at", id, t.ticket_updated_at)?,
         scanned_at_ms: opt_ms("ticket_scanned_at", id, t.ticket_scanned_at)?,
@@ -102,11 +109,11 @@ fn ticket(
         },
         buyer,
         region: region(t),
-        utm_source: t.utm_source.as_deref().map(str::to_string),
-        utm_medium: t.utm_medium.as_deref().map(str::to_string),
+        utm_source: t.utm_source.clone(),
+        utm_medium: t.utm_medium.clone(),
         utm_campaign: None,
-        payment_method: t.payment_method.as_deref().map(str::to_string),
-        visibility: t.deal_visibilities.iter().map(|v| v.to_string()).collect(),
+        payment_method: t.payment_method.clone(),
+        visibility: t.deal_visibilities.clone(),
     })
 }
 
@@ -123,20 +130,20 @@ pub fn handle(
     let page: TicketsPage = serde_json::from_str(body)
         .map_err(|e| PluginError::BadResponse(format!("GET /tickets: unexpected body: {e}")))?;
     let until = ctx.until_ms;
-    let mut records = Vec::with_capacity(page.data.len() + 4);
+    let mut records = RecordWriter::with_capacity(page.data.len() + 4);
     let mut events: BTreeMap<i64, Event> = BTreeMap::new();
     let mut unknown = 0u32;
     let mut passed_until = false;
     for t in &page.data {
-        let tk = ticket(host, t, &mut unknown)?;
+        let tk = ticket(t, &mut unknown)?;
         if until.is_some_and(|u| tk.updated_at_ms >= u) {
             passed_until = true;
             continue;
         }
         let updated = tk.updated_at_ms;
         let e = events.entry(t.event_id).or_insert_with(|| Event {
-            event_id: t.event_id.to_string(),
-            name: t.event_name.to_string(),
+            event_id: tk.event_id.clone(),
+            name: t.event_name.clone(),
             city: None,
             venue: None,
             starts_at_ms: t.event_start_time.and_then(time::parse_ms),
@@ -145,7 +152,7 @@ pub fn handle(
             updated_at_ms: updated,
         });
         e.updated_at_ms = e.updated_at_ms.max(updated);
-        records.push(Item::Ticket(tk));
+        records.ticket(tk);
     }
     if unknown > 0 {
         host.log(
@@ -156,7 +163,9 @@ pub fn handle(
     if page.data.is_empty() && s.event_id.is_some() && url_param(req, "after").is_none() {
         host.log(Level::Warn, "the configured event returned no tickets: wrong organizer, co-host flag off, or no sales yet");
     }
-    records.extend(events.into_values().map(Item::Event));
+    for e in events.into_values() {
+        records.event(e);
+    }
 
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
     let new_cursor = page.data.last().filter(|_| !passed_until).map(|last| {
@@ -178,7 +187,7 @@ pub fn handle(
         }
     }
     Ok(Page {
-        records,
+        records: records.finish(),
         next,
         cursor: new_cursor,
     })

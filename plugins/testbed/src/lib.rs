@@ -1,25 +1,25 @@
 //! A connector that misbehaves on purpose, for the host's containment tests.
 //!
 //! The `mode` setting picks the misdeed: `ok` behaves; `loop`, `memory-bomb`, `panic`,
-//! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `forged-buyer`, `bad-url`
+//! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `garbled-records`, `bad-url`
 //! each try one thing a sandboxed connector must not get away with. Probes that can fail
 //! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Item, Level, Manifest, Page,
-    PluginError, RunContext, Ticket, TicketStatus, WasmHost,
+    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
+    PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
 };
 
 pub struct Testbed;
 
-fn ticket(id: usize, category: String, buyer: Option<String>) -> Ticket {
+fn ticket(id: usize, category: String, buyer: Option<PersonalId<'static>>) -> Ticket<'static> {
     Ticket {
-        ticket_id: format!("t{id}"),
-        order_id: format!("o{id}"),
+        ticket_id: format!("t{id}").into(),
+        order_id: format!("o{id}").into(),
         event_id: "e1".into(),
         show_id: None,
-        category,
+        category: category.into(),
         channel: "online".into(),
         status: TicketStatus::Valid,
         price_minor: 1000,
@@ -95,7 +95,7 @@ fn outcome(r: std::io::Result<usize>) -> String {
 
 /// Emits the page for `mode`.
 pub fn handle_with(
-    host: &mut impl HostApi,
+    _host: &mut impl HostApi,
     ctx: &RunContext,
     response: &HttpResponse,
 ) -> Result<Page, PluginError> {
@@ -104,28 +104,34 @@ pub fn handle_with(
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(3);
-    let records = match mode {
-        "huge-output" => (0..8_000)
-            .map(|i| Item::Ticket(ticket(i, "x".repeat(1024), None)))
-            .collect(),
-        "pii" => vec![
-            Item::Ticket(ticket(1, "PHASE 1".into(), None)),
-            Item::Ticket(ticket(2, "note: canary.name@example.invalid".into(), None)),
-        ],
-        "forged-buyer" => vec![Item::Ticket(ticket(
-            1,
-            "PHASE 1".into(),
-            Some("b0123456789abcdef01234567.00000000".into()),
-        ))],
-        _ => (0..n)
-            .map(|i| {
-                let buyer = host.pseudonymize("user", &format!("{}", 7_000_000 + i));
-                Item::Ticket(ticket(i, "PHASE 1".into(), Some(buyer)))
-            })
-            .collect(),
-    };
+    let mut records = RecordWriter::default();
+    match mode {
+        "huge-output" => (0..8_000).for_each(|i| records.ticket(ticket(i, "x".repeat(1024), None))),
+        "pii" => {
+            records.ticket(ticket(1, "PHASE 1".into(), None));
+            records.ticket(ticket(2, "note: canary.name@example.invalid".into(), None));
+        }
+        // A well-formed ticket, then bytes that frame no record.
+        "garbled-records" => {
+            records.ticket(ticket(1, "PHASE 1".into(), None));
+            let mut blob = records.finish();
+            blob.extend_from_slice(&[1, 0xFF, 0xFF]);
+            return Ok(Page {
+                records: blob,
+                next: vec![],
+                cursor: Some("garbled".into()),
+            });
+        }
+        _ => (0..n).for_each(|i| {
+            let buyer = PersonalId {
+                kind: "user".into(),
+                value: format!("{}", 7_000_000 + i).into(),
+            };
+            records.ticket(ticket(i, "PHASE 1".into(), Some(buyer)))
+        }),
+    }
     Ok(Page {
-        records,
+        records: records.finish(),
         next: vec![],
         cursor: Some(format!("cursor-{n}")),
     })

@@ -1,0 +1,176 @@
+//! A plugin page's records blob (WIT 0.2 `page.records`) → the host's records.
+//!
+//! Owns: decoding the blob with the same crate the guest encoded it with (`boxoffice-records`),
+//! and replacing every buyer's identifier with its pseudonym on the way, so a raw identifier
+//! exists only inside this function. It does not judge what the records say (that is the
+//! `firewall`, which runs next) and does not read guest memory (the instance copied the blob
+//! out in one piece).
+
+use boxoffice_records as wire;
+
+use super::pseudonym::Pseudonymizer;
+use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
+
+pub use wire::DecodeError;
+
+/// Every record of a blob, buyers pseudonymized; the first framing error fails the page (the
+/// rest of the blob cannot be told apart, and the page is read again next run).
+pub fn decode_records(blob: &[u8], pseudonyms: &Pseudonymizer) -> Result<Vec<Record>, DecodeError> {
+    let reader = wire::RecordReader::new(blob);
+    let mut out = Vec::with_capacity(reader.size_hint_records());
+    for item in reader {
+        out.push(record(item?, pseudonyms));
+    }
+    Ok(out)
+}
+
+fn status(s: wire::TicketStatus) -> TicketStatus {
+    match s {
+        wire::TicketStatus::Valid => TicketStatus::Valid,
+        wire::TicketStatus::Refunded => TicketStatus::Refunded,
+        wire::TicketStatus::Canceled => TicketStatus::Canceled,
+        wire::TicketStatus::Resold => TicketStatus::Resold,
+        wire::TicketStatus::Pending => TicketStatus::Pending,
+    }
+}
+
+fn owned(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    s.map(|s| s.into_owned())
+}
+
+fn record(item: wire::Item<'_>, pseudonyms: &Pseudonymizer) -> Record {
+    match item {
+        wire::Item::Ticket(t) => Record::Ticket(Ticket {
+            ticket_id: t.ticket_id.into_owned(),
+            order_id: t.order_id.into_owned(),
+            event_id: t.event_id.into_owned(),
+            show_id: owned(t.show_id),
+            category: t.category.into_owned(),
+            channel: t.channel.into_owned(),
+            status: status(t.status),
+            price_minor: t.price_minor,
+            service_fee_minor: t.service_fee_minor,
+            buyer_fee_minor: t.buyer_fee_minor,
+            producer_cost_minor: t.producer_cost_minor,
+            refunded_minor: t.refunded_minor,
+            currency: t.currency.into_owned(),
+            ordered_at_ms: t.ordered_at_ms,
+            updated_at_ms: t.updated_at_ms,
+            scanned_at_ms: t.scanned_at_ms,
+            refunded_at_ms: t.refunded_at_ms,
+            buyer: t.buyer.map(|b| pseudonyms.pseudonym(&b.kind, &b.value)),
+            region: owned(t.region),
+            utm_source: owned(t.utm_source),
+            utm_medium: owned(t.utm_medium),
+            utm_campaign: owned(t.utm_campaign),
+            payment_method: owned(t.payment_method),
+            visibility: t.visibility.into_iter().map(|v| v.into_owned()).collect(),
+        }),
+        wire::Item::Event(e) => Record::Event(Event {
+            event_id: e.event_id.into_owned(),
+            name: e.name.into_owned(),
+            city: owned(e.city),
+            venue: owned(e.venue),
+            starts_at_ms: e.starts_at_ms,
+            ends_at_ms: e.ends_at_ms,
+            canceled_at_ms: e.canceled_at_ms,
+            updated_at_ms: e.updated_at_ms,
+        }),
+        wire::Item::Inventory(v) => Record::Inventory(Inventory {
+            event_id: v.event_id.into_owned(),
+            show_id: v.show_id.into_owned(),
+            captured_at_ms: v.captured_at_ms,
+            capacity: v.capacity,
+            available: v.available,
+            sold: v.sold,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buyers_arrive_as_pseudonyms_and_nothing_else_changes() {
+        let mut w = wire::RecordWriter::default();
+        let mut t = wire::Ticket {
+            ticket_id: "t1".into(),
+            order_id: "o1".into(),
+            event_id: "e1".into(),
+            show_id: Some("s1".into()),
+            category: "PHASE 1".into(),
+            channel: "online".into(),
+            status: wire::TicketStatus::Refunded,
+            price_minor: 2_500,
+            service_fee_minor: 1,
+            buyer_fee_minor: 2,
+            producer_cost_minor: 3,
+            refunded_minor: 2_500,
+            currency: "EUR".into(),
+            ordered_at_ms: 10,
+            updated_at_ms: 20,
+            scanned_at_ms: None,
+            refunded_at_ms: Some(30),
+            buyer: Some(wire::PersonalId {
+                kind: "email".into(),
+                value: "canary.name@example.invalid".into(),
+            }),
+            region: Some("France 69".into()),
+            utm_source: Some("ig".into()),
+            utm_medium: None,
+            utm_campaign: Some("summer".into()),
+            payment_method: None,
+            visibility: vec!["public".into()],
+        };
+        w.ticket(t.clone());
+        t.buyer = None;
+        w.ticket(t);
+        let p = Pseudonymizer::new([5; 32]);
+        let records = decode_records(&w.finish(), &p).unwrap();
+        let [Record::Ticket(a), Record::Ticket(b)] = &records[..] else {
+            panic!("{records:?}")
+        };
+        assert_eq!(
+            a.buyer.as_deref(),
+            Some(p.pseudonym("email", "canary.name@example.invalid").as_str())
+        );
+        assert!(!format!("{records:?}").contains("canary"));
+        assert_eq!(b.buyer, None);
+        assert_eq!(
+            (
+                a.status,
+                a.refunded_minor,
+                a.show_id.as_deref(),
+                &a.visibility[..]
+            ),
+            (
+                TicketStatus::Refunded,
+                2_500,
+                Some("s1"),
+                &["public".to_string()][..]
+            )
+        );
+        let mut a = a.clone();
+        a.buyer = None;
+        assert_eq!(&a, b, "only the buyer differs");
+    }
+
+    #[test]
+    fn a_broken_blob_is_an_error_not_a_short_page() {
+        let mut w = wire::RecordWriter::default();
+        w.inventory(wire::Inventory {
+            event_id: "e1".into(),
+            show_id: "e1".into(),
+            captured_at_ms: 1,
+            capacity: None,
+            available: Some(3),
+            sold: None,
+        });
+        let mut blob = w.finish();
+        let whole = blob.len();
+        blob.extend_from_slice(&[1, 200]);
+        let err = decode_records(&blob, &Pseudonymizer::new([1; 32])).unwrap_err();
+        assert_eq!((err.record, err.offset), (1, whole));
+    }
+}
