@@ -6,6 +6,7 @@
 //! in minor units, URL query handling for paging, and a [`HostApi`] seam so transform code can
 //! be tested natively without the host. It does not own any vendor knowledge.
 
+pub mod arena;
 pub mod host;
 pub mod money;
 pub mod time;

@@ -9,6 +9,12 @@
 //! The transform is plain Rust over `HostApi` (`begin_with`, `handle_with`), so it is tested and
 //! benchmarked natively; the `Guest` impl only passes the component's imports in.
 
+/// The component's allocator: page-scoped bump allocation (see the SDK's `arena`); the native
+/// build keeps the platform's.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: boxoffice_plugin_sdk::arena::PageArena = boxoffice_plugin_sdk::arena::PageArena::new();
+
 pub mod events;
 pub mod model;
 pub mod plan;
