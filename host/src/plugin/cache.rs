@@ -114,8 +114,46 @@ fn write_entry(path: &Path, compiled: &[u8]) -> std::io::Result<()> {
     data.extend_from_slice(MAGIC);
     data.extend_from_slice(&Sha256::digest(compiled));
     data.extend_from_slice(compiled);
-    // Write then rename: a crash never leaves a half-written entry under the final name.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Write then rename: a crash never leaves a half-written entry under the final name. The
+    // temporary name is this writer's own (process and sequence number): two threads loading
+    // the same plugin into a cold cache each write and rename their own file, and the entry
+    // is whichever rename came last (both are the same bytes).
+    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, &data)?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests in one process load the same plugins at once; a cold cache must not make any of
+    /// them fail (they shared one temporary file name, and all but one rename failed).
+    #[test]
+    fn concurrent_writers_of_one_entry_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache").join("entry.cwasm");
+        let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..10 {
+                        write_entry(&path, &payload).unwrap();
+                    }
+                });
+            }
+        });
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(&data[..8], MAGIC);
+        assert_eq!(&data[40..], &payload[..]);
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "temporary files left behind: {left:?}");
+    }
 }

@@ -43,7 +43,11 @@ impl Pseudonymizer {
         m.update(&[0]);
         m.update(value.as_bytes());
         let out = m.finalize().into_bytes();
-        hex::encode(&out[..PSEUDONYM_HEX / 2])
+        let mut text = [0u8; PSEUDONYM_HEX];
+        // Into a stack buffer: `hex::encode` builds the String a char at a time.
+        hex::encode_to_slice(&out[..PSEUDONYM_HEX / 2], &mut text)
+            .expect("24 hex chars for 12 bytes");
+        String::from_utf8_lossy(&text).into_owned()
     }
 }
 

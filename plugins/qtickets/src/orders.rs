@@ -58,17 +58,6 @@ pub fn split(total: i64, n: u64) -> impl Iterator<Item = i64> {
     (0..n).map(move |k| if k == 0 { each + rem } else { each })
 }
 
-/// The same code as `money::currency` (trimmed, ASCII upper case), borrowed when the vendor
-/// already sends it so.
-pub fn currency(code: &str) -> Cow<'_, str> {
-    let code = code.trim();
-    if code.bytes().any(|b| b.is_ascii_lowercase()) {
-        Cow::Owned(code.to_ascii_uppercase())
-    } else {
-        Cow::Borrowed(code)
-    }
-}
-
 /// `s.to_lowercase()`, borrowed when that would change nothing (every character is its own
 /// lower case; the one context-dependent mapping, final sigma, starts from `Σ`, which is not).
 pub fn lowercase(s: &str) -> Cow<'_, str> {
@@ -125,7 +114,7 @@ fn order_facts<'a>(
     let currency = o
         .currency_id
         .as_deref()
-        .map(currency)
+        .map(money::currency)
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad(req, format!("order {id}: no `currency_id`")))?;
     let updated_at_ms = req_ms(req, ("order", id), "updated_at", o.updated_at.as_deref())?;

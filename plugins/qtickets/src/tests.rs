@@ -390,8 +390,8 @@ fn borrowed_normalisation_matches_the_allocating_one() {
         assert_eq!(matches!(l, Cow::Borrowed(_)), s == s.to_lowercase(), "{s}");
     }
     for code in ["RUB", " eur ", "Usd", ""] {
-        let c = orders::currency(code);
-        assert_eq!(c, money::currency(code), "{code}");
+        let c = money::currency(code);
+        assert_eq!(c, code.trim().to_ascii_uppercase(), "{code}");
         assert_eq!(matches!(c, Cow::Borrowed(_)), code.trim() == c, "{code}");
     }
 }

@@ -14,9 +14,15 @@ pub fn major_to_minor(v: &serde_json::Value) -> Option<i64> {
     Some((f * 100.0).round() as i64)
 }
 
-/// Currency codes upper-cased (Shotgun sends `eur`).
-pub fn currency(code: &str) -> String {
-    code.trim().to_ascii_uppercase()
+/// Currency codes trimmed and upper-cased (Shotgun sends `eur`); borrowed when the vendor
+/// already sends them so.
+pub fn currency(code: &str) -> std::borrow::Cow<'_, str> {
+    let code = code.trim();
+    if code.bytes().any(|b| b.is_ascii_lowercase()) {
+        code.to_ascii_uppercase().into()
+    } else {
+        code.into()
+    }
 }
 
 #[cfg(test)]

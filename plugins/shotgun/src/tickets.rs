@@ -98,7 +98,7 @@ fn ticket<'a>(t: &WireTicket<'a>, unknown: &mut u32) -> Result<Ticket<'a>, Plugi
         } else {
             0
         },
-        currency: money::currency(t.currency).into(),
+        currency: money::currency(t.currency),
         ordered_at_ms: ms("ordered_at", id, t.ordered_at)?,
         updated_at_ms: ms("ticket_updated_at", id, t.ticket_updated_at)?,
         scanned_at_ms: opt_ms("ticket_scanned_at", id, t.ticket_scanned_at)?,
