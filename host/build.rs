@@ -19,7 +19,14 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     // `.cargo/config.toml` holds the wasm build's code-generation flags (inlining, see there).
-    for p in ["plugins", "records", "wit", "Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
+    for p in [
+        "plugins",
+        "records",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");

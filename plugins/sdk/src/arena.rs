@@ -233,6 +233,10 @@ mod tests {
         assert!(b.used() <= 256);
         assert!(b.alloc(l(512, 8)).is_none());
         assert!(b.contains(pinned) && !b.contains(4096 + 256));
-        assert_eq!(Bump::default().alloc(l(1, 1)), None, "no region, no allocation");
+        assert_eq!(
+            Bump::default().alloc(l(1, 1)),
+            None,
+            "no region, no allocation"
+        );
     }
 }

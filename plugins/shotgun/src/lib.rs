@@ -13,7 +13,8 @@
 /// build keeps the platform's.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOC: boxoffice_plugin_sdk::arena::PageArena = boxoffice_plugin_sdk::arena::PageArena::new();
+static ALLOC: boxoffice_plugin_sdk::arena::PageArena =
+    boxoffice_plugin_sdk::arena::PageArena::new();
 
 pub mod events;
 pub mod model;
