@@ -226,7 +226,7 @@ impl<'a> RecordReader<'a> {
         }
     }
 
-    /// A lower bound on the records left, for sizing (a record takes at least 40 bytes).
+    /// About how many records are left, assuming ticket-sized ones: to size the output once.
     pub fn size_hint_records(&self) -> usize {
         (self.blob.len() - self.offset) / TICKET_BYTES_HINT
     }

@@ -68,11 +68,6 @@ pub fn lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Borrows a string the order shares with each of its tickets, so a ticket copies nothing.
-fn share(s: &str) -> Cow<'_, str> {
-    Cow::Borrowed(s)
-}
-
 fn minor(
     req: &HttpRequest,
     what: &str,
@@ -256,20 +251,21 @@ fn basket_tickets(
             buyer_fee_minor: 0,
             producer_cost_minor: 0,
             refunded_minor,
-            currency: share(&f.currency),
+            // Borrowed from the order: its tickets copy nothing.
+            currency: Cow::Borrowed(&f.currency),
             ordered_at_ms: f.ordered_at_ms,
             updated_at_ms,
             scanned_at_ms,
             refunded_at_ms,
             buyer: f.buyer.as_ref().map(|b| PersonalId {
-                kind: share(&b.kind),
-                value: share(&b.value),
+                kind: Cow::Borrowed(&b.kind),
+                value: Cow::Borrowed(&b.value),
             }),
             region: None,
             utm_source: f.utm[0].map(Into::into),
             utm_medium: f.utm[1].map(Into::into),
             utm_campaign: f.utm[2].map(Into::into),
-            payment_method: f.payment_method.as_deref().map(share),
+            payment_method: f.payment_method.as_deref().map(Cow::Borrowed),
             visibility: vec![],
         });
     }

@@ -40,21 +40,23 @@ fn status(s: &str) -> Option<TicketStatus> {
 fn region<'a>(t: &WireTicket<'a>) -> Option<Cow<'a, str>> {
     let country = t
         .contact_country
-        .as_deref()
-        .map(str::trim)
+        .as_ref()
+        .map(|c| match c {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+        })
         .filter(|c| !c.is_empty());
-    let prefix: Option<String> = t
+    let prefix = t
         .contact_postal_code
         .as_deref()
-        .map(|p| p.trim().chars().take(2).collect::<String>())
+        .map(|p| {
+            let p = p.trim();
+            &p[..p.char_indices().nth(2).map_or(p.len(), |(i, _)| i)]
+        })
         .filter(|p| !p.is_empty());
     match (country, prefix) {
         (Some(c), Some(p)) => Some(format!("{c} {p}").into()),
-        (Some(_), None) => t.contact_country.as_ref().map(|c| match c {
-            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
-        }),
-        _ => None,
+        (country, _) => country,
     }
 }
 
