@@ -79,6 +79,34 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// A ticket with nothing in it: the base of probes and fixtures (`..Ticket::BLANK`).
+    pub const BLANK: Ticket = Ticket {
+        ticket_id: String::new(),
+        order_id: String::new(),
+        event_id: String::new(),
+        show_id: None,
+        category: String::new(),
+        channel: String::new(),
+        status: TicketStatus::Pending,
+        price_minor: 0,
+        service_fee_minor: 0,
+        buyer_fee_minor: 0,
+        producer_cost_minor: 0,
+        refunded_minor: 0,
+        currency: String::new(),
+        ordered_at_ms: 0,
+        updated_at_ms: 0,
+        scanned_at_ms: None,
+        refunded_at_ms: None,
+        buyer: None,
+        region: None,
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        payment_method: None,
+        visibility: Vec::new(),
+    };
+
     /// Money the organiser keeps from this ticket, in minor units. The one place that defines
     /// revenue: a valid ticket keeps its face price, a refunded one keeps what was withheld
     /// (price − refunded amount), canceled, resold and pending tickets keep nothing (a resale's

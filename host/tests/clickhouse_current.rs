@@ -32,22 +32,15 @@ fn migrations_and_rows_work_on_a_current_clickhouse() {
         channel: "online".into(),
         status: TicketStatus::Refunded,
         price_minor: 150_000,
-        service_fee_minor: 0,
-        buyer_fee_minor: 0,
-        producer_cost_minor: 0,
         refunded_minor: 135_000,
         currency: "RUB".into(),
         ordered_at_ms: 1_762_167_912_000,
         updated_at_ms: 1_762_327_231_000,
-        scanned_at_ms: None,
         refunded_at_ms: Some(1_762_327_231_000),
         buyer: Some("b".repeat(24)),
-        region: None,
         utm_source: Some("example".into()),
-        utm_medium: None,
-        utm_campaign: None,
         payment_method: Some("card".into()),
-        visibility: vec![],
+        ..Ticket::BLANK
     };
     let event = Event {
         event_id: "90001".into(),

@@ -612,27 +612,16 @@ fn synthetic(id: u32, event: &str, utm_source: &str) -> Ticket {
         ticket_id: id.to_string(),
         order_id: id.to_string(),
         event_id: event.into(),
-        show_id: None,
         category: "GA \"front\"".into(),
         channel: "online".into(),
         status: TicketStatus::Valid,
         price_minor: 1250,
         service_fee_minor: 125,
-        buyer_fee_minor: 0,
-        producer_cost_minor: 0,
-        refunded_minor: 0,
         currency: "EUR".into(),
         ordered_at_ms: 1,
         updated_at_ms: 1,
-        scanned_at_ms: None,
-        refunded_at_ms: None,
-        buyer: None,
-        region: None,
         utm_source: Some(utm_source.into()),
-        utm_medium: None,
-        utm_campaign: None,
-        payment_method: None,
-        visibility: vec![],
+        ..Ticket::BLANK
     }
 }
 

@@ -309,7 +309,7 @@ pub fn label_names(families: &[Family]) -> Vec<&'static str> {
     let probe = LedgerTicket {
         vendor: String::new(),
         account: String::new(),
-        ticket: BLANK,
+        ticket: Ticket::BLANK,
     };
     let mut names: Vec<&'static str> = families
         .iter()
@@ -319,34 +319,6 @@ pub fn label_names(families: &[Family]) -> Vec<&'static str> {
     names.dedup();
     names
 }
-
-/// A ticket with nothing in it, for probes and tests.
-const BLANK: Ticket = Ticket {
-    ticket_id: String::new(),
-    order_id: String::new(),
-    event_id: String::new(),
-    show_id: None,
-    category: String::new(),
-    channel: String::new(),
-    status: TicketStatus::Pending,
-    price_minor: 0,
-    service_fee_minor: 0,
-    buyer_fee_minor: 0,
-    producer_cost_minor: 0,
-    refunded_minor: 0,
-    currency: String::new(),
-    ordered_at_ms: 0,
-    updated_at_ms: 0,
-    scanned_at_ms: None,
-    refunded_at_ms: None,
-    buyer: None,
-    region: None,
-    utm_source: None,
-    utm_medium: None,
-    utm_campaign: None,
-    payment_method: None,
-    visibility: Vec::new(),
-};
 
 /// One series' history: `values[i]` at `first_ms + i * step_ms`.
 #[derive(Debug, Clone, PartialEq)]
@@ -529,7 +501,7 @@ pub fn stream(
                 utm_medium: r.get(18)?,
                 utm_campaign: r.get(19)?,
                 payment_method: r.get(20)?,
-                ..BLANK
+                ..Ticket::BLANK
             },
         };
         ev.add(&t);
@@ -569,7 +541,7 @@ mod tests {
             currency: "EUR".into(),
             ordered_at_ms: T0 + H / 2,
             updated_at_ms: T0 + H / 2,
-            ..BLANK
+            ..Ticket::BLANK
         }
     }
 

@@ -425,7 +425,6 @@ mod tests {
             ticket_id: id.to_string(),
             order_id: id.to_string(),
             event_id: event.into(),
-            show_id: None,
             category: "GA".into(),
             channel: "online".into(),
             status,
@@ -441,15 +440,8 @@ mod tests {
             currency: "EUR".into(),
             ordered_at_ms: 1,
             updated_at_ms: 1,
-            scanned_at_ms: None,
-            refunded_at_ms: None,
-            buyer: None,
-            region: None,
-            utm_source: None,
-            utm_medium: None,
-            utm_campaign: None,
             payment_method: Some("card".into()),
-            visibility: vec![],
+            ..Ticket::BLANK
         }
     }
 
