@@ -3,7 +3,6 @@
 //! a new installation's dashboards show history and not only what was scraped since. Running
 //! it again sends only what the server does not have.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -34,12 +33,8 @@ pub struct BackfillMetricsArgs {
     /// Compute and print series and sample counts; contact no server, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
 }
 
 fn parse_step(s: &str) -> Result<Step, String> {
@@ -96,7 +91,7 @@ fn progress(tickets: u64) -> (ProgressHook, Option<indicatif::ProgressBar>) {
 pub async fn run(args: BackfillMetricsArgs) -> anyhow::Result<ExitCode> {
     // Check the target before any work, dry run included.
     let target = Target::parse(&args.to, args.read_from.as_deref(), &args.labels)?;
-    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
+    let config = args.source.load()?;
     let path = config.state_dir.join("state.sqlite");
     if !path.exists() {
         anyhow::bail!(

@@ -2,7 +2,6 @@
 //! makes one real request per account through its plugin, printing one line per check. Exits
 //! non-zero when anything failed. Nothing is written except the schema.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -12,16 +11,12 @@ use crate::sync::probe_account;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
 }
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let config = match super::sync::load_config(args.config.as_deref(), &args.envfiles) {
+    let config = match args.source.load() {
         Ok(c) => c,
         Err(e) => {
             println!("FAIL config: {e:#}");

@@ -2,7 +2,6 @@
 //! The daemon and `sync` migrate at start-up too; this command is for deploy scripts that want
 //! the schema ready (and a tampered migration reported) before anything runs.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,16 +12,12 @@ use crate::state::StateStore;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
 }
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
-    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
+    let config = args.source.load()?;
     let dir = &config.state_dir;
     StateStore::open(&dir.join("state.sqlite"))?;
     println!(

@@ -4,6 +4,7 @@
 mod backfill_metrics;
 mod bench;
 mod check;
+mod config_source;
 mod demo;
 mod migrate;
 mod plan;

@@ -22,12 +22,8 @@ pub enum PlanCmd {
 pub struct ImportArgs {
     /// The CSV file (UTF-8; dates YYYY-MM-DD, revenue in major units with a `.`).
     pub file: PathBuf,
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
 }
 
 pub async fn run(cmd: PlanCmd) -> anyhow::Result<ExitCode> {
@@ -47,7 +43,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let rows = parse_csv(&text).map_err(|e| anyhow::anyhow!("{file}: {e}; nothing was written"))?;
-    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
+    let config = args.source.load()?;
     let (table, place): (Box<dyn PlanTable>, String) = match &config.clickhouse {
         Some(ch) => {
             let (w, _) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)

@@ -1,7 +1,6 @@
 //! `boxoffice run`: the daemon — one scheduler for every configured account, `/metrics` and
 //! `/healthz`, graceful shutdown on SIGTERM/SIGINT.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +14,8 @@ use crate::sync::{sync_account, Account, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
     /// How long a shutdown waits for syncs in flight before leaving them (their last committed
     /// page stays committed; the rest is fetched again next time).
     #[arg(long, default_value_t = 20)]
@@ -52,7 +47,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = super::sync::load_config(args.config.as_deref(), &args.envfiles)?;
+    let config = args.source.load()?;
     if config.accounts.is_empty() {
         anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file (--config)");
     }

@@ -1,6 +1,5 @@
 //! `boxoffice sync`: one run of every configured account (or one vendor), for a systemd timer.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use std::sync::Arc;
@@ -8,7 +7,6 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::app::App;
-use crate::config::{Config, Vars};
 use crate::sync::{sync_account, ProgressHook, RunKind, RunOptions, RunSummary};
 
 #[derive(Debug, Args)]
@@ -28,12 +26,8 @@ pub struct SyncArgs {
     /// Fetch and transform, print counts, write nothing, move no cursor.
     #[arg(long)]
     pub dry_run: bool,
-    /// KEY=VALUE files read before the environment (which wins).
-    #[arg(long = "envfile")]
-    pub envfiles: Vec<PathBuf>,
-    /// TOML config file (accounts, sink, limits); env files and the environment override it.
-    #[arg(long, env = "BOXOFFICE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: super::config_source::ConfigSource,
 }
 
 /// A progress bar on a TTY, a plain line every 25 pages otherwise.
@@ -68,16 +62,8 @@ fn progress(label: String) -> (ProgressHook, Option<indicatif::ProgressBar>) {
     }
 }
 
-pub fn load_config(
-    config: Option<&std::path::Path>,
-    envfiles: &[PathBuf],
-) -> anyhow::Result<Config> {
-    let vars = Vars::load(config, envfiles)?;
-    Ok(Config::from_vars(&vars)?)
-}
-
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(args.config.as_deref(), &args.envfiles)?;
+    let config = args.source.load()?;
     if config.accounts.is_empty() {
         anyhow::bail!(
             "no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, or QTICKETS_TOKEN (see `boxoffice demo` to try it without credentials)"
