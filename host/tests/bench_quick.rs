@@ -2,8 +2,24 @@
 //! metric as a positive, finite number. How fast anything is is not asserted here (that is
 //! what the bench reports; see docs/performance.md).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use boxoffice_testkit::clickhouse::shared_endpoint;
+
+/// The report's metrics (the one JSON file `bench` wrote under `out`).
+fn report_metrics(out: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let json = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap_or_else(|| panic!("no JSON report in {}", out.display()));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let metrics = report["metrics"].as_array().expect("metrics array").clone();
+    (report, metrics)
+}
 
 /// Every metric a run without ClickHouse reports.
 const METRICS: &[&str] = &[
@@ -23,6 +39,7 @@ const METRICS: &[&str] = &[
     "cold_start_empty_cache_ms",
     "backfill_peak_rss_mb",
     "backfill_tickets_per_sec",
+    "backfill_first_scrape_ms",
 ];
 
 #[test]
@@ -68,10 +85,9 @@ fn quick_bench_writes_every_metric() {
         .to_string_lossy()
         .starts_with("bench-"));
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let (report, metrics) = report_metrics(&out);
     assert_eq!(report["quick"], true);
-    let metrics = report["metrics"].as_array().expect("metrics array");
+    assert_eq!(report["params"]["clickhouse"], false);
     for id in METRICS {
         let m = metrics
             .iter()
@@ -94,4 +110,57 @@ fn quick_bench_writes_every_metric() {
             "table lacks {m}:\n{stdout}"
         );
     }
+}
+
+/// With `CLICKHOUSE_*` set, the pipeline rows are measured into ClickHouse too (checked against
+/// the simulators' truth by the bench itself), in a database of the bench's own that is gone
+/// afterwards.
+#[test]
+fn quick_bench_measures_clickhouse_when_configured() {
+    let Some(ch) = shared_endpoint("quick_bench_measures_clickhouse_when_configured") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let database = format!("bq{}", std::process::id());
+    let run = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .args(["bench", "--quick", "--only", "shotgun,qtickets", "--out"])
+        .arg(&out)
+        .env_remove("BOXOFFICE_CONFIG")
+        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+        .env("CLICKHOUSE_HOST", &ch.url)
+        .env("CLICKHOUSE_USER", &ch.user)
+        .env("CLICKHOUSE_PASSWORD", &ch.password)
+        .env("CLICKHOUSE_DATABASE", &database)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "bench --quick with ClickHouse failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        run.status
+    );
+    assert!(!stdout.contains(&ch.password) && !stderr.contains(&ch.password));
+    let (report, metrics) = report_metrics(&out);
+    assert_eq!(report["params"]["clickhouse"], true, "{report:#}");
+    for id in [
+        "shotgun_pipeline_sqlite",
+        "shotgun_pipeline_clickhouse",
+        "qtickets_pipeline_sqlite",
+        "qtickets_pipeline_clickhouse",
+    ] {
+        let m = metrics
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("metric {id} missing from {report:#}"));
+        let v = m["value"].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0, "{id} = {v}");
+    }
+    let left = ch
+        .query(&format!(
+            "SELECT count() FROM system.databases WHERE name LIKE '{database}%'"
+        ))
+        .unwrap();
+    assert_eq!(left.trim(), "0", "the bench left its database behind");
 }

@@ -76,6 +76,10 @@ pub struct BackfillOut {
     /// VmHWM right after the sync, before the figures were read back (kB).
     pub sync_hwm_kb: Option<u64>,
     pub figures: Vec<FigureRow>,
+    /// The first `/metrics` encoding after the backfill (reads the whole ledger), ms.
+    pub first_scrape_ms: f64,
+    /// The next one, with nothing written in between (the cached snapshot), ms.
+    pub repeat_scrape_ms: f64,
     /// VmHWM at the very end, after the figures were read back (kB).
     pub final_hwm_kb: Option<u64>,
 }
@@ -92,6 +96,8 @@ pub struct BackfillRun {
     pub sim_rss_kb: Option<u64>,
     pub secs: f64,
     pub pages: u64,
+    pub first_scrape_ms: f64,
+    pub repeat_scrape_ms: f64,
 }
 
 /// `VmHWM` / `VmRSS` of a process from `/proc/<pid>/status`, kB.
@@ -169,6 +175,16 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
     .await?;
     let secs = started.elapsed().as_secs_f64();
     let sync_hwm_kb = proc_status_kb("self", "VmHWM:");
+    let scrape = || -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let body = app.deps.metrics.encode()?;
+        if !body.contains("boxoffice_tickets_sold_total") {
+            bail!("the scrape after the backfill has no tickets sold");
+        }
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let first_scrape_ms = scrape()?;
+    let repeat_scrape_ms = scrape()?;
     let mut out = BackfillOut {
         status: s.status.clone(),
         message: s.message.clone(),
@@ -179,6 +195,8 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
         ledger_tickets: app.deps.state.ticket_count()?,
         sync_hwm_kb,
         figures: rows(&pipeline::ledger_figures(&app, "shotgun")?),
+        first_scrape_ms,
+        repeat_scrape_ms,
         final_hwm_kb: None,
     };
     out.final_hwm_kb = proc_status_kb("self", "VmHWM:");
@@ -266,6 +284,8 @@ pub async fn measure(
             sim_rss_kb,
             secs: out.secs,
             pages: out.pages,
+            first_scrape_ms: out.first_scrape_ms,
+            repeat_scrape_ms: out.repeat_scrape_ms,
         })
     }
     .await;
