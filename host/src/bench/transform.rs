@@ -74,34 +74,86 @@ pub async fn fixed_costs(cache_dir: &std::path::Path) -> anyhow::Result<FixedCos
 }
 
 /// WASM vs native on the same pages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TransformRun {
     pub pages: usize,
     pub records: usize,
-    pub rounds: usize,
-    /// Median over rounds of the time per page.
-    pub wasm_per_page: Duration,
-    pub native_per_page: Duration,
-    /// Time to decode one page's records blob into host records, pseudonyms included (in both
-    /// the WASM and the native time).
-    pub decode_per_page: Duration,
+    /// One entry per round: the WASM pass, the native pass and the decoding alone, timed back
+    /// to back so that a change in the machine's speed (it is shared) hits all three alike.
+    pub rounds: Vec<Round>,
+}
+
+/// Time per page of each pass of one round.
+#[derive(Debug, Clone, Copy)]
+pub struct Round {
+    pub wasm: Duration,
+    pub native: Duration,
+    /// Decoding one page's records blob into host records, pseudonyms included (in both the
+    /// WASM and the native time).
+    pub decode: Duration,
+}
+
+impl Round {
+    fn ratio(&self) -> f64 {
+        self.wasm.as_secs_f64() / self.native.as_secs_f64().max(1e-12)
+    }
+
+    fn ratio_without_decode(&self) -> f64 {
+        let d = self.decode.as_secs_f64();
+        (self.wasm.as_secs_f64() - d).max(0.0) / (self.native.as_secs_f64() - d).max(1e-12)
+    }
+}
+
+fn median_f64(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 impl TransformRun {
-    pub fn ratio(&self) -> f64 {
-        self.wasm_per_page.as_secs_f64() / self.native_per_page.as_secs_f64().max(1e-12)
+    fn median_of(&self, f: impl Fn(&Round) -> Duration) -> Duration {
+        median(self.rounds.iter().map(f).collect())
     }
 
-    /// The ratio without the decoding both sides do with the same host code.
+    pub fn wasm_per_page(&self) -> Duration {
+        self.median_of(|r| r.wasm)
+    }
+
+    pub fn native_per_page(&self) -> Duration {
+        self.median_of(|r| r.native)
+    }
+
+    pub fn decode_per_page(&self) -> Duration {
+        self.median_of(|r| r.decode)
+    }
+
+    /// Median over rounds of each round's WASM / native (pair by pair, not a ratio of medians
+    /// taken at different moments).
+    pub fn ratio(&self) -> f64 {
+        median_f64(self.rounds.iter().map(Round::ratio).collect())
+    }
+
+    /// The same without the decoding both sides do with the same host code.
     pub fn ratio_without_decode(&self) -> f64 {
-        let p = self.decode_per_page.as_secs_f64();
-        (self.wasm_per_page.as_secs_f64() - p).max(0.0)
-            / (self.native_per_page.as_secs_f64() - p).max(1e-12)
+        median_f64(
+            self.rounds
+                .iter()
+                .map(Round::ratio_without_decode)
+                .collect(),
+        )
+    }
+
+    /// The smallest and largest per-round ratio.
+    pub fn ratio_spread(&self) -> (f64, f64) {
+        let r: Vec<f64> = self.rounds.iter().map(Round::ratio).collect();
+        (
+            r.iter().copied().fold(f64::INFINITY, f64::min),
+            r.iter().copied().fold(0.0, f64::max),
+        )
     }
 }
 
 /// Records `pages` pages of 100 tickets from a Shotgun simulator, then times them through the
-/// bundled component and the native crate, `rounds` times each after one warm-up round.
+/// bundled component and the native crate, `rounds` rounds after one warm-up pass each.
 pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<TransformRun> {
     let scratch = super::Scratch::new()?;
     let rec = record(Vendor::Shotgun, pages, scratch.path()).await?;
@@ -115,18 +167,6 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
         inst.take_logs();
         wasm_out.push(page.records);
     }
-    let mut wasm_rounds = Vec::new();
-    for _ in 0..rounds {
-        let responses: Vec<VendorResponse> = recorded.iter().map(|p| p.resp.clone()).collect();
-        let started = Instant::now();
-        for (p, resp) in recorded.iter().zip(responses) {
-            let page = inst.handle(&p.ctx, &p.req, resp).await?;
-            inst.take_logs();
-            std::hint::black_box(page);
-        }
-        wasm_rounds.push(started.elapsed() / recorded.len() as u32);
-    }
-
     // Native: the same crate, the same pages, the same decoding and pseudonymizer.
     let native_in = native_inputs(recorded);
     let native_page = |(ctx, req, resp): &NativeInput| -> anyhow::Result<Vec<u8>> {
@@ -141,34 +181,42 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
         native_out.push(decode_records(&blob, pseudonyms)?);
         blobs.push(blob);
     }
-    let mut native_rounds = Vec::new();
+    // Timed rounds: WASM, native and the decoding alone, back to back in each round.
+    let mut timed = Vec::with_capacity(rounds);
     for _ in 0..rounds {
+        let responses: Vec<VendorResponse> = recorded.iter().map(|p| p.resp.clone()).collect();
+        let started = Instant::now();
+        for (p, resp) in recorded.iter().zip(responses) {
+            let page = inst.handle(&p.ctx, &p.req, resp).await?;
+            inst.take_logs();
+            std::hint::black_box(page);
+        }
+        let wasm = started.elapsed() / recorded.len() as u32;
+
         let started = Instant::now();
         for input in &native_in {
             let records = decode_records(&native_page(input)?, pseudonyms)?;
             std::hint::black_box(records);
         }
-        native_rounds.push(started.elapsed() / native_in.len() as u32);
-    }
+        let native = started.elapsed() / native_in.len() as u32;
 
-    // The decoding alone: the same blobs through the same code.
-    let mut decode_rounds = Vec::new();
-    for _ in 0..rounds {
         let started = Instant::now();
         for blob in &blobs {
             std::hint::black_box(decode_records(blob, pseudonyms)?);
         }
-        decode_rounds.push(started.elapsed() / blobs.len() as u32);
+        let decode = started.elapsed() / blobs.len() as u32;
+        timed.push(Round {
+            wasm,
+            native,
+            decode,
+        });
     }
 
     let records = same_output(&wasm_out, &native_out)?;
     Ok(TransformRun {
         pages: recorded.len(),
         records,
-        rounds,
-        wasm_per_page: median(wasm_rounds),
-        native_per_page: median(native_rounds),
-        decode_per_page: median(decode_rounds),
+        rounds: timed,
     })
 }
 

@@ -368,13 +368,16 @@ async fn measure(
         let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;
         let size = format!(
             "{} pages, {} records, median of {} rounds",
-            t.pages, t.records, t.rounds
+            t.pages,
+            t.records,
+            t.rounds.len()
         );
+        let (lo, hi) = t.ratio_spread();
         out.push(
             Metric::new(
                 "transform_wasm_per_page",
                 "Shotgun transform, WASM",
-                t.wasm_per_page.as_secs_f64() * 1e6,
+                t.wasm_per_page().as_secs_f64() * 1e6,
                 "µs/page",
                 None,
             )
@@ -384,7 +387,7 @@ async fn measure(
             Metric::new(
                 "transform_native_per_page",
                 "Shotgun transform, native",
-                t.native_per_page.as_secs_f64() * 1e6,
+                t.native_per_page().as_secs_f64() * 1e6,
                 "µs/page",
                 None,
             )
@@ -398,13 +401,15 @@ async fn measure(
                 "×",
                 Some(Target::AtMost(1.5)),
             )
-            .note(size),
+            .note(format!(
+                "{size}; each round times WASM then native, ratio per round ({lo:.2}–{hi:.2})"
+            )),
         );
         out.push(
             Metric::new(
                 "transform_decode_per_page",
                 "of which decoding into host records (both sides)",
-                t.decode_per_page.as_secs_f64() * 1e6,
+                t.decode_per_page().as_secs_f64() * 1e6,
                 "µs/page",
                 None,
             )
