@@ -18,6 +18,14 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
+    pub const ALL: [TicketStatus; 5] = [
+        Self::Valid,
+        Self::Refunded,
+        Self::Canceled,
+        Self::Resold,
+        Self::Pending,
+    ];
+
     /// What a ticket in this status keeps of `price_minor` (see [`Ticket::kept_minor`]); also
     /// asked of a status the ticket had before, for history.
     pub fn kept_minor(self, price_minor: i64, refunded_minor: i64) -> i64 {

@@ -8,6 +8,32 @@ use std::time::{Duration, Instant};
 
 use boxoffice_testkit::clickhouse::shared_endpoint;
 
+/// Runs `boxoffice bench --quick ARGS --out OUT` with a plugin cache in `dir`, without the
+/// developer's config and with `env` set; asserts it exits 0 and returns (stdout, stderr).
+fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_boxoffice"));
+    cmd.args(["bench", "--quick"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        // The SQLite warehouse only unless `env` says otherwise.
+        .env_remove("CLICKHOUSE_HOST")
+        .env_remove("BOXOFFICE_CONFIG")
+        .env("BOXOFFICE_CACHE_DIR", dir.join("cache"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let run = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(
+        run.status.success(),
+        "bench --quick {args:?} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        run.status
+    );
+    (stdout, stderr)
+}
+
 /// The report's metrics (the one JSON file `bench` wrote under `out`).
 fn report_metrics(out: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
     let json = std::fs::read_dir(out)
@@ -47,22 +73,7 @@ fn quick_bench_writes_every_metric() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench");
     let started = Instant::now();
-    let run = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
-        .args(["bench", "--quick", "--out"])
-        .arg(&out)
-        // The SQLite warehouse only, whatever the developer's environment says.
-        .env_remove("CLICKHOUSE_HOST")
-        .env_remove("BOXOFFICE_CONFIG")
-        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "bench --quick failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        run.status
-    );
+    let (stdout, _) = quick_bench(dir.path(), &out, &[], &[]);
     assert!(
         started.elapsed() < Duration::from_secs(50),
         "bench --quick took {:?}",
@@ -123,23 +134,16 @@ fn quick_bench_measures_clickhouse_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench");
     let database = format!("bq{}", std::process::id());
-    let run = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
-        .args(["bench", "--quick", "--only", "shotgun,qtickets", "--out"])
-        .arg(&out)
-        .env_remove("BOXOFFICE_CONFIG")
-        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
-        .env("CLICKHOUSE_HOST", &ch.url)
-        .env("CLICKHOUSE_USER", &ch.user)
-        .env("CLICKHOUSE_PASSWORD", &ch.password)
-        .env("CLICKHOUSE_DATABASE", &database)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "bench --quick with ClickHouse failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        run.status
+    let (stdout, stderr) = quick_bench(
+        dir.path(),
+        &out,
+        &["--only", "shotgun,qtickets"],
+        &[
+            ("CLICKHOUSE_HOST", &ch.url),
+            ("CLICKHOUSE_USER", &ch.user),
+            ("CLICKHOUSE_PASSWORD", &ch.password),
+            ("CLICKHOUSE_DATABASE", &database),
+        ],
     );
     assert!(!stdout.contains(&ch.password) && !stderr.contains(&ch.password));
     let (report, metrics) = report_metrics(&out);

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::group::GroupIndex;
 use super::StateStore;
 
 /// Values of one dimension that keep their own label, per vendor and account (ranked by held
@@ -325,7 +326,6 @@ impl StateStore {
     /// here: a `GROUP BY` over ten text columns makes SQLite sort the whole table first, about
     /// three times slower on a million tickets.
     fn combos(&self) -> anyhow::Result<Vec<Combo>> {
-        use rusqlite::types::ValueRef;
         let conn = self.conn();
         let sql = format!(
             "SELECT vendor, account, event_id, currency, channel, payment_method, utm_source,
@@ -339,22 +339,12 @@ impl StateStore {
         );
         let mut st = conn.prepare_cached(&sql)?;
         let mut rows = st.query([])?;
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut groups = GroupIndex::new(10);
         let mut out: Vec<Combo> = Vec::new();
-        let mut key = String::new();
         while let Some(r) = rows.next()? {
-            key.clear();
-            for i in 0..10 {
-                match r.get_ref(i)? {
-                    ValueRef::Text(t) => key.push_str(&String::from_utf8_lossy(t)),
-                    ValueRef::Null => key.push('\u{1}'),
-                    other => key.push_str(&format!("{other:?}")),
-                }
-                key.push('\u{0}');
-            }
-            let at = match index.get(key.as_str()) {
-                Some(&at) => at,
-                None => {
+            let at = match groups.find(r)? {
+                Ok(at) => at,
+                Err(at) => {
                     out.push(Combo {
                         vendor: r.get(0)?,
                         account: r.get(1)?,
@@ -373,8 +363,7 @@ impl StateStore {
                         fees: [0; 3],
                         scanned: 0,
                     });
-                    index.insert(key.clone(), out.len() - 1);
-                    out.len() - 1
+                    at
                 }
             };
             let c = &mut out[at];
@@ -460,13 +449,7 @@ mod tests {
     #[test]
     fn revenue_follows_the_one_definition_of_kept_money() {
         let (_d, s) = store();
-        let statuses = [
-            TicketStatus::Valid,
-            TicketStatus::Refunded,
-            TicketStatus::Canceled,
-            TicketStatus::Resold,
-            TicketStatus::Pending,
-        ];
+        let statuses = TicketStatus::ALL;
         for (i, st) in statuses.into_iter().enumerate() {
             let t = ticket(i as u32, &format!("e{i}"), st);
             let want = t.kept_minor();

@@ -6,6 +6,7 @@
 //! acknowledged the page. It does not own the warehouse (see `sink`).
 
 pub mod breakdown;
+mod group;
 pub mod ledger;
 pub mod migrate;
 
