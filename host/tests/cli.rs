@@ -275,12 +275,20 @@ async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
     let pid = child.id();
     let interrupted = tokio::task::spawn_blocking(move || {
         let mut lines = std::io::BufReader::new(stderr).lines();
-        // The first progress line: the backfill is under way.
-        for line in lines.by_ref() {
-            if line.unwrap().contains("pages") {
-                break;
-            }
-        }
+        // The first progress line: the backfill is under way. Without one the run ended
+        // before any signal could land, and the test says so instead of passing by chance.
+        let mut seen = Vec::new();
+        let started = lines.by_ref().any(|line| {
+            let line = line.unwrap();
+            let progress = line.contains(" pages, ");
+            seen.push(line);
+            progress
+        });
+        assert!(
+            started,
+            "no progress line before the run ended:\n{}",
+            seen.join("\n")
+        );
         std::process::Command::new("kill")
             .args(["-INT", &pid.to_string()])
             .status()
@@ -294,7 +302,7 @@ async fn a_backfill_interrupted_with_ctrl_c_and_restarted_completes_exactly() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !out.status.success(),
-        "an interrupted backfill must exit non-zero"
+        "an interrupted backfill must exit non-zero:\n{stdout}\n{err}"
     );
     assert!(stdout.contains("interrupted"), "{stdout}\n{err}");
 

@@ -30,6 +30,9 @@ pub struct SyncArgs {
     pub source: super::config_source::ConfigSource,
 }
 
+/// Pages between two progress lines when stderr is not a terminal.
+const PROGRESS_EVERY_PAGES: u64 = 25;
+
 /// A progress bar on a TTY, a plain line every 25 pages otherwise.
 fn progress(label: String) -> (ProgressHook, Option<indicatif::ProgressBar>) {
     use std::io::IsTerminal;
@@ -50,8 +53,12 @@ fn progress(label: String) -> (ProgressHook, Option<indicatif::ProgressBar>) {
         }));
         (hook, Some(bar))
     } else {
+        // The hook runs once per stored batch (several pages when they queue up), so pages
+        // move in jumps: a line each time another 25 have been passed, not on multiples of 25.
+        let printed = std::sync::atomic::AtomicU64::new(0);
         let hook = ProgressHook(Arc::new(move |s: &RunSummary| {
-            if s.pages.is_multiple_of(25) {
+            let bucket = s.pages / PROGRESS_EVERY_PAGES;
+            if bucket > printed.fetch_max(bucket, std::sync::atomic::Ordering::Relaxed) {
                 eprintln!(
                     "{label}: {} pages, {} records, {} requests",
                     s.pages, s.records, s.requests

@@ -69,7 +69,8 @@ pub struct RunOptions {
     /// Test hook: stop as if killed after the sink acknowledged this many pages, before the
     /// cursor commit of the last one.
     pub crash_after_sink_pages: Option<u64>,
-    /// Called after every stored page (progress bars, progress lines).
+    /// Called after every stored batch of pages (progress bars, progress lines); a dry run
+    /// calls it after every page.
     pub progress: Option<ProgressHook>,
     /// Set to stop the run after the page in flight (shutdown, Ctrl-C): what was stored stays
     /// committed, the rest is read again next time.
