@@ -2,7 +2,7 @@
 //! metric as a positive, finite number. How fast anything is is not asserted here (that is
 //! what the bench reports; see docs/performance.md).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -34,17 +34,36 @@ fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (
     (stdout, stderr)
 }
 
-/// The report's metrics (the one JSON file `bench` wrote under `out`).
-fn report_metrics(out: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let json = std::fs::read_dir(out)
+/// The one JSON report `bench` wrote under `out`: its path, the report and its metrics.
+fn report(out: &Path) -> (PathBuf, serde_json::Value, Vec<serde_json::Value>) {
+    let files: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .collect();
+    let json = files
+        .iter()
         .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap_or_else(|| panic!("no JSON report in {}", out.display()));
+        .unwrap_or_else(|| panic!("no JSON report in {files:?}"))
+        .clone();
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let metrics = report["metrics"].as_array().expect("metrics array").clone();
-    (report, metrics)
+    (json, report, metrics)
+}
+
+/// Metric `id` of the report: present and a positive, finite number.
+fn positive<'a>(
+    report: &serde_json::Value,
+    metrics: &'a [serde_json::Value],
+    id: &str,
+) -> &'a serde_json::Value {
+    let m = metrics
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap_or_else(|| panic!("metric {id} missing from {report:#}"));
+    let v = m["value"].as_f64().unwrap_or_else(|| panic!("{id}: {m}"));
+    assert!(v.is_finite() && v > 0.0, "{id} = {v}");
+    m
 }
 
 /// Every metric a run without ClickHouse reports.
@@ -80,14 +99,7 @@ fn quick_bench_writes_every_metric() {
         started.elapsed()
     );
 
-    let files: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    let json = files
-        .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap_or_else(|| panic!("no JSON report in {files:?}"));
+    let (json, report, metrics) = report(&out);
     let csv = json.with_extension("csv");
     assert!(csv.exists(), "no CSV beside {}", json.display());
     assert!(json
@@ -96,16 +108,10 @@ fn quick_bench_writes_every_metric() {
         .to_string_lossy()
         .starts_with("bench-"));
 
-    let (report, metrics) = report_metrics(&out);
     assert_eq!(report["quick"], true);
     assert_eq!(report["params"]["clickhouse"], false);
     for id in METRICS {
-        let m = metrics
-            .iter()
-            .find(|m| m["id"] == *id)
-            .unwrap_or_else(|| panic!("metric {id} missing from {report:#}"));
-        let v = m["value"].as_f64().unwrap_or_else(|| panic!("{id}: {m}"));
-        assert!(v.is_finite() && v > 0.0, "{id} = {v}");
+        let m = positive(&report, &metrics, id);
         assert!(!m["unit"].as_str().unwrap().is_empty(), "{id} has no unit");
         if !m["target"].is_null() {
             assert!(m["met"].is_boolean(), "{id}: a target but no verdict: {m}");
@@ -146,7 +152,7 @@ fn quick_bench_measures_clickhouse_when_configured() {
         ],
     );
     assert!(!stdout.contains(&ch.password) && !stderr.contains(&ch.password));
-    let (report, metrics) = report_metrics(&out);
+    let (_, report, metrics) = report(&out);
     assert_eq!(report["params"]["clickhouse"], true, "{report:#}");
     for id in [
         "shotgun_pipeline_sqlite",
@@ -154,12 +160,7 @@ fn quick_bench_measures_clickhouse_when_configured() {
         "qtickets_pipeline_sqlite",
         "qtickets_pipeline_clickhouse",
     ] {
-        let m = metrics
-            .iter()
-            .find(|m| m["id"] == id)
-            .unwrap_or_else(|| panic!("metric {id} missing from {report:#}"));
-        let v = m["value"].as_f64().unwrap();
-        assert!(v.is_finite() && v > 0.0, "{id} = {v}");
+        positive(&report, &metrics, id);
     }
     let left = ch
         .query(&format!(
