@@ -10,6 +10,7 @@ pub mod breakdown;
 pub mod compat;
 pub mod history;
 pub mod import;
+pub mod label;
 pub mod ledger;
 pub mod server;
 
@@ -21,33 +22,35 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+pub use label::LabelValue;
+
 use crate::state::StateStore;
 use crate::sync::RunSummary;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AccountLabels {
-    pub vendor: String,
-    pub account: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
-    pub vendor: String,
-    pub account: String,
-    pub status: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
+    pub status: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
-    pub vendor: String,
-    pub account: String,
-    pub reason: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
+    pub reason: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TrapLabels {
-    pub vendor: String,
-    pub kind: String,
+    pub vendor: LabelValue,
+    pub kind: LabelValue,
 }
 
 pub struct Metrics {
@@ -184,7 +187,7 @@ impl Metrics {
             .get_or_create(&StatusLabels {
                 vendor: vendor.into(),
                 account: account.into(),
-                status: s.status.clone(),
+                status: LabelValue::from(&s.status),
             })
             .inc();
         self.source_up.get_or_create(&a).set(s.ok() as i64);
@@ -235,8 +238,8 @@ impl crate::http::executor::RequestObserver for Metrics {
     ) {
         if let (Some(api), compat::VENDOR) = (&self.compat_api, vendor) {
             api.get_or_create(&compat::ApiLabels {
-                endpoint: endpoint.to_string(),
-                status: compat::api_status(outcome).to_string(),
+                endpoint: endpoint.into(),
+                status: compat::api_status(outcome).into(),
             })
             .inc();
         }
