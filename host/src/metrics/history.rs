@@ -566,7 +566,7 @@ mod tests {
             FAMILIES,
             |_| {},
             |x| {
-                order.push(x.labels[2].1.clone());
+                order.push(x.labels[2].1.raw().to_string());
                 got.insert((x.name, x.labels.clone()), x);
                 Ok(())
             },

@@ -147,6 +147,53 @@ mod tests {
         }
     }
 
+    /// A label set derived for prometheus-client with a `String` field would print that field
+    /// verbatim again: every such struct in the crate holds `LabelValue`s only.
+    #[test]
+    fn every_derived_label_set_holds_label_values() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut sets = 0;
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (at, _) in text.match_indices("EncodeLabelSet)]") {
+                let body = &text[at..];
+                let open = body.find('{').unwrap();
+                let close = body.find('}').unwrap();
+                sets += 1;
+                let fields: String = body[open + 1..close]
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect();
+                for field in fields.split(',').map(str::trim) {
+                    if let Some((name, ty)) = field.rsplit_once(':') {
+                        assert_eq!(
+                            ty.trim(),
+                            "LabelValue",
+                            "{}: label `{}` must be a LabelValue",
+                            f.display(),
+                            name.trim()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(sets >= 5, "found only {sets} label sets");
+    }
+
     #[test]
     fn display_and_the_encoder_print_the_escaped_form() {
         let v = LabelValue::from("x\"y");

@@ -8,6 +8,7 @@
 
 pub mod breakdown;
 pub mod compat;
+pub mod exposition;
 pub mod history;
 pub mod import;
 pub mod label;
@@ -20,7 +21,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 
 pub use label::LabelValue;
 
@@ -120,14 +121,17 @@ impl Metrics {
             "1 if the last sync of the account succeeded",
             m.source_up.clone(),
         );
-        registry.register(
-            "boxoffice_sync_last_success_timestamp_seconds",
+        // With their unit (`# UNIT`); the encoder appends `_seconds` to the name.
+        registry.register_with_unit(
+            "boxoffice_sync_last_success_timestamp",
             "When the account's last successful sync finished",
+            Unit::Seconds,
             m.last_success.clone(),
         );
-        registry.register(
-            "boxoffice_sync_duration_seconds",
+        registry.register_with_unit(
+            "boxoffice_sync_duration",
             "Duration of the account's last sync",
+            Unit::Seconds,
             m.duration.clone(),
         );
         if let Some(api) = &m.compat_api {
@@ -226,6 +230,15 @@ impl Metrics {
         let reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         prometheus_client::encoding::text::encode(&mut out, &reg)?;
         Ok(out)
+    }
+
+    /// The exposition text in `format` (see [`exposition`]).
+    pub fn encode_as(&self, format: exposition::Format) -> anyhow::Result<String> {
+        let openmetrics = self.encode()?;
+        Ok(match format {
+            exposition::Format::OpenMetrics => openmetrics,
+            exposition::Format::PrometheusText => exposition::to_prometheus_text(&openmetrics),
+        })
     }
 }
 
