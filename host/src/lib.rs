@@ -14,6 +14,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod plugin;
 pub mod sink;
 pub mod state;

@@ -192,6 +192,24 @@ impl ConfigFile {
                     "add vendor = \"…\" and name = \"…\"",
                 ));
             }
+            // Checked before `at` puts them in a message (crate::names has the rules).
+            crate::names::connector_id(a.vendor.trim()).map_err(|e| {
+                invalid(
+                    &format!("account[{i}].vendor"),
+                    format!("the connector id {e}"),
+                    "use the id of a bundled or drop-in connector, e.g. shotgun",
+                )
+            })?;
+            crate::names::account_name(a.name.trim()).map_err(|e| {
+                invalid(
+                    &format!("account[{i}].name"),
+                    format!("the account name {e}"),
+                    format!(
+                        "an account name is 1 to {} printable characters",
+                        crate::names::ACCOUNT_NAME_MAX
+                    ),
+                )
+            })?;
             let mut secrets = BTreeMap::new();
             for (k, r) in &a.secrets {
                 secrets.insert(k.clone(), r.resolve(&at(&format!("secrets.{k}")), env)?);

@@ -251,7 +251,7 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     secrets.insert("token".to_string(), token);
     Ok(Some(AccountConfig {
         vendor: "shotgun".into(),
-        name: v.get("SHOTGUN_ACCOUNT").unwrap_or("default").to_string(),
+        name: account_name(v, &["SHOTGUN_ACCOUNT"])?,
         settings,
         secrets,
         interval_secs: v.number("SCRAPE_INTERVAL")?,
@@ -313,17 +313,31 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     Ok(Some(AccountConfig {
         vendor: "qtickets".into(),
         // The old loader's ORG_NAME named the organiser; it is the account's name here.
-        name: v
-            .get("QTICKETS_ACCOUNT")
-            .or(v.get("ORG_NAME"))
-            .unwrap_or("default")
-            .trim()
-            .to_string(),
+        name: account_name(v, &["QTICKETS_ACCOUNT", "ORG_NAME"])?,
         settings,
         secrets,
         interval_secs: v.number("QTICKETS_INTERVAL_SECS")?,
         extra_origins,
     }))
+}
+
+/// The account name from the first of `keys` that is set (else `default`), checked by
+/// [`crate::names::account_name`]; the error names that key.
+fn account_name(v: &Vars, keys: &[&str]) -> Result<String, ConfigError> {
+    let Some((key, name)) = keys.iter().find_map(|k| Some((*k, v.get(k)?.trim()))) else {
+        return Ok("default".into());
+    };
+    crate::names::account_name(name).map_err(|e| {
+        invalid(
+            key,
+            format!("the account name {e}"),
+            format!(
+                "an account name is 1 to {} printable characters",
+                crate::names::ACCOUNT_NAME_MAX
+            ),
+        )
+    })?;
+    Ok(name.to_string())
 }
 
 /// ClickHouse from the old loader's variables; `None` (SQLite warehouse) without a host.

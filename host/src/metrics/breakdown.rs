@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
-use super::ledger::{counter_family, esc, gauge_family, major, Labels, Snapshot};
+use super::label::LabelValue;
+use super::ledger::{counter_family, gauge_family, major, Labels, Snapshot};
 use crate::state::breakdown::Dimension;
 
 fn event_labels(vendor: &str, account: &str, event_id: &str) -> Labels {
     vec![
-        ("vendor", esc(vendor)),
-        ("account", esc(account)),
-        ("event_id", esc(event_id)),
+        ("vendor", LabelValue::from(vendor)),
+        ("account", LabelValue::from(account)),
+        ("event_id", LabelValue::from(event_id)),
     ]
 }
 
@@ -26,7 +27,7 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
         let mut tickets: BTreeMap<Labels, u64> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.dimension == dim) {
             let mut l = event_labels(&r.vendor, &r.account, &r.event_id);
-            l.push((name, esc(&r.value)));
+            l.push((name, LabelValue::from(&r.value)));
             *tickets.entry(l).or_default() += r.tickets;
         }
         counter_family(
@@ -41,8 +42,8 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
             &format!("Revenue kept in major currency units, by {}", dim_help(dim)),
             rows.iter().filter(|r| r.dimension == dim).map(|r| {
                 let mut l = event_labels(&r.vendor, &r.account, &r.event_id);
-                l.push((name, esc(&r.value)));
-                l.push(("currency", esc(&r.currency)));
+                l.push((name, LabelValue::from(&r.value)));
+                l.push(("currency", LabelValue::from(&r.currency)));
                 (l, major(r.revenue_minor))
             }),
         )?;
@@ -53,8 +54,8 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
         "Fees on held tickets in major currency units, by type (service_fee, buyer_fee, producer_cost)",
         s.breakdowns.fees.iter().map(|f| {
             let mut l = event_labels(&f.vendor, &f.account, &f.event_id);
-            l.push(("fee_type", f.fee_type.as_str().to_string()));
-            l.push(("currency", esc(&f.currency)));
+            l.push(("fee_type", LabelValue::from(f.fee_type.as_str())));
+            l.push(("currency", LabelValue::from(&f.currency)));
             (l, major(f.amount_minor))
         }),
     )?;

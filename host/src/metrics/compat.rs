@@ -37,7 +37,8 @@ use std::collections::BTreeMap;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 
-use super::ledger::{counter_family, esc, gauge_f64_family, gauge_family, major, Labels, Snapshot};
+use super::label::LabelValue;
+use super::ledger::{counter_family, gauge_f64_family, gauge_family, major, Labels, Snapshot};
 use crate::http::executor::AttemptOutcome;
 use crate::state::breakdown::{Dimension, FeeType, NONE_VALUE};
 
@@ -138,8 +139,8 @@ pub const FAMILIES: [CompatFamily; 14] = [
 /// Labels of `shotgun_api_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiLabels {
-    pub endpoint: String,
-    pub status: String,
+    pub endpoint: LabelValue,
+    pub status: LabelValue,
 }
 
 /// The old `status` value of one attempt.
@@ -152,7 +153,7 @@ pub fn api_status(outcome: AttemptOutcome) -> &'static str {
 }
 
 fn event_labels(id: &str, name: &str) -> Labels {
-    vec![("event_id", esc(id)), ("event_name", esc(name))]
+    vec![("event_id", LabelValue::from(id)), ("event_name", LabelValue::from(name))]
 }
 
 /// Sums rows into one series per label set (accounts and currencies merge).
@@ -184,7 +185,7 @@ pub(super) fn encode(
     let kpis: Vec<_> = s.kpis.iter().filter(|k| k.vendor == VENDOR).collect();
     let titled = |k: &crate::state::KpiRow| {
         let mut l = ev(&k.event_id);
-        l.push(("ticket_title", esc(&k.category)));
+        l.push(("ticket_title", LabelValue::from(&k.category)));
         l
     };
     let count = |v: u64| v as f64;
@@ -238,7 +239,7 @@ pub(super) fn encode(
             let (_, old) = FEE_TYPES.iter().find(|(t, _)| *t == f.fee_type)?;
             (f.vendor == VENDOR && f.currency == EUROS).then(|| {
                 let mut l = ev(&f.event_id);
-                l.push(("fee_type", old.to_string()));
+                l.push(("fee_type", LabelValue::from(*old)));
                 (l, f.amount_minor)
             })
         }))
@@ -255,8 +256,8 @@ pub(super) fn encode(
             .filter_map(|r| {
                 let value = match r.value.as_str() {
                     NONE_VALUE if dim == Dimension::Visibility => return None,
-                    NONE_VALUE => UNKNOWN.to_string(),
-                    v => esc(v),
+                    NONE_VALUE => LabelValue::from(UNKNOWN),
+                    v => LabelValue::from(v),
                 };
                 let mut l = ev(&r.event_id);
                 l.push((label, value));
@@ -289,7 +290,7 @@ pub(super) fn encode(
         "Events by status: active, past, cancelled (compatibility name)",
         statuses
             .into_iter()
-            .map(|(st, n)| (vec![("status", st.to_string())], count(n))),
+            .map(|(st, n)| (vec![("status", LabelValue::from(st))], count(n))),
     )?;
     gauge_family(
         enc,

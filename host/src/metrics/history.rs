@@ -18,7 +18,8 @@ use anyhow::Context;
 use rusqlite::params;
 use thiserror::Error;
 
-use super::ledger::{esc, major, Labels};
+use super::label::LabelValue;
+use super::ledger::{major, Labels};
 use crate::model::{Ticket, TicketStatus};
 use crate::state::StateStore;
 
@@ -191,7 +192,7 @@ pub struct LedgerTicket {
 /// series a ticket belongs to, and how the ticket changes that series' value over time.
 pub struct Family {
     pub name: &'static str,
-    /// Label names and escaped values, in the order of the live family.
+    /// Label names and values, in the order of the live family.
     pub labels: fn(&LedgerTicket) -> Labels,
     /// Pushes `(at_ms, delta)` in the family's integer units: the ticket's contribution is the
     /// sum of the deltas at or before a moment.
@@ -202,16 +203,16 @@ pub struct Family {
 
 fn kpi_labels(t: &LedgerTicket) -> Labels {
     vec![
-        ("vendor", esc(&t.vendor)),
-        ("account", esc(&t.account)),
-        ("event_id", esc(&t.ticket.event_id)),
-        ("category", esc(&t.ticket.category)),
+        ("vendor", LabelValue::from(&t.vendor)),
+        ("account", LabelValue::from(&t.account)),
+        ("event_id", LabelValue::from(&t.ticket.event_id)),
+        ("category", LabelValue::from(&t.ticket.category)),
     ]
 }
 
 fn kpi_currency_labels(t: &LedgerTicket) -> Labels {
     let mut l = kpi_labels(t);
-    l.push(("currency", esc(&t.ticket.currency)));
+    l.push(("currency", LabelValue::from(&t.ticket.currency)));
     l
 }
 
@@ -565,7 +566,7 @@ mod tests {
             FAMILIES,
             |_| {},
             |x| {
-                order.push(x.labels[2].1.clone());
+                order.push(x.labels[2].1.raw().to_string());
                 got.insert((x.name, x.labels.clone()), x);
                 Ok(())
             },
@@ -717,7 +718,7 @@ mod tests {
             got.iter()
                 .find(|((n, l), _)| {
                     *n == name
-                        && l[2].1 == esc(&k.event_id)
+                        && l[2].1 == LabelValue::from(&k.event_id)
                         && l[3].1 == k.category
                         && l.get(4).is_none_or(|c| c.1 == k.currency)
                 })

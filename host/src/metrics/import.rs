@@ -19,7 +19,7 @@ use reqwest::{StatusCode, Url};
 use thiserror::Error;
 
 use super::history::{self, Grid, HistoryStats, Series};
-use super::ledger::esc;
+use super::label::LabelValue;
 use crate::state::StateStore;
 
 const IMPORT_PATH: &str = "/api/v1/import/prometheus";
@@ -296,15 +296,15 @@ struct Importer {
 
 /// `name{labels…,extra…}`, label values escaped: the text format's series and, with the labels
 /// sorted by name, the key a series is recognised by in the export.
-fn series_text(name: &str, labels: &[(&str, String)], extra: &[(String, String)]) -> String {
+fn series_text(name: &str, labels: &[(&str, LabelValue)], extra: &[(String, String)]) -> String {
     let mut out = String::with_capacity(64);
     out.push_str(name);
     out.push('{');
     let mut first = true;
     for (k, v) in labels
         .iter()
-        .map(|(k, v)| (*k, v.clone()))
-        .chain(extra.iter().map(|(k, v)| (k.as_str(), esc(v))))
+        .map(|(k, v)| (*k, v.escaped()))
+        .chain(extra.iter().map(|(k, v)| (k.as_str(), super::label::escape(v))))
     {
         if !first {
             out.push(',');
@@ -320,8 +320,8 @@ fn series_text(name: &str, labels: &[(&str, String)], extra: &[(String, String)]
 }
 
 fn series_key(s: &Series, extra: &[(String, String)]) -> String {
-    let mut all: Vec<(&str, String)> = s.labels.clone();
-    all.extend(extra.iter().map(|(k, v)| (k.as_str(), esc(v))));
+    let mut all: Vec<(&str, LabelValue)> = s.labels.clone();
+    all.extend(extra.iter().map(|(k, v)| (k.as_str(), LabelValue::from(v))));
     all.sort();
     series_text(s.name, &all, &[])
 }
@@ -510,11 +510,11 @@ impl Importer {
             return Err(bad("values and timestamps differ in length".into()).into());
         }
         let name = rec.metric.get("__name__").cloned().unwrap_or_default();
-        let labels: Vec<(&str, String)> = rec
+        let labels: Vec<(&str, LabelValue)> = rec
             .metric
             .iter()
             .filter(|(k, _)| k.as_str() != "__name__")
-            .map(|(k, v)| (k.as_str(), esc(v)))
+            .map(|(k, v)| (k.as_str(), LabelValue::from(v)))
             .collect();
         let key = series_text(&name, &labels, &[]);
         // A selector also matches series with more labels: only the exact series counts.
@@ -736,7 +736,7 @@ mod tests {
     fn series_are_written_and_recognised_by_their_full_label_set() {
         let s = Series {
             name: "boxoffice_tickets_sold_total",
-            labels: vec![("vendor", "shotgun".into()), ("event_id", "a\\\"b".into())],
+            labels: vec![("vendor", "shotgun".into()), ("event_id", "a\"b".into())],
             first_ms: 0,
             step_ms: 1,
             values: vec![1.0],

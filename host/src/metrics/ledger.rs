@@ -12,31 +12,13 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
+use super::label::LabelValue;
 use crate::model::Inventory;
 use crate::state::breakdown::{Breakdowns, EventLeft};
 use crate::state::{EventRow, KpiRow, RunHealth, StateStore};
 
-/// A label set: names in the order they are printed, values already escaped ([`esc`]).
-pub(super) type Labels = Vec<(&'static str, String)>;
-
-/// A label value as the text format needs it: backslash, double quote and newline escaped.
-/// (prometheus-client writes label values verbatim, and vendor text such as an event name or
-/// a UTM tag may hold any of them.)
-pub(super) fn esc(v: &str) -> String {
-    if !v.contains(['\\', '"', '\n']) {
-        return v.to_string();
-    }
-    let mut out = String::with_capacity(v.len() + 2);
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// A label set: names in the order they are printed, values escaped when printed.
+pub(super) type Labels = Vec<(&'static str, LabelValue)>;
 
 /// A counter family (the encoder appends `_total` to `name`).
 pub(super) fn counter_family(
@@ -169,10 +151,10 @@ impl std::fmt::Debug for StateStore {
 
 fn kpi_labels(k: &KpiRow) -> Labels {
     vec![
-        ("vendor", esc(&k.vendor)),
-        ("account", esc(&k.account)),
-        ("event_id", esc(&k.event_id)),
-        ("category", esc(&k.category)),
+        ("vendor", LabelValue::from(&k.vendor)),
+        ("account", LabelValue::from(&k.account)),
+        ("event_id", LabelValue::from(&k.event_id)),
+        ("category", LabelValue::from(&k.category)),
     ]
 }
 
@@ -213,7 +195,7 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         "Revenue kept, in major currency units (face price of held tickets plus amounts withheld on refunds)",
         s.kpis.iter().map(|k| {
             let mut l = kpi_labels(k);
-            l.push(("currency", esc(&k.currency)));
+            l.push(("currency", LabelValue::from(&k.currency)));
             (l, major(k.revenue_minor))
         }),
     )?;
@@ -224,11 +206,11 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         s.events.iter().map(|e| {
             (
                 vec![
-                    ("vendor", esc(&e.vendor)),
-                    ("account", esc(&e.account)),
-                    ("event_id", esc(&e.event.event_id)),
-                    ("name", esc(&e.event.name)),
-                    ("city", esc(e.event.city.as_deref().unwrap_or_default())),
+                    ("vendor", LabelValue::from(&e.vendor)),
+                    ("account", LabelValue::from(&e.account)),
+                    ("event_id", LabelValue::from(&e.event.event_id)),
+                    ("name", LabelValue::from(&e.event.name)),
+                    ("city", LabelValue::from(e.event.city.as_deref().unwrap_or_default())),
                 ],
                 1,
             )
@@ -250,9 +232,9 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         by_status.into_iter().map(|((vendor, account, status), n)| {
             (
                 vec![
-                    ("vendor", esc(vendor)),
-                    ("account", esc(account)),
-                    ("status", status.to_string()),
+                    ("vendor", LabelValue::from(vendor)),
+                    ("account", LabelValue::from(account)),
+                    ("status", LabelValue::from(status)),
                 ],
                 n as i64,
             )
@@ -266,10 +248,10 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
             v.available.map(|a| {
                 (
                     vec![
-                        ("vendor", esc(vendor)),
-                        ("account", esc(account)),
-                        ("event_id", esc(&v.event_id)),
-                        ("show_id", esc(&v.show_id)),
+                        ("vendor", LabelValue::from(vendor)),
+                        ("account", LabelValue::from(account)),
+                        ("event_id", LabelValue::from(&v.event_id)),
+                        ("show_id", LabelValue::from(&v.show_id)),
                     ],
                     a as i64,
                 )
@@ -294,17 +276,5 @@ impl Collector for LedgerCollector {
             super::compat::encode(&mut enc, &snap, crate::clock::now_ms())?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(esc("plain"), "plain");
-        assert_eq!(esc(r#"a "b" \ c"#), r#"a \"b\" \\ c"#);
-        assert_eq!(esc("two\nlines"), "two\\nlines");
     }
 }

@@ -8,8 +8,10 @@
 
 pub mod breakdown;
 pub mod compat;
+pub mod exposition;
 pub mod history;
 pub mod import;
+pub mod label;
 pub mod ledger;
 pub mod server;
 
@@ -19,35 +21,37 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
+
+pub use label::LabelValue;
 
 use crate::state::StateStore;
 use crate::sync::RunSummary;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AccountLabels {
-    pub vendor: String,
-    pub account: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
-    pub vendor: String,
-    pub account: String,
-    pub status: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
+    pub status: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
-    pub vendor: String,
-    pub account: String,
-    pub reason: String,
+    pub vendor: LabelValue,
+    pub account: LabelValue,
+    pub reason: LabelValue,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TrapLabels {
-    pub vendor: String,
-    pub kind: String,
+    pub vendor: LabelValue,
+    pub kind: LabelValue,
 }
 
 pub struct Metrics {
@@ -117,14 +121,17 @@ impl Metrics {
             "1 if the last sync of the account succeeded",
             m.source_up.clone(),
         );
-        registry.register(
-            "boxoffice_sync_last_success_timestamp_seconds",
+        // With their unit (`# UNIT`); the encoder appends `_seconds` to the name.
+        registry.register_with_unit(
+            "boxoffice_sync_last_success_timestamp",
             "When the account's last successful sync finished",
+            Unit::Seconds,
             m.last_success.clone(),
         );
-        registry.register(
-            "boxoffice_sync_duration_seconds",
+        registry.register_with_unit(
+            "boxoffice_sync_duration",
             "Duration of the account's last sync",
+            Unit::Seconds,
             m.duration.clone(),
         );
         if let Some(api) = &m.compat_api {
@@ -184,7 +191,7 @@ impl Metrics {
             .get_or_create(&StatusLabels {
                 vendor: vendor.into(),
                 account: account.into(),
-                status: s.status.clone(),
+                status: LabelValue::from(&s.status),
             })
             .inc();
         self.source_up.get_or_create(&a).set(s.ok() as i64);
@@ -224,6 +231,15 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &reg)?;
         Ok(out)
     }
+
+    /// The exposition text in `format` (see [`exposition`]).
+    pub fn encode_as(&self, format: exposition::Format) -> anyhow::Result<String> {
+        let openmetrics = self.encode()?;
+        Ok(match format {
+            exposition::Format::OpenMetrics => openmetrics,
+            exposition::Format::PrometheusText => exposition::to_prometheus_text(&openmetrics),
+        })
+    }
 }
 
 impl crate::http::executor::RequestObserver for Metrics {
@@ -235,8 +251,8 @@ impl crate::http::executor::RequestObserver for Metrics {
     ) {
         if let (Some(api), compat::VENDOR) = (&self.compat_api, vendor) {
             api.get_or_create(&compat::ApiLabels {
-                endpoint: endpoint.to_string(),
-                status: compat::api_status(outcome).to_string(),
+                endpoint: endpoint.into(),
+                status: compat::api_status(outcome).into(),
             })
             .inc();
         }

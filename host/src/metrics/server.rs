@@ -1,14 +1,16 @@
-//! `/metrics` and `/healthz` over HTTP (axum).
+//! `/metrics` and `/healthz` over HTTP (axum). The format of `/metrics` follows the `Accept`
+//! header ([`super::exposition`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use super::exposition::Format;
 use super::Metrics;
 
 /// Says whether the daemon is healthy, and why not.
@@ -20,14 +22,16 @@ struct AppState {
     health: HealthCheck,
 }
 
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    match s.metrics.encode() {
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let format = Format::negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    match s.metrics.encode_as(format) {
         Ok(body) => (
             StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
+            [(header::CONTENT_TYPE, format.content_type())],
             body,
         )
             .into_response(),

@@ -16,6 +16,7 @@ pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod firewall;
+pub mod fixture_path;
 pub mod host_state;
 pub mod instance;
 pub mod limits;

@@ -3,7 +3,8 @@
 //!
 //! A fixture directory holds `context.json` (a `RunContext`), `exchanges.json` (recorded
 //! request → response pairs; a response body is inline `body` text or a `body_file` beside it)
-//! and `golden.json` (what the plugin must emit). The replay runs `begin`, then answers every
+//! and `golden.json` (what the plugin must emit). A `body_file` is read only from inside the
+//! fixture directory (`fixture_path`), checked when the fixture loads and again when read. The replay runs `begin`, then answers every
 //! planned request from the recordings (matched on method, URL, query as a set, and body),
 //! feeds each response to `handle`, applies the host's firewall, and collects records,
 //! rejections, cursors and the requests made. No network, no secrets, deterministic pseudonyms.
@@ -99,35 +100,56 @@ impl Fixture {
                     dir.join("exchanges.json").display()
                 )
             })?;
-        Ok(Self {
+        let fixture = Self {
             dir: dir.to_path_buf(),
             context,
             exchanges,
-        })
+        };
+        for (i, x) in fixture.exchanges.iter().enumerate() {
+            fixture.body_path(i, x)?;
+        }
+        Ok(fixture)
+    }
+
+    /// The checked path of exchange `i`'s `body_file`, if it has one (and no inline body).
+    fn body_path(&self, i: usize, x: &Exchange) -> anyhow::Result<Option<PathBuf>> {
+        let (None, Some(f)) = (&x.response.body, &x.response.body_file) else {
+            return Ok(None);
+        };
+        super::fixture_path::confined(&self.dir, f)
+            .map(Some)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: exchange #{} ({} {}): response.body_file {f:?} {e}",
+                    self.dir.join("exchanges.json").display(),
+                    i + 1,
+                    x.request.method,
+                    x.request.url
+                )
+            })
     }
 
     pub fn golden_path(&self) -> PathBuf {
         self.dir.join("golden.json")
     }
 
-    fn body(&self, r: &RecordedResponse) -> anyhow::Result<Vec<u8>> {
-        match (&r.body, &r.body_file) {
-            (Some(b), _) => Ok(b.as_bytes().to_vec()),
-            (None, Some(f)) => {
-                let p = self.dir.join(f);
-                std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
-            }
-            (None, None) => Ok(Vec::new()),
+    fn body(&self, i: usize, x: &Exchange) -> anyhow::Result<Vec<u8>> {
+        if let Some(b) = &x.response.body {
+            return Ok(b.as_bytes().to_vec());
+        }
+        match self.body_path(i, x)? {
+            Some(p) => std::fs::read(&p).with_context(|| format!("reading {}", p.display())),
+            None => Ok(Vec::new()),
         }
     }
 
-    fn find(&self, req: &PlannedRequest) -> Option<&Exchange> {
+    fn find(&self, req: &PlannedRequest) -> Option<(usize, &Exchange)> {
         let mut want_q = req.query.clone();
         want_q.sort();
         let want_body: Option<serde_json::Value> = req.body.as_ref().map(|b| {
             serde_json::from_slice(b).unwrap_or_else(|_| String::from_utf8_lossy(b).into())
         });
-        self.exchanges.iter().find(|x| {
+        self.exchanges.iter().enumerate().find(|(_, x)| {
             let mut q = x.request.query.clone();
             q.sort();
             x.request.method.eq_ignore_ascii_case(&req.method)
@@ -171,7 +193,7 @@ pub async fn replay(plugin: &LoadedPlugin, fixture: &Fixture) -> anyhow::Result<
             bail!("more than {MAX_REQUESTS} requests: the plugin does not stop paging");
         }
         let line = describe(&req);
-        let Some(x) = fixture.find(&req) else {
+        let Some((i, x)) = fixture.find(&req) else {
             let known: Vec<String> = fixture
                 .exchanges
                 .iter()
@@ -192,7 +214,7 @@ pub async fn replay(plugin: &LoadedPlugin, fixture: &Fixture) -> anyhow::Result<
         let response = VendorResponse {
             status: x.response.status,
             headers: x.response.headers.clone(),
-            body: fixture.body(&x.response)?,
+            body: fixture.body(i, x)?,
         };
         match inst.handle(&ctx, &req, response).await {
             Ok(page) => {

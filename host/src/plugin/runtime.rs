@@ -147,6 +147,10 @@ impl PluginRuntime {
             .instantiate(Arc::new(Pseudonymizer::new(rand::random())))
             .await?;
         loaded.manifest = probe.manifest().await?;
+        // The id names the connector in metrics, logs and the state database: checked here,
+        // against the rules in `crate::names`, before anything uses it.
+        crate::names::connector_id(&loaded.manifest.id)
+            .map_err(|e| load_err(format!("its manifest id {e}")))?;
         Ok(loaded)
     }
 
