@@ -135,7 +135,14 @@ mod tests {
 
     #[test]
     fn connector_ids() {
-        for ok in ["shotgun", "qtickets", "testbed", "a", "x_1-y", &"a".repeat(32)] {
+        for ok in [
+            "shotgun",
+            "qtickets",
+            "testbed",
+            "a",
+            "x_1-y",
+            &"a".repeat(32),
+        ] {
             assert_eq!(connector_id(ok), Ok(()), "{ok}");
         }
         assert_eq!(connector_id(""), Err(NameError::Empty));
@@ -144,8 +151,17 @@ mod tests {
             Err(NameError::TooLong { len: 33, max: 32 })
         ));
         assert_eq!(connector_id("1x"), Err(NameError::BadStart(CharShown('1'))));
-        assert_eq!(connector_id("Shotgun"), Err(NameError::BadStart(CharShown('S'))));
-        for (bad, at) in [("te\"st", 3), ("a b", 2), ("a\nb", 2), ("a.b", 2), ("aé", 2)] {
+        assert_eq!(
+            connector_id("Shotgun"),
+            Err(NameError::BadStart(CharShown('S')))
+        );
+        for (bad, at) in [
+            ("te\"st", 3),
+            ("a b", 2),
+            ("a\nb", 2),
+            ("a.b", 2),
+            ("aé", 2),
+        ] {
             match connector_id(bad) {
                 Err(NameError::BadChar { at: got, .. }) => assert_eq!(got, at, "{bad:?}"),
                 other => panic!("{bad:?}: {other:?}"),
@@ -155,7 +171,13 @@ mod tests {
 
     #[test]
     fn account_names() {
-        for ok in ["default", "Paris \"main\" \\ 2", "Москва", "a", &"é".repeat(64)] {
+        for ok in [
+            "default",
+            "Paris \"main\" \\ 2",
+            "Москва",
+            "a",
+            &"é".repeat(64),
+        ] {
             assert_eq!(account_name(ok), Ok(()), "{ok}");
         }
         assert_eq!(account_name(""), Err(NameError::Empty));
@@ -163,7 +185,17 @@ mod tests {
             account_name(&"é".repeat(65)),
             Err(NameError::TooLong { len: 65, max: 64 })
         ));
-        for bad in ["a\nb", "a\rb", "a\tb", "a\0b", "a\u{7f}b", "a\u{85}b", "a\u{200B}b", "a\u{202E}b", "a\u{FEFF}b"] {
+        for bad in [
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\0b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{200B}b",
+            "a\u{202E}b",
+            "a\u{FEFF}b",
+        ] {
             assert!(
                 matches!(account_name(bad), Err(NameError::BadChar { at: 2, .. })),
                 "{bad:?}"
@@ -174,7 +206,10 @@ mod tests {
     #[test]
     fn errors_show_code_points_not_raw_control_characters() {
         let e = account_name("x\ny").unwrap_err().to_string();
-        assert_eq!(e, "holds U+000A at character 2; use printable characters only");
+        assert_eq!(
+            e,
+            "holds U+000A at character 2; use printable characters only"
+        );
         let e = connector_id("x\"y").unwrap_err().to_string();
         assert!(e.contains("`\"` (U+0022)"), "{e}");
     }

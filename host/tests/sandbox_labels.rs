@@ -187,7 +187,10 @@ struct Sample {
 /// Parses the text format's samples, undoing the escapes of label values.
 fn samples(text: &str) -> Vec<Sample> {
     let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let c: Vec<char> = line.chars().collect();
         let mut i = c.iter().position(|&x| x == '{' || x == ' ').unwrap();
         let name: String = c[..i].iter().collect();
@@ -255,8 +258,7 @@ fn nasty_ticket(id: u32) -> Ticket {
 
 #[tokio::test]
 async fn hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_round_trip() {
-    let test =
-        "hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_round_trip";
+    let test = "hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_round_trip";
     if !promtool_installed(test) {
         return;
     }
@@ -417,7 +419,10 @@ fn account_names_and_vendors_in_the_config_file_are_checked_and_the_key_named() 
     // TOML escapes: a newline and a zero-width space in the name.
     for bad in ["c\\nFAKE", "c\\u200Bd"] {
         let e = file_config(&accounts("shotgun", bad)).unwrap_err();
-        assert!(e.starts_with("account[2].name: the account name holds U+"), "{e}");
+        assert!(
+            e.starts_with("account[2].name: the account name holds U+"),
+            "{e}"
+        );
         assert!(!e.contains('\n') && !e.contains('\u{200B}'), "{e:?}");
     }
     let e = file_config(&accounts("Shot\\\"gun\\n", "c")).unwrap_err();
@@ -426,7 +431,10 @@ fn account_names_and_vendors_in_the_config_file_are_checked_and_the_key_named() 
         "{e}"
     );
     let e = file_config(&accounts("shot gun", "c")).unwrap_err();
-    assert!(e.starts_with("account[2].vendor: the connector id holds U+0020"), "{e}");
+    assert!(
+        e.starts_with("account[2].vendor: the connector id holds U+0020"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,7 +450,11 @@ fn testbed_with_id(id: &[u8; 7]) -> Vec<u8> {
         .filter(|(_, w)| *w == b"testbedTestbed")
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(at.len(), 1, "the manifest id is not where this test expects it");
+    assert_eq!(
+        at.len(),
+        1,
+        "the manifest id is not where this test expects it"
+    );
     wasm[at[0]..at[0] + 7].copy_from_slice(id);
     wasm
 }

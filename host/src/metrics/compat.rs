@@ -153,7 +153,10 @@ pub fn api_status(outcome: AttemptOutcome) -> &'static str {
 }
 
 fn event_labels(id: &str, name: &str) -> Labels {
-    vec![("event_id", LabelValue::from(id)), ("event_name", LabelValue::from(name))]
+    vec![
+        ("event_id", LabelValue::from(id)),
+        ("event_name", LabelValue::from(name)),
+    ]
 }
 
 /// Sums rows into one series per label set (accounts and currencies merge).

@@ -112,7 +112,11 @@ mod tests {
             Some("text/plain, application/openmetrics-text;q=0.5"),
             Some("application/openmetrics-text;q=0"),
         ] {
-            assert_eq!(Format::negotiate(other), Format::PrometheusText, "{other:?}");
+            assert_eq!(
+                Format::negotiate(other),
+                Format::PrometheusText,
+                "{other:?}"
+            );
         }
     }
 

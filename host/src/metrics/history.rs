@@ -718,7 +718,7 @@ mod tests {
             got.iter()
                 .find(|((n, l), _)| {
                     *n == name
-                        && l[2].1 == LabelValue::from(&k.event_id)
+                        && l[2].1 == k.event_id
                         && l[3].1 == k.category
                         && l.get(4).is_none_or(|c| c.1 == k.currency)
                 })

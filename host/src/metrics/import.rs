@@ -301,11 +301,11 @@ fn series_text(name: &str, labels: &[(&str, LabelValue)], extra: &[(String, Stri
     out.push_str(name);
     out.push('{');
     let mut first = true;
-    for (k, v) in labels
-        .iter()
-        .map(|(k, v)| (*k, v.escaped()))
-        .chain(extra.iter().map(|(k, v)| (k.as_str(), super::label::escape(v))))
-    {
+    for (k, v) in labels.iter().map(|(k, v)| (*k, v.escaped())).chain(
+        extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), super::label::escape(v))),
+    ) {
         if !first {
             out.push(',');
         }

@@ -210,7 +210,10 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
                     ("account", LabelValue::from(&e.account)),
                     ("event_id", LabelValue::from(&e.event.event_id)),
                     ("name", LabelValue::from(&e.event.name)),
-                    ("city", LabelValue::from(e.event.city.as_deref().unwrap_or_default())),
+                    (
+                        "city",
+                        LabelValue::from(e.event.city.as_deref().unwrap_or_default()),
+                    ),
                 ],
                 1,
             )

@@ -23,11 +23,7 @@ struct AppState {
 }
 
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
-    let format = Format::negotiate(
-        headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     match s.metrics.encode_as(format) {
         Ok(body) => (
             StatusCode::OK,

@@ -61,8 +61,14 @@ mod tests {
         let inside = dir.canonicalize().unwrap().join("bodies/page.json");
         assert_eq!(confined(&dir, "bodies/page.json"), Ok(inside.clone()));
         assert_eq!(confined(&dir, "./bodies/page.json"), Ok(inside));
-        assert_eq!(confined(&dir, "/etc/passwd"), Err(FixturePathError::Absolute));
-        assert_eq!(confined(&dir, "../outside.txt"), Err(FixturePathError::ParentDir));
+        assert_eq!(
+            confined(&dir, "/etc/passwd"),
+            Err(FixturePathError::Absolute)
+        );
+        assert_eq!(
+            confined(&dir, "../outside.txt"),
+            Err(FixturePathError::ParentDir)
+        );
         assert_eq!(
             confined(&dir, "bodies/../../outside.txt"),
             Err(FixturePathError::ParentDir)
@@ -86,7 +92,10 @@ mod tests {
         std::os::unix::fs::symlink(t.path(), dir.join("up")).unwrap();
         std::os::unix::fs::symlink("real.json", dir.join("alias.json")).unwrap();
         assert_eq!(confined(&dir, "out.json"), Err(FixturePathError::Outside));
-        assert_eq!(confined(&dir, "up/outside.txt"), Err(FixturePathError::Outside));
+        assert_eq!(
+            confined(&dir, "up/outside.txt"),
+            Err(FixturePathError::Outside)
+        );
         assert_eq!(
             confined(&dir, "alias.json"),
             Ok(dir.canonicalize().unwrap().join("real.json"))

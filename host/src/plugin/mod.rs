@@ -9,6 +9,8 @@
 //! - `pseudonym`: keyed pseudonyms of buyers' identifiers.
 //! - `firewall`: what a plugin's output may contain (PII patterns, sizes, coarse region).
 //! - `bundled`: the connectors compiled into this binary.
+//! - `replay`: recorded responses through a plugin (`plugins test`); `fixture_path` keeps a
+//!   fixture's body files inside its directory.
 
 pub mod bindings;
 pub mod bundled;
