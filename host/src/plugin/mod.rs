@@ -9,8 +9,15 @@
 //! - `pseudonym`: keyed pseudonyms of buyers' identifiers.
 //! - `firewall`: what a plugin's output may contain (PII patterns, sizes, coarse region).
 //! - `bundled`: the connectors compiled into this binary.
+//! - `fold`, `region`, `countries`, `bounds`: what the firewall reads text, regions, money and
+//!   time with.
+//! - `outbound`: a planned request is plugin output too: screened before it is queued.
 
 pub mod bindings;
+pub mod bounds;
+mod countries;
+pub mod fold;
+pub mod region;
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
