@@ -387,6 +387,14 @@ pub fn redact(message: &str) -> String {
     out
 }
 
+/// `s` with control characters and line separators escaped: for host messages that quote
+/// something a plugin chose (a request id, a method), so they stay one log line.
+pub fn escape_for_log(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_controls(s, &mut out);
+    out
+}
+
 /// `s` onto `out` with control characters and line separators escaped (`\n`, `\u{85}`…).
 fn escape_controls(s: &str, out: &mut String) {
     for c in s.chars() {

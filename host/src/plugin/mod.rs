@@ -26,6 +26,7 @@ pub mod firewall;
 pub mod host_state;
 pub mod instance;
 pub mod limits;
+pub mod outbound;
 pub mod output;
 pub mod pseudonym;
 pub mod replay;
