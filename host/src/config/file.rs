@@ -212,7 +212,10 @@ impl ConfigFile {
             })?;
             let mut secrets = BTreeMap::new();
             for (k, r) in &a.secrets {
-                secrets.insert(k.clone(), r.resolve(&at(&format!("secrets.{k}")), env)?);
+                let key = at(&format!("secrets.{k}"));
+                let value = r.resolve(&key, env)?;
+                super::check_secret(&key, &value)?;
+                secrets.insert(k.clone(), value);
             }
             let mut extra_origins = a.extra_origins.clone();
             for (k, val) in &a.settings {

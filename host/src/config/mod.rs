@@ -39,6 +39,20 @@ pub(crate) fn invalid(
     }
 }
 
+/// Refuses an account secret too short to be scrubbed from responses safely: the error names
+/// the key and the rule, never the value.
+pub(crate) fn check_secret(key: &str, value: &str) -> Result<(), ConfigError> {
+    let min = crate::http::secrets::MIN_SECRET_CHARS;
+    if value.chars().count() < min {
+        return Err(invalid(
+            key,
+            format!("the secret is shorter than {min} characters, too short to keep out of what connectors see"),
+            "use the full token the vendor issued",
+        ));
+    }
+    Ok(())
+}
+
 /// One vendor account to sync.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccountConfig {
@@ -198,8 +212,15 @@ impl Vars {
 fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     // SHOTGUN_TOKEN is the current name; the old exporter read SHOTGUN_API_KEY.
     let token = match v.secret("SHOTGUN_TOKEN")? {
-        Some(t) => Some(t),
-        None => v.secret("SHOTGUN_API_KEY")?,
+        Some(t) => Some(("SHOTGUN_TOKEN", t)),
+        None => v.secret("SHOTGUN_API_KEY")?.map(|t| ("SHOTGUN_API_KEY", t)),
+    };
+    let token = match token {
+        Some((key, t)) => {
+            check_secret(key, &t)?;
+            Some(t)
+        }
+        None => None,
     };
     let organizer = v.get("SHOTGUN_ORGANIZER_ID");
     let (token, organizer) = match (token, organizer) {
@@ -262,8 +283,15 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
 fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     // QTICKETS_TOKEN / QTICKETS_BASE_URL are current; the old loader read the _API_ names.
     let token = match v.secret("QTICKETS_TOKEN")? {
-        Some(t) => Some(t),
-        None => v.secret("QTICKETS_API_TOKEN")?,
+        Some(t) => Some(("QTICKETS_TOKEN", t)),
+        None => v.secret("QTICKETS_API_TOKEN")?.map(|t| ("QTICKETS_API_TOKEN", t)),
+    };
+    let token = match token {
+        Some((key, t)) => {
+            check_secret(key, &t)?;
+            Some(t)
+        }
+        None => None,
     };
     let (base_key, base) = match v.get("QTICKETS_BASE_URL") {
         Some(b) => ("QTICKETS_BASE_URL", Some(b)),

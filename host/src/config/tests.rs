@@ -187,3 +187,31 @@ secrets = {{ token = {{ env = "LYON_TOKEN_FOR_TEST" }} }}
         .to_string();
     assert!(e.contains("shotgun/a") && e.contains("twice"), "{e}");
 }
+
+/// A secret too short to scrub from responses safely is refused where it is configured, by
+/// key, without its value.
+#[test]
+fn short_secrets_are_refused_naming_the_key() {
+    for (key, other) in [
+        ("SHOTGUN_TOKEN", ("SHOTGUN_ORGANIZER_ID", "1")),
+        ("SHOTGUN_API_KEY", ("SHOTGUN_ORGANIZER_ID", "1")),
+        ("QTICKETS_TOKEN", ("QTICKETS_ACCOUNT", "a")),
+    ] {
+        let e = Config::from_vars(&Vars::from_pairs([(key, "shrt-7c"), other]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(key) && e.contains("8 characters"), "{e}");
+        assert!(!e.contains("shrt-7c"), "{e}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boxoffice.toml");
+    std::fs::write(
+        &cfg,
+        "[[account]]\nvendor = \"shotgun\"\nname = \"paris\"\nsecrets = { token = { env = \"SHORT_TOKEN_FOR_TEST\" } }\n",
+    )
+    .unwrap();
+    std::env::set_var("SHORT_TOKEN_FOR_TEST", "abc123");
+    let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
+    assert!(e.contains("(shotgun/paris).secrets.token"), "{e}");
+    assert!(!e.contains("abc123"), "{e}");
+}

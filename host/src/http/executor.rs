@@ -62,6 +62,8 @@ pub enum HttpError {
     MissingSecret { id: String, secret: String },
     #[error("request `{id}` uses secret `{secret}`, which the plugin's manifest does not declare")]
     UndeclaredSecret { id: String, secret: String },
+    #[error("request `{id}` carries a body a read may not have (none on HEAD; on GET only a small JSON document)")]
+    BodyNotAllowed { id: String },
     #[error("method `{method}` is not allowed (connectors only read)")]
     Method { method: String },
     #[error("{origin}: {detail} (after {attempts} attempts)")]
@@ -207,6 +209,12 @@ impl HttpExecutor {
                 })
             }
         };
+        // Defence in depth: `plugin::outbound` refused these before the request was queued.
+        if let Some(body) = &req.body {
+            if !crate::plugin::outbound::check_body(method.as_str(), &req.headers, body) {
+                return Err(HttpError::BodyNotAllowed { id: req.id.clone() });
+            }
+        }
         let mut url = Url::parse(&req.url).map_err(|e| HttpError::BadUrl {
             id: req.id.clone(),
             reason: e.to_string(),
@@ -247,7 +255,12 @@ impl HttpExecutor {
             waited += scope.budget.spend().await;
             let mut rb = self.client.request(method.clone(), url.clone());
             for (k, v) in &req.headers {
-                if !k.eq_ignore_ascii_case("authorization") {
+                // Only the headers a connector may set (`Host`, credentials and framing are
+                // the host's); `plugin::outbound` refused the rest already.
+                let allowed = crate::plugin::outbound::ALLOWED_HEADERS
+                    .iter()
+                    .any(|a| k.eq_ignore_ascii_case(a));
+                if allowed {
                     rb = rb.header(k, v);
                 }
             }
@@ -351,6 +364,39 @@ impl HttpExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body on HEAD, or a non-JSON body on GET, never leaves the host, even when a caller
+    /// skipped the outbound screen: the loopback listener sees no connection.
+    #[tokio::test]
+    async fn bodies_on_reads_are_refused_before_connecting() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let mut allow = AllowList::new("t", &[]);
+        allow.add_origin(&origin).unwrap();
+        let (secrets, budget) = (Secrets::new(), RequestBudget::per_minute(0));
+        let scope = RequestScope {
+            allow: &allow,
+            declared_secrets: &[],
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let exec = HttpExecutor::new(RetryPolicy::default()).unwrap();
+        for (method, body) in [("HEAD", &b"{}"[..]), ("GET", &b"canary.name"[..])] {
+            let req = PlannedRequest {
+                id: "r".into(),
+                method: method.into(),
+                url: format!("{origin}/x"),
+                query: vec![],
+                headers: vec![],
+                body: Some(body.to_vec()),
+                auth: RequestAuth::None,
+            };
+            let err = exec.execute(&req, &scope).await.unwrap_err();
+            assert!(matches!(err, HttpError::BodyNotAllowed { .. }), "{err}");
+        }
+        assert!(listener.accept().is_err(), "a connection was made");
+    }
 
     #[test]
     fn endpoint_labels_are_route_names_never_ids_or_queries() {

@@ -59,6 +59,8 @@ pub struct Metrics {
     http_requests: Family<StatusLabels, Counter>,
     http_retries: Family<AccountLabels, Counter>,
     rejected: Family<ReasonLabels, Counter>,
+    /// Planned requests refused by the outbound screen (`plugin::outbound`).
+    refused: Family<ReasonLabels, Counter>,
     traps: Family<TrapLabels, Counter>,
     runs: Family<StatusLabels, Counter>,
     source_up: Family<AccountLabels, Gauge>,
@@ -84,6 +86,7 @@ impl Metrics {
             http_requests: Family::default(),
             http_retries: Family::default(),
             rejected: Family::default(),
+            refused: Family::default(),
             traps: Family::default(),
             runs: Family::default(),
             source_up: Family::default(),
@@ -105,6 +108,11 @@ impl Metrics {
             "boxoffice_records_rejected",
             "Records a plugin emitted that the host refused to store, by reason",
             m.rejected.clone(),
+        );
+        registry.register(
+            "boxoffice_requests_refused",
+            "Requests a plugin planned that the host refused before any connection, by reason",
+            m.refused.clone(),
         );
         registry.register(
             "boxoffice_plugin_traps",
@@ -175,6 +183,16 @@ impl Metrics {
             .inc();
     }
 
+    pub fn request_refused(&self, vendor: &str, account: &str, reason: &str) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
     pub fn plugin_trap(&self, vendor: &str, kind: &str) {
         self.traps
             .get_or_create(&TrapLabels {
@@ -211,6 +229,13 @@ impl Metrics {
         let _ = self.http_retries.get_or_create(&acct(vendor, account));
         for reason in crate::plugin::RejectReason::ALL {
             let _ = self.rejected.get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.as_str().into(),
+            });
+        }
+        for reason in crate::plugin::outbound::RefusalReason::ALL {
+            let _ = self.refused.get_or_create(&ReasonLabels {
                 vendor: vendor.into(),
                 account: account.into(),
                 reason: reason.as_str().into(),

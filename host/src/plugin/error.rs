@@ -79,6 +79,14 @@ pub enum PluginError {
         call: &'static str,
         error: GuestError,
     },
+    /// A planned request failed the outbound screen (`outbound`): refused before any
+    /// connection.
+    #[error("plugin `{plugin}` planned a request in `{call}` that the host refused: {refusal}")]
+    RequestRefused {
+        plugin: String,
+        call: &'static str,
+        refusal: super::outbound::Refusal,
+    },
     #[error("plugin `{plugin}` trapped earlier in this run; its instance is not reused")]
     Poisoned { plugin: String },
     #[error("plugin `{plugin}` could not be loaded: {detail}")]

