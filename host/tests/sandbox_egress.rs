@@ -141,7 +141,11 @@ impl Setup {
         let path = self.dir.path().join("boxoffice.toml");
         std::fs::write(&path, text).unwrap();
         let vars = Vars::load(Some(&path), &[]).map_err(|e| e.to_string())?;
-        Config::from_vars(&vars).map_err(|e| e.to_string())
+        let mut config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
+        // `cargo test` exports the build's BOXOFFICE_PLUGIN_DIR (the bundled .wasm files),
+        // which would win over the file's key.
+        config.plugin_dir = Some(self.plugin_dir());
+        Ok(config)
     }
 
     /// An `[[account]]` of `vendor` holding the token, with `extra` lines.
@@ -500,6 +504,7 @@ fn plugins_inspect_shows_requests_and_grants() {
         .arg("--config")
         .arg(s.dir.path().join("boxoffice.toml"))
         .env_remove("BOXOFFICE_CONFIG")
+        .env_remove("BOXOFFICE_PLUGIN_DIR")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
