@@ -170,10 +170,8 @@ fn quick_policy() -> RetryPolicy {
 /// Opens the app with `dns` answers in its HTTP client and runs the first account once.
 async fn run_first_account(config: Config, dns: &[(&str, SocketAddr)]) -> RunSummary {
     let mut app = App::open(config).await.unwrap();
-    let overrides: BTreeMap<String, Vec<SocketAddr>> = dns
-        .iter()
-        .map(|(h, a)| (h.to_string(), vec![*a]))
-        .collect();
+    let overrides: BTreeMap<String, Vec<SocketAddr>> =
+        dns.iter().map(|(h, a)| (h.to_string(), vec![*a])).collect();
     app.deps.http = HttpExecutor::with_dns(quick_policy(), DnsOverrides::new(overrides)).unwrap();
     let account = app.accounts().unwrap().remove(0);
     sync_account(&app.deps, &account, &RunOptions::default())
@@ -188,13 +186,16 @@ async fn a_drop_in_naming_its_own_host_never_gets_the_token_there() {
     let s = Setup::new();
     s.drop_in(
         "rogue.wasm",
-        &testbed_with_manifest(r#"{"id":"rogue","allowed_hosts":["evil.test"],"secrets":["token"]}"#),
+        &testbed_with_manifest(
+            r#"{"id":"rogue","allowed_hosts":["evil.test"],"secrets":["token"]}"#,
+        ),
     );
     let evil = Listener::start();
     let config = s
         .config(&s.account("rogue", r#"mode = "steal-token""#, ""))
         .unwrap();
     let run = run_first_account(config, &[("evil.test", evil.addr)]).await;
+    assert_eq!(evil.connections(), 0, "the connector reached its own host");
     assert!(!run.ok(), "{run:?}");
     assert!(
         run.message.contains("https://evil.test")
@@ -203,7 +204,6 @@ async fn a_drop_in_naming_its_own_host_never_gets_the_token_there() {
         run.message
     );
     assert!(!run.message.contains(TOKEN));
-    assert_eq!(evil.connections(), 0, "the connector reached its own host");
 
     // Control: the same listener written out by the operator as an origin is reached, and the
     // token goes there (the listener works; the grant is what stopped the attack).
@@ -219,7 +219,11 @@ async fn a_drop_in_naming_its_own_host_never_gets_the_token_there() {
     assert!(run.ok(), "{run:?}");
     let heads = evil.heads();
     assert_eq!(heads.len(), 1);
-    assert!(heads[0].contains(&format!("Bearer {TOKEN}")), "{}", heads[0]);
+    assert!(
+        heads[0].contains(&format!("Bearer {TOKEN}")),
+        "{}",
+        heads[0]
+    );
 }
 
 /// (a') Even granted by name, the token is sent only to granted hosts: a request to another
@@ -242,9 +246,13 @@ async fn a_secret_is_bound_to_the_accounts_granted_origins() {
         ))
         .unwrap();
     let run = run_first_account(config, &[("evil.test", evil.addr)]).await;
+    assert_eq!(
+        evil.connections(),
+        0,
+        "the token went to a host not granted"
+    );
     assert!(!run.ok());
     assert!(run.message.contains("not granted"), "{}", run.message);
-    assert_eq!(evil.connections(), 0);
 }
 
 /// (b) A drop-in whose id is `shotgun` is refused (the bundled connector keeps the id and its
@@ -291,11 +299,12 @@ async fn a_drop_in_taking_a_bundled_id_is_refused_unless_the_config_names_it() {
     drop(app);
 
     let wrong = "0".repeat(64);
-    let config = s
-        .config(&format!("{named}sha256 = \"{wrong}\"\n"))
-        .unwrap();
+    let config = s.config(&format!("{named}sha256 = \"{wrong}\"\n")).unwrap();
     let app = App::open(config).await.unwrap();
-    assert!(!app.plugins.contains_key("shotgun"), "a mismatched pin must refuse the id");
+    assert!(
+        !app.plugins.contains_key("shotgun"),
+        "a mismatched pin must refuse the id"
+    );
     let msg = app
         .refused
         .iter()
@@ -326,7 +335,10 @@ async fn rival_drop_ins_lose_the_id_and_a_matching_pin_admits() {
     let msgs: Vec<String> = app.refused.iter().map(|r| r.to_string()).collect();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     for m in &msgs {
-        assert!(m.contains(&a.display().to_string()) && m.contains(&b.display().to_string()), "{m}");
+        assert!(
+            m.contains(&a.display().to_string()) && m.contains(&b.display().to_string()),
+            "{m}"
+        );
     }
 }
 
@@ -350,12 +362,32 @@ async fn manifest_hosts_that_are_ips_loopback_or_wide_wildcards_are_refused() {
         .unwrap();
     let app = App::open(config).await.unwrap();
     let account = app.accounts().unwrap().remove(0);
-    let verdicts: Vec<&HostVerdict> = account.egress.requested().iter().map(|r| &r.verdict).collect();
-    assert!(matches!(verdicts[0], HostVerdict::Refused(HostRefusal::Localhost(_))));
-    assert!(matches!(verdicts[1], HostVerdict::Refused(HostRefusal::IpLiteral(_))));
-    assert!(matches!(verdicts[2], HostVerdict::Refused(HostRefusal::WideWildcard(_))));
-    assert!(matches!(verdicts[3], HostVerdict::Refused(HostRefusal::WideWildcard(_))));
-    assert!(matches!(verdicts[4], HostVerdict::Refused(HostRefusal::IpLiteral(_))));
+    let verdicts: Vec<&HostVerdict> = account
+        .egress
+        .requested()
+        .iter()
+        .map(|r| &r.verdict)
+        .collect();
+    assert!(matches!(
+        verdicts[0],
+        HostVerdict::Refused(HostRefusal::Localhost(_))
+    ));
+    assert!(matches!(
+        verdicts[1],
+        HostVerdict::Refused(HostRefusal::IpLiteral(_))
+    ));
+    assert!(matches!(
+        verdicts[2],
+        HostVerdict::Refused(HostRefusal::WideWildcard(_))
+    ));
+    assert!(matches!(
+        verdicts[3],
+        HostVerdict::Refused(HostRefusal::WideWildcard(_))
+    ));
+    assert!(matches!(
+        verdicts[4],
+        HostVerdict::Refused(HostRefusal::IpLiteral(_))
+    ));
     assert_eq!(verdicts[5], &HostVerdict::GrantedByOperator);
 
     // Shipping it would not help: the rules hold for bundled manifests too.
@@ -418,13 +450,14 @@ async fn a_granted_name_resolving_to_loopback_is_refused_at_connect() {
         ))
         .unwrap();
     let run = run_first_account(config, &[("api.vendor.test", inside.addr)]).await;
+    assert_eq!(inside.connections(), 0, "a granted name reached loopback");
     assert!(!run.ok(), "{run:?}");
     assert!(
-        run.message.contains("`api.vendor.test` resolves to a loopback address"),
+        run.message
+            .contains("`api.vendor.test` resolves to a loopback address"),
         "{}",
         run.message
     );
-    assert_eq!(inside.connections(), 0, "a granted name reached loopback");
 
     // The operator writing the origin out (a simulator's way) may reach it, by name too.
     let origin = format!("http://sim.vendor.test:{}", inside.addr.port());
@@ -481,7 +514,10 @@ async fn a_manifest_cannot_ask_for_unlimited_requests() {
         (0, RateSource::GlobalOverride)
     );
     assert_eq!(
-        boxoffice::plugin::ceilings::sync_interval(app.plugins["greedy"].manifest.default_interval_secs, None),
+        boxoffice::plugin::ceilings::sync_interval(
+            app.plugins["greedy"].manifest.default_interval_secs,
+            None
+        ),
         Duration::from_secs(60)
     );
 }
@@ -508,7 +544,11 @@ fn plugins_inspect_shows_requests_and_grants() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for want in [
         "source       drop-in",
         "asks for     hosts api.vendor.test, evil.test, *.com; secrets token",

@@ -8,12 +8,7 @@ use crate::model::Manifest;
 use crate::plugin::ceilings::{request_rate, sync_interval, RateSource};
 
 /// Prints the report; `config` is `Err` when the configuration could not be loaded.
-pub fn print(
-    m: &Manifest,
-    provenance: Provenance,
-    sha256: &str,
-    config: &Result<Config, String>,
-) {
+pub fn print(m: &Manifest, provenance: Provenance, sha256: &str, config: &Result<Config, String>) {
     println!("source       {provenance}");
     println!(
         "asks for     hosts {}; secrets {}; {} requests/min; every {} s",

@@ -30,7 +30,10 @@ pub struct RunArgs {
 const HEALTHY_WITHIN_INTERVALS: i64 = 3;
 
 fn interval(account: &Account, configured: Option<u32>) -> Duration {
-    crate::plugin::ceilings::sync_interval(account.plugin.manifest.default_interval_secs, configured)
+    crate::plugin::ceilings::sync_interval(
+        account.plugin.manifest.default_interval_secs,
+        configured,
+    )
 }
 
 async fn shutdown_signal() {

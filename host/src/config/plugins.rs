@@ -155,7 +155,10 @@ mod tests {
         ]);
         let pins = PluginPins::load(&file, &env).unwrap();
         let sg = pins.get("shotgun").unwrap();
-        assert_eq!(sg.file.as_deref(), Some(std::path::Path::new("/etc/a.wasm")));
+        assert_eq!(
+            sg.file.as_deref(),
+            Some(std::path::Path::new("/etc/a.wasm"))
+        );
         assert_eq!(sg.sha256.as_deref(), Some("b".repeat(64).as_str()));
         assert_eq!(sg.max_requests_per_minute, Some(10));
         assert_eq!(
@@ -169,7 +172,11 @@ mod tests {
     fn bad_pins_name_the_key() {
         let env = BTreeMap::from([(format!("{SHA_PREFIX}SHOTGUN"), "abc".to_string())]);
         let e = PluginPins::load(&BTreeMap::new(), &env).unwrap_err();
-        assert!(e.to_string().starts_with("BOXOFFICE_PLUGIN_SHA256_SHOTGUN: not a SHA-256"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("BOXOFFICE_PLUGIN_SHA256_SHOTGUN: not a SHA-256"),
+            "{e}"
+        );
         let file = BTreeMap::from([(
             "x".to_string(),
             PluginSection {
@@ -178,6 +185,10 @@ mod tests {
             },
         )]);
         let e = PluginPins::load(&file, &BTreeMap::new()).unwrap_err();
-        assert!(e.to_string().starts_with("plugins.x.max_requests_per_minute"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("plugins.x.max_requests_per_minute"),
+            "{e}"
+        );
     }
 }

@@ -218,7 +218,9 @@ mod tests {
         )
         .unwrap();
         assert!(g.check(&url("https://api.shotgun.live/tickets")).is_ok());
-        assert!(g.check(&url("https://smartboard-api.shotgun.live/x")).is_ok());
+        assert!(g
+            .check(&url("https://smartboard-api.shotgun.live/x"))
+            .is_ok());
         assert!(g.check(&url("http://api.shotgun.live/tickets")).is_err());
         assert_eq!(g.requested()[0].verdict, HostVerdict::GrantedByShipping);
     }
@@ -254,9 +256,18 @@ mod tests {
         );
         let g = EgressGrant::new(&m, Provenance::Bundled, &OperatorGrants::default()).unwrap();
         let verdicts: Vec<_> = g.requested().iter().map(|r| &r.verdict).collect();
-        assert!(matches!(verdicts[0], HostVerdict::Refused(HostRefusal::Localhost(_))));
-        assert!(matches!(verdicts[1], HostVerdict::Refused(HostRefusal::IpLiteral(_))));
-        assert!(matches!(verdicts[2], HostVerdict::Refused(HostRefusal::WideWildcard(_))));
+        assert!(matches!(
+            verdicts[0],
+            HostVerdict::Refused(HostRefusal::Localhost(_))
+        ));
+        assert!(matches!(
+            verdicts[1],
+            HostVerdict::Refused(HostRefusal::IpLiteral(_))
+        ));
+        assert!(matches!(
+            verdicts[2],
+            HostVerdict::Refused(HostRefusal::WideWildcard(_))
+        ));
         assert_eq!(verdicts[3], &HostVerdict::GrantedByShipping);
         for u in [
             "https://localhost/",

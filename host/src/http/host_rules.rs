@@ -49,9 +49,9 @@ pub fn check_host_name(entry: &str) -> Result<HostName, HostRefusal> {
     let not_a_name = || HostRefusal::NotAHostName(trimmed.to_string());
     // Only what a host name can hold: no scheme, port, path, user or query sneaks in.
     if name.is_empty()
-        || name
-            .chars()
-            .any(|c| matches!(c, ':' | '/' | '@' | '?' | '#' | '\\' | '*' | '%') || c.is_whitespace())
+        || name.chars().any(|c| {
+            matches!(c, ':' | '/' | '@' | '?' | '#' | '\\' | '*' | '%') || c.is_whitespace()
+        })
     {
         // `[::1]` and `::1` are IP literals, not malformed names.
         let bare = name.trim_start_matches('[').trim_end_matches(']');
@@ -80,11 +80,7 @@ pub fn check_host_name(entry: &str) -> Result<HostName, HostRefusal> {
         // many owners.
         return Err(HostRefusal::WideWildcard(trimmed.to_string()));
     }
-    Ok(HostName(if wildcard {
-        format!("*.{host}")
-    } else {
-        host
-    }))
+    Ok(HostName(if wildcard { format!("*.{host}") } else { host }))
 }
 
 #[cfg(test)]
@@ -129,7 +125,13 @@ mod tests {
 
     #[test]
     fn loopback_names_are_refused() {
-        for e in ["localhost", "LOCALHOST", "localhost.", "api.localhost", "*.localhost"] {
+        for e in [
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+            "api.localhost",
+            "*.localhost",
+        ] {
             assert!(
                 matches!(check_host_name(e), Err(HostRefusal::Localhost(_))),
                 "{e}"

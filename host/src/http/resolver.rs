@@ -78,9 +78,7 @@ impl Resolve for CheckedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = match fixed {
                 Some(a) => a,
-                None => tokio::net::lookup_host((host.as_str(), 0))
-                    .await?
-                    .collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
             };
             if guarded {
                 screen_answer(&host, &addrs)?;
@@ -138,7 +136,10 @@ mod tests {
 
     #[test]
     fn public_answers_and_the_unguarded_path_pass() {
-        let o = overrides(&[("api.vendor.test", "93.184.216.34:0"), ("sim.test", "127.0.0.1:8")]);
+        let o = overrides(&[
+            ("api.vendor.test", "93.184.216.34:0"),
+            ("sim.test", "127.0.0.1:8"),
+        ]);
         let g = CheckedResolver::guarded(o.clone());
         assert_eq!(
             resolve(&g, "API.Vendor.Test.").unwrap(),

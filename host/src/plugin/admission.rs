@@ -280,7 +280,11 @@ mod tests {
 
     #[test]
     fn a_drop_in_cannot_take_a_bundled_id() {
-        let c = [bundled("shotgun"), file("/p/evil.wasm", "shotgun"), file("/p/x.wasm", "x")];
+        let c = [
+            bundled("shotgun"),
+            file("/p/evil.wasm", "shotgun"),
+            file("/p/x.wasm", "x"),
+        ];
         let a = admit(&c, &PluginPins::default());
         assert_eq!(a.admitted["shotgun"], 0);
         assert_eq!(a.admitted["x"], 2);
@@ -310,7 +314,11 @@ mod tests {
 
     #[test]
     fn the_configured_file_serves_the_id() {
-        let c = [bundled("shotgun"), file("/p/fork.wasm", "shotgun"), file("/p/other.wasm", "shotgun")];
+        let c = [
+            bundled("shotgun"),
+            file("/p/fork.wasm", "shotgun"),
+            file("/p/other.wasm", "shotgun"),
+        ];
         let a = admit(&c, &pins(&[("shotgun", Some("/p/fork.wasm"), None)]));
         assert_eq!(a.admitted["shotgun"], 1);
         assert_eq!(a.refused.len(), 2);

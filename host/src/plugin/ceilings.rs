@@ -90,7 +90,10 @@ mod tests {
                 source: RateSource::ManifestClamped
             }
         );
-        assert_eq!(request_rate(1_000_000, None, None).per_minute, MAX_REQUESTS_PER_MINUTE);
+        assert_eq!(
+            request_rate(1_000_000, None, None).per_minute,
+            MAX_REQUESTS_PER_MINUTE
+        );
         assert_eq!(
             request_rate(60, None, None),
             RequestRate {
@@ -110,7 +113,10 @@ mod tests {
             }
         );
         assert_eq!(request_rate(60, Some(6000), None).per_minute, 60);
-        assert_eq!(request_rate(0, Some(6000), None).per_minute, MAX_REQUESTS_PER_MINUTE);
+        assert_eq!(
+            request_rate(0, Some(6000), None).per_minute,
+            MAX_REQUESTS_PER_MINUTE
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Level, Manifest,
-    Page, PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
+    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
+    PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
 };
 
 pub mod manifest_patch;
