@@ -25,6 +25,15 @@
 //! interval_secs = 300
 //! settings = { organizer_id = "123456" }
 //! secrets = { token = { credential = "shotgun_paris_token" } }
+//!
+//! [[account]]                      # a drop-in connector: reaches only what is granted
+//! vendor = "acme"
+//! name = "main"
+//! grant_hosts = ["api.acme.example"]
+//! secrets = { token = { env = "ACME_TOKEN" } }
+//!
+//! [plugins.acme]                   # see `plugins`: file, sha256, max_requests_per_minute
+//! sha256 = "…"
 //! ```
 
 use std::collections::BTreeMap;
