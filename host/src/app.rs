@@ -8,9 +8,13 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::{AccountConfig, Config};
-use crate::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
+use crate::http::{
+    EgressGrant, HttpExecutor, OperatorGrants, Provenance, RequestBudget, RetryPolicy, Secrets,
+};
 use crate::metrics::Metrics;
+use crate::plugin::admission::{admit, Candidate, Origin, PluginRefusal};
 use crate::plugin::catalog::default_cache_dir;
+use crate::plugin::ceilings::{request_rate, RequestRate, MAX_REQUESTS_PER_MINUTE};
 use crate::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime};
 use crate::sink::{ClickhouseWarehouse, Sink, SqliteWarehouse};
 use crate::state::StateStore;
@@ -20,6 +24,12 @@ pub struct App {
     pub config: Config,
     pub deps: SyncDeps,
     pub plugins: BTreeMap<String, LoadedPlugin>,
+    /// Where each admitted connector came from (decides whether its hosts ship granted).
+    pub provenance: BTreeMap<String, Provenance>,
+    /// Connectors refused an id (collisions, SHA-256 pins), each logged at start.
+    pub refused: Vec<PluginRefusal>,
+    /// Each connector's request rate and who set it (see `plugin::ceilings`).
+    pub rates: BTreeMap<String, RequestRate>,
     budgets: BTreeMap<String, RequestBudget>,
 }
 
@@ -80,21 +90,49 @@ pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
     })
 }
 
-/// The `.wasm` files of a drop-in plugin directory, by file name, in name order.
-fn drop_in_plugins(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+/// The `.wasm` files of a drop-in plugin directory, canonical paths in name order.
+fn drop_in_plugins(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("reading the plugin directory {}", dir.display()))?;
     let mut out = Vec::new();
     for e in entries {
         let path = e?.path();
         if path.extension().is_some_and(|x| x == "wasm") {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            out.push((path.display().to_string(), bytes));
+            out.push(std::fs::canonicalize(&path).unwrap_or(path));
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// Every connector this configuration offers: the bundled ones, the plugin directory's, and
+/// the files the config names for an id. Files are named by canonical path, so a configured
+/// file in the plugin directory is the same candidate.
+fn plugin_sources(config: &Config) -> anyhow::Result<Vec<(Origin, Vec<u8>)>> {
+    let mut sources: Vec<(Origin, Vec<u8>)> = bundled::ALL
+        .iter()
+        .map(|b| (Origin::Bundled(b.name.to_string()), b.wasm.to_vec()))
+        .collect();
+    let mut files = match &config.plugin_dir {
+        Some(dir) => drop_in_plugins(dir)?,
+        None => Vec::new(),
+    };
+    for pin in config.plugins.iter() {
+        if let Some(f) = &pin.file {
+            let f = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+    }
+    for path in files {
+        match std::fs::read(&path) {
+            Ok(bytes) => sources.push((Origin::File(path), bytes)),
+            // A configured file that cannot be read: its id is refused by admission.
+            Err(e) => tracing::error!("plugin {} unreadable: {e}", path.display()),
+        }
+    }
+    Ok(sources)
 }
 
 impl App {
@@ -105,36 +143,54 @@ impl App {
         let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
         let cache = default_cache_dir().or_else(|| Some(dir.join("plugin-cache")));
         let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;
-        let mut plugins = BTreeMap::new();
-        let mut budgets = BTreeMap::new();
-        let mut sources: Vec<(String, Vec<u8>)> = bundled::ALL
-            .iter()
-            .map(|b| (b.name.to_string(), b.wasm.to_vec()))
-            .collect();
-        if let Some(dir) = &config.plugin_dir {
-            sources.extend(drop_in_plugins(dir)?);
-        }
-        for (name, wasm) in sources {
+        let mut loaded: Vec<(Origin, LoadedPlugin)> = Vec::new();
+        for (origin, wasm) in plugin_sources(&config)? {
+            let name = match &origin {
+                Origin::Bundled(n) => n.clone(),
+                Origin::File(p) => p.display().to_string(),
+            };
             match runtime.load(&name, &wasm).await {
-                Ok(p) => {
-                    budgets.insert(
-                        p.manifest.id.clone(),
-                        RequestBudget::per_minute(
-                            config
-                                .max_requests_per_minute
-                                .unwrap_or(p.manifest.max_requests_per_minute),
-                        ),
-                    );
-                    if plugins.contains_key(&p.manifest.id) {
-                        tracing::warn!(
-                            "plugin {name} replaces the bundled `{}` connector",
-                            p.manifest.id
-                        );
-                    }
-                    plugins.insert(p.manifest.id.clone(), p);
-                }
+                Ok(p) => loaded.push((origin, p)),
                 Err(e) => tracing::error!("plugin {name} refused: {e}"),
             }
+        }
+        let candidates: Vec<Candidate> = loaded
+            .iter()
+            .map(|(origin, p)| Candidate {
+                origin: origin.clone(),
+                id: p.manifest.id.clone(),
+                sha256: p.sha256.clone(),
+            })
+            .collect();
+        let admission = admit(&candidates, &config.plugins);
+        for r in &admission.refused {
+            tracing::error!("plugin refused: {r}");
+        }
+        let mut plugins = BTreeMap::new();
+        let mut provenance = BTreeMap::new();
+        let mut budgets = BTreeMap::new();
+        let mut rates = BTreeMap::new();
+        for (id, i) in &admission.admitted {
+            let (origin, p) = &loaded[*i];
+            let rate = request_rate(
+                p.manifest.max_requests_per_minute,
+                config
+                    .plugins
+                    .get(id)
+                    .and_then(|pin| pin.max_requests_per_minute),
+                config.max_requests_per_minute,
+            );
+            budgets.insert(id.clone(), RequestBudget::per_minute(rate.per_minute));
+            rates.insert(id.clone(), rate);
+            let from = match origin {
+                Origin::Bundled(_) => Provenance::Bundled,
+                Origin::File(path) => {
+                    tracing::info!("plugin {} serves `{id}` (drop-in)", path.display());
+                    Provenance::DropIn
+                }
+            };
+            provenance.insert(id.clone(), from);
+            plugins.insert(id.clone(), p.clone());
         }
         let deps = SyncDeps {
             state,
@@ -147,6 +203,9 @@ impl App {
             config,
             deps,
             plugins,
+            provenance,
+            refused: admission.refused,
+            rates,
             budgets,
         })
     }
@@ -156,13 +215,39 @@ impl App {
             .plugins
             .get(&a.vendor)
             .with_context(|| {
-                format!(
-                    "unknown vendor `{}` (plugins: {})",
-                    a.vendor,
-                    self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
+                let refused: Vec<String> = self
+                    .refused
+                    .iter()
+                    .filter(|r| r.id == a.vendor)
+                    .map(|r| r.to_string())
+                    .collect();
+                if refused.is_empty() {
+                    format!(
+                        "unknown vendor `{}` (plugins: {})",
+                        a.vendor,
+                        self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                } else {
+                    format!("vendor `{}`: {}", a.vendor, refused.join("; "))
+                }
             })?
             .clone();
+        let provenance = self
+            .provenance
+            .get(&a.vendor)
+            .copied()
+            .unwrap_or(Provenance::DropIn);
+        let grants = OperatorGrants {
+            origins: a.extra_origins.clone(),
+            hosts: a.grant_hosts.clone(),
+        };
+        let egress = EgressGrant::new(&plugin.manifest, provenance, &grants)
+            .with_context(|| format!("account {}/{}", a.vendor, a.name))?;
+        for r in egress.requested() {
+            if let crate::http::grant::HostVerdict::Refused(why) = &r.verdict {
+                tracing::warn!("{}/{}: requested host refused: {why}", a.vendor, a.name);
+            }
+        }
         let mut secrets = Secrets::new();
         for (k, v) in &a.secrets {
             secrets.insert(k, v);
@@ -172,12 +257,12 @@ impl App {
                 .budgets
                 .get(&a.vendor)
                 .cloned()
-                .unwrap_or_else(|| RequestBudget::per_minute(0)),
+                .unwrap_or_else(|| RequestBudget::per_minute(MAX_REQUESTS_PER_MINUTE)),
             plugin,
             name: a.name.clone(),
             settings: a.settings.clone(),
             secrets,
-            extra_origins: a.extra_origins.clone(),
+            egress,
         })
     }
 

@@ -491,8 +491,12 @@ async fn drop_in_plugins_load_and_a_broken_one_is_refused_without_stopping_the_r
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stderr.contains("broken.wasm refused"), "{stderr}");
+    // A drop-in cannot take a bundled connector's id (and its token) unless the config names
+    // it for that id (issue 13): refused, naming both; the bundled connector syncs.
     assert!(
-        stderr.contains("shotgun-v2.wasm replaces the bundled `shotgun` connector"),
+        stderr.contains(
+            "shotgun-v2.wasm declares id `shotgun`, which the bundled `shotgun` connector already has: refused"
+        ),
         "{stderr}"
     );
     assert!(stdout.contains("shotgun/default: ok"), "{stdout}");

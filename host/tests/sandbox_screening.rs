@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use boxoffice::http::{RequestBudget, Secrets};
+use boxoffice::http::{EgressGrant, OperatorGrants, Provenance, RequestBudget, Secrets};
 use boxoffice::model::{Record, Ticket, TicketStatus};
 use boxoffice::plugin::bounds::MAX_MONEY_MINOR;
 use boxoffice::plugin::bundled::test_plugin_path;
@@ -85,12 +85,16 @@ async fn testbed(
     let plugin = rt.load("testbed", &bytes).await.unwrap();
     let mut all = vec![("mode".to_string(), mode.to_string())];
     all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let grants = OperatorGrants {
+        origins: origins.iter().map(|o| o.to_string()).collect(),
+        hosts: vec![],
+    };
     Account {
+        egress: EgressGrant::new(&plugin.manifest, Provenance::DropIn, &grants).unwrap(),
         plugin,
         name: name.into(),
         settings: all,
         secrets,
-        extra_origins: origins.iter().map(|o| o.to_string()).collect(),
         budget: RequestBudget::per_minute(0),
     }
 }

@@ -16,7 +16,7 @@ use anyhow::{bail, Context};
 
 use super::pipeline::{config, Warehouse};
 use crate::app::App;
-use crate::http::{AllowList, RequestScope};
+use crate::http::RequestScope;
 use crate::model::{PlannedRequest, Record, RunContext, VendorResponse};
 use crate::plugin::{LoadedPlugin, Pseudonymizer, RecordFirewall};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
@@ -122,14 +122,8 @@ async fn record_with(
     let app = App::open(config(pairs, dir, &Warehouse::Sqlite)?).await?;
     let account = app.accounts()?.remove(0);
     let manifest = &account.plugin.manifest;
-    let mut allow = AllowList::new(&manifest.id, &manifest.allowed_hosts);
-    for o in &account.extra_origins {
-        allow
-            .add_origin(o)
-            .map_err(|e| anyhow::anyhow!("allow-listing the simulator: {e}"))?;
-    }
     let scope = RequestScope {
-        allow: &allow,
+        egress: &account.egress,
         declared_secrets: &manifest.secrets,
         secrets: &account.secrets,
         budget: &account.budget,

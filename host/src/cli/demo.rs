@@ -85,6 +85,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 secrets: token(shotgun.token()),
                 interval_secs: None,
                 extra_origins: vec![sg_base.clone()],
+                grant_hosts: vec![],
             },
             AccountConfig {
                 vendor: "qtickets".into(),
@@ -93,6 +94,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 secrets: token(qtickets.token()),
                 interval_secs: None,
                 extra_origins: vec![qt_base.clone()],
+                grant_hosts: vec![],
             },
         ],
         compat_shotgun_metrics: true,
@@ -101,6 +103,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         max_requests_per_minute: Some(0),
         clickhouse,
         plugin_dir: None,
+        plugins: Default::default(),
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

@@ -8,6 +8,7 @@ mod config_source;
 mod demo;
 mod migrate;
 mod plan;
+mod plugin_grants;
 mod plugins;
 mod run;
 mod sync;

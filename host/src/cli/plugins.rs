@@ -15,10 +15,13 @@ use crate::plugin::{bundled, PluginLimits, PluginRuntime, Pseudonymizer};
 pub enum PluginsCmd {
     /// The plugins this binary can run.
     List,
-    /// Manifest, WIT version, imports/exports, size and timings of a plugin.
+    /// Manifest, WIT version, imports/exports, size and timings of a plugin; what it asks
+    /// for (hosts, secrets, budget) and what the current configuration grants it.
     Inspect {
         /// A bundled plugin name or a path to a .wasm component.
         plugin: String,
+        #[command(flatten)]
+        source: super::config_source::ConfigSource,
     },
     /// Replay recorded responses through a plugin and compare with golden output.
     Test {
@@ -70,7 +73,7 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        PluginsCmd::Inspect { plugin } => {
+        PluginsCmd::Inspect { plugin, source } => {
             let (name, bytes) = plugin_bytes(&plugin)?;
             // Compile without the cache to report the real compile time, then load cached.
             let cold = PluginRuntime::new(PluginLimits::default(), None)?;
@@ -101,12 +104,13 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                 cached.cache
             );
             println!("instantiate+first call {:.3} ms", ms(first_call));
-            println!("allowed hosts {}", m.allowed_hosts.join(", "));
-            println!("secrets      {}", m.secrets.join(", "));
-            println!(
-                "interval     {} s, max {} requests/min",
-                m.default_interval_secs, m.max_requests_per_minute
-            );
+            let provenance = if bundled::ALL.iter().any(|b| b.name == plugin) {
+                crate::http::Provenance::Bundled
+            } else {
+                crate::http::Provenance::DropIn
+            };
+            let config = source.load().map_err(|e| format!("{e:#}"));
+            super::plugin_grants::print(m, provenance, &cached.sha256, &config);
             for s in &m.settings {
                 println!(
                     "setting      {}{} = {}  — {}",

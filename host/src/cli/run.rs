@@ -30,10 +30,9 @@ pub struct RunArgs {
 const HEALTHY_WITHIN_INTERVALS: i64 = 3;
 
 fn interval(account: &Account, configured: Option<u32>) -> Duration {
-    Duration::from_secs(
-        configured
-            .unwrap_or(account.plugin.manifest.default_interval_secs)
-            .max(1) as u64,
+    crate::plugin::ceilings::sync_interval(
+        account.plugin.manifest.default_interval_secs,
+        configured,
     )
 }
 

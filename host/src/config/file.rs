@@ -25,6 +25,15 @@
 //! interval_secs = 300
 //! settings = { organizer_id = "123456" }
 //! secrets = { token = { credential = "shotgun_paris_token" } }
+//!
+//! [[account]]                      # a drop-in connector: reaches only what is granted
+//! vendor = "acme"
+//! name = "main"
+//! grant_hosts = ["api.acme.example"]
+//! secrets = { token = { env = "ACME_TOKEN" } }
+//!
+//! [plugins.acme]                   # see `plugins`: file, sha256, max_requests_per_minute
+//! sha256 = "…"
 //! ```
 
 use std::collections::BTreeMap;
@@ -47,6 +56,9 @@ pub struct ConfigFile {
     pub clickhouse: Option<ClickhouseSection>,
     #[serde(default, rename = "account")]
     pub accounts: Vec<AccountSection>,
+    /// `[plugins.<id>]`: the file serving an id, its SHA-256 pin, a lower request rate.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, super::plugins::PluginSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,9 +81,14 @@ pub struct AccountSection {
     pub settings: BTreeMap<String, String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
-    /// Origins allowed beyond the plugin's manifest (its own `base_url` settings are added).
+    /// Origins the operator grants, used exactly as written (its own `base_url` settings are
+    /// added): the only way to reach loopback or the LAN.
     #[serde(default)]
     pub extra_origins: Vec<String>,
+    /// Host names the operator grants (HTTPS on 443, public addresses only). A drop-in
+    /// connector reaches nothing else; a bundled one also reaches its manifest's hosts.
+    #[serde(default)]
+    pub grant_hosts: Vec<String>,
 }
 
 /// Where a secret's value lives.
@@ -230,6 +247,17 @@ impl ConfigFile {
                     extra_origins.push(val.clone());
                 }
             }
+            let mut grant_hosts = Vec::new();
+            for h in &a.grant_hosts {
+                let name = crate::http::host_rules::check_host_name(h).map_err(|e| {
+                    invalid(
+                        &at("grant_hosts"),
+                        e.to_string(),
+                        "grant a public host name (`api.vendor.example`, `*.vendor.example`); write a local or IP origin out in full in extra_origins",
+                    )
+                })?;
+                grant_hosts.push(name.to_string());
+            }
             out.push(AccountConfig {
                 vendor: a.vendor.trim().to_string(),
                 name: a.name.trim().to_string(),
@@ -241,6 +269,7 @@ impl ConfigFile {
                 secrets,
                 interval_secs: a.interval_secs,
                 extra_origins,
+                grant_hosts,
             });
         }
         Ok(out)

@@ -6,6 +6,7 @@
 
 pub mod envfile;
 pub mod file;
+pub mod plugins;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::sink::ClickhouseConfig;
+pub use plugins::{PluginPin, PluginPins};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -62,7 +64,10 @@ pub struct AccountConfig {
     /// Secret name → value. Never printed (see the Debug impl).
     pub secrets: BTreeMap<String, String>,
     pub interval_secs: Option<u32>,
+    /// Origins the operator wrote out (`*_BASE_URL`, `extra_origins`): used exactly as written.
     pub extra_origins: Vec<String>,
+    /// Host names the operator grants the account (HTTPS on 443, public addresses only).
+    pub grant_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -73,6 +78,8 @@ impl std::fmt::Debug for AccountConfig {
             .field("settings", &self.settings)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("interval_secs", &self.interval_secs)
+            .field("extra_origins", &self.extra_origins)
+            .field("grant_hosts", &self.grant_hosts)
             .finish()
     }
 }
@@ -92,6 +99,8 @@ pub struct Config {
     pub clickhouse: Option<ClickhouseConfig>,
     /// Extra connector `.wasm` files loaded at start (drop-in vendors).
     pub plugin_dir: Option<PathBuf>,
+    /// Per-connector files, SHA-256 pins and lower request rates.
+    pub plugins: PluginPins,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -99,6 +108,8 @@ pub struct Vars {
     vars: BTreeMap<String, String>,
     /// Accounts from the TOML config file (the environment defines at most one per vendor).
     file_accounts: Vec<AccountConfig>,
+    /// `[plugins.<id>]` sections of the TOML config file.
+    file_plugins: BTreeMap<String, plugins::PluginSection>,
 }
 
 impl Vars {
@@ -125,15 +136,18 @@ impl Vars {
         });
         let mut vars = BTreeMap::new();
         let mut file_accounts = Vec::new();
+        let mut file_plugins = BTreeMap::new();
         if let Some(path) = config {
             let f = file::read(&path)?;
             vars.extend(f.as_vars(&layered)?);
             file_accounts = f.accounts(&layered)?;
+            file_plugins = f.plugins.clone();
         }
         vars.extend(layered);
         Ok(Self {
             vars,
             file_accounts,
+            file_plugins,
         })
     }
 
@@ -144,6 +158,7 @@ impl Vars {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             file_accounts: Vec::new(),
+            file_plugins: BTreeMap::new(),
         }
     }
 
@@ -277,6 +292,7 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         secrets,
         interval_secs: v.number("SCRAPE_INTERVAL")?,
         extra_origins,
+        grant_hosts: Vec::new(),
     }))
 }
 
@@ -346,6 +362,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         secrets,
         interval_secs: v.number("QTICKETS_INTERVAL_SECS")?,
         extra_origins,
+        grant_hosts: Vec::new(),
     }))
 }
 
@@ -510,6 +527,7 @@ impl Config {
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
             clickhouse: clickhouse(v)?,
             plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
+            plugins: PluginPins::load(&v.file_plugins, &v.vars)?,
         })
     }
 }

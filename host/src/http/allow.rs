@@ -1,15 +1,15 @@
-//! Which origins a plugin's requests may go to.
+//! Matching a URL against a set of hosts and origins.
 //!
-//! Owns: the allow-list check. A plugin's manifest names hosts (reached over HTTPS only, on
-//! the default port, or any subdomain for a `*.` entry); the operator may add whole origins
-//! (scheme, host and port, e.g. a vendor's own sales domain or a local simulator). Anything
-//! else is refused before a connection is made.
+//! Owns: the match itself. Host entries are reached over HTTPS only, on the default port (or
+//! any subdomain for a `*.` entry); origin entries (scheme, host and port) are exact. Anything
+//! else is refused before a connection is made. What goes into the list — which hosts and
+//! origins an account is granted — is decided in one place, `grant`.
 
 use reqwest::Url;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("request to `{origin}` refused: not in the allowed hosts of plugin `{plugin}`")]
+#[error("request to `{origin}` refused: not granted to connector `{plugin}` (a drop-in gets a host only when the operator grants it)")]
 pub struct NotAllowed {
     pub plugin: String,
     /// scheme://host[:port] only: never the path or query, which may carry a secret.
@@ -23,7 +23,7 @@ pub struct AllowList {
     origins: Vec<(String, String, u16)>,
 }
 
-fn origin_of(url: &Url) -> String {
+pub(crate) fn origin_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
         (Some(h), None) => format!("{}://{h}", url.scheme()),

@@ -1,6 +1,11 @@
-//! Performs a plugin's planned requests: allow-list, secret injection, budget, timeouts,
-//! retries with jittered exponential backoff, `Retry-After`, and scrubbing secrets out of what
-//! comes back.
+//! Performs a plugin's planned requests: the account's egress grant, secret injection, budget,
+//! timeouts, retries with jittered exponential backoff, `Retry-After`, and scrubbing secrets out
+//! of what comes back.
+//!
+//! Connections: a request to an origin the operator wrote explicitly goes through a plain
+//! client; every other request goes through a client whose resolver refuses internal
+//! addresses (see `resolver`), and an IP-literal host on that path is checked the same way.
+//! No proxy is used, so the address checked is the address connected.
 //!
 //! Final non-2xx answers (401, 404, a 429 that outlived its retries) are returned, not raised:
 //! the plugin reads them and says what they mean. Errors name the origin, never the URL's path
@@ -12,8 +17,11 @@ use rand::Rng;
 use reqwest::Url;
 use thiserror::Error;
 
-use super::allow::{AllowList, NotAllowed};
+use super::address::internal_class;
+use super::allow::NotAllowed;
 use super::budget::RequestBudget;
+use super::grant::EgressGrant;
+use super::resolver::{CheckedResolver, DnsOverrides, ForbiddenAddress};
 use super::secrets::Secrets;
 use crate::model::{PlannedRequest, RequestAuth, VendorResponse};
 
@@ -64,6 +72,11 @@ pub enum HttpError {
     UndeclaredSecret { id: String, secret: String },
     #[error("request `{id}` carries a body a read may not have (none on HEAD; on GET only a small JSON document)")]
     BodyNotAllowed { id: String },
+    #[error("{origin}: refused: {reason}")]
+    ForbiddenAddress {
+        origin: String,
+        reason: ForbiddenAddress,
+    },
     #[error("method `{method}` is not allowed (connectors only read)")]
     Method { method: String },
     #[error("{origin}: {detail} (after {attempts} attempts)")]
@@ -96,7 +109,7 @@ pub enum AttemptOutcome {
 }
 
 /// Told of every attempt (retries included), e.g. to count requests per endpoint. It gets the
-/// vendor (the allow-list's plugin), the endpoint label ([`endpoint_label`]) and the outcome:
+/// vendor (the grant's plugin), the endpoint label ([`endpoint_label`]) and the outcome:
 /// never the URL, whose query may carry a secret.
 pub trait RequestObserver: Send + Sync {
     fn attempt(&self, vendor: &str, endpoint: &str, outcome: AttemptOutcome);
@@ -133,7 +146,10 @@ pub fn endpoint_label(url: &Url) -> String {
 
 #[derive(Clone)]
 pub struct HttpExecutor {
+    /// Resolves names and refuses internal addresses: every request not to an operator origin.
     client: reqwest::Client,
+    /// Plain resolution: only origins the operator wrote explicitly (see `EgressGrant`).
+    operator_client: reqwest::Client,
     policy: RetryPolicy,
     observer: Option<std::sync::Arc<dyn RequestObserver>>,
 }
@@ -154,10 +170,10 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// What one request may use: its plugin's allow-list and declared secrets, the account's
-/// secret values, and the vendor's budget.
+/// What one request may use: its account's egress grant (which also binds the secrets), its
+/// plugin's declared secrets, the account's secret values, and the vendor's budget.
 pub struct RequestScope<'a> {
-    pub allow: &'a AllowList,
+    pub egress: &'a EgressGrant,
     pub declared_secrets: &'a [String],
     pub secrets: &'a Secrets,
     pub budget: &'a RequestBudget,
@@ -165,15 +181,27 @@ pub struct RequestScope<'a> {
 
 impl HttpExecutor {
     pub fn new(policy: RetryPolicy) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("boxoffice/", env!("CARGO_PKG_VERSION")))
-            .timeout(policy.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            // Redirects could lead off the allow-list: the plugin sees them as responses.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        Self::with_dns(policy, DnsOverrides::default())
+    }
+
+    /// Like [`new`](Self::new), with fixed DNS answers consulted first (tests: a granted name
+    /// pointed at a loopback listener). The guard applies to these answers too.
+    pub fn with_dns(policy: RetryPolicy, overrides: DnsOverrides) -> anyhow::Result<Self> {
+        let build = |resolver: CheckedResolver| {
+            reqwest::Client::builder()
+                .user_agent(concat!("boxoffice/", env!("CARGO_PKG_VERSION")))
+                .timeout(policy.timeout)
+                .connect_timeout(Duration::from_secs(10))
+                // Redirects could lead off the grant: the plugin sees them as responses.
+                .redirect(reqwest::redirect::Policy::none())
+                // A proxy would resolve (and connect) where the guard cannot see.
+                .no_proxy()
+                .dns_resolver(std::sync::Arc::new(resolver))
+                .build()
+        };
         Ok(Self {
-            client,
+            client: build(CheckedResolver::guarded(overrides.clone()))?,
+            operator_client: build(CheckedResolver::unguarded(overrides))?,
             policy,
             observer: None,
         })
@@ -187,7 +215,7 @@ impl HttpExecutor {
 
     fn observe(&self, scope: &RequestScope<'_>, endpoint: &str, outcome: AttemptOutcome) {
         if let Some(o) = &self.observer {
-            o.attempt(scope.allow.plugin(), endpoint, outcome);
+            o.attempt(scope.egress.plugin(), endpoint, outcome);
         }
     }
 
@@ -223,9 +251,20 @@ impl HttpExecutor {
             url.query_pairs_mut()
                 .extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        scope.allow.check(&url)?;
+        scope.egress.check(&url)?;
+        let operator_origin = scope.egress.is_operator_origin(&url);
+        if !operator_origin {
+            forbid_internal_literal(&url)?;
+        }
+        let client = if operator_origin {
+            &self.operator_client
+        } else {
+            &self.client
+        };
         let mut bearer = None;
         if let Some(name) = req.auth.secret_name() {
+            // The secret is bound to the grant: checked again on the final URL, right here.
+            scope.egress.check(&url)?;
             if !scope.declared_secrets.iter().any(|s| s == name) {
                 return Err(HttpError::UndeclaredSecret {
                     id: req.id.clone(),
@@ -253,7 +292,7 @@ impl HttpExecutor {
         let mut waited = Duration::ZERO;
         loop {
             waited += scope.budget.spend().await;
-            let mut rb = self.client.request(method.clone(), url.clone());
+            let mut rb = client.request(method.clone(), url.clone());
             for (k, v) in &req.headers {
                 // Only the headers a connector may set (`Host`, credentials and framing are
                 // the host's); `plugin::outbound` refused the rest already.
@@ -293,6 +332,11 @@ impl HttpExecutor {
                     return self.finish(resp, attempts, waited, scope.secrets).await;
                 }
                 Err(e) => {
+                    if let Some(reason) = forbidden_in(&e) {
+                        // Refused before any connection: retrying cannot change the answer.
+                        self.observe(scope, &endpoint, AttemptOutcome::NetworkError);
+                        return Err(HttpError::ForbiddenAddress { origin, reason });
+                    }
                     attempts.push(0);
                     let outcome = if e.is_timeout() {
                         AttemptOutcome::Timeout
@@ -361,6 +405,42 @@ impl HttpExecutor {
     }
 }
 
+/// An IP-literal host (which no resolver sees) that is internal.
+fn forbid_internal_literal(url: &Url) -> Result<(), HttpError> {
+    // The URL parser writes every IPv4 spelling as dotted quads and IPv6 in brackets.
+    let host = url.host_str().unwrap_or_default();
+    let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    else {
+        return Ok(());
+    };
+    match internal_class(ip) {
+        Some(class) => Err(HttpError::ForbiddenAddress {
+            origin: origin(url),
+            reason: ForbiddenAddress {
+                host: ip.to_string(),
+                ip,
+                class,
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The resolver's refusal, if that is what stopped a request (reqwest wraps it a few levels).
+fn forbidden_in(e: &reqwest::Error) -> Option<ForbiddenAddress> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(f) = err.downcast_ref::<ForbiddenAddress>() {
+            return Some(f.clone());
+        }
+        source = err.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,11 +452,25 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
-        let mut allow = AllowList::new("t", &[]);
-        allow.add_origin(&origin).unwrap();
+        let manifest = crate::model::Manifest {
+            id: "t".into(),
+            vendor: "T".into(),
+            version: "0".into(),
+            allowed_hosts: vec![],
+            secrets: vec![],
+            settings: vec![],
+            default_interval_secs: 60,
+            max_requests_per_minute: 60,
+        };
+        let grants = super::super::grant::OperatorGrants {
+            origins: vec![origin.clone()],
+            hosts: vec![],
+        };
+        let egress =
+            EgressGrant::new(&manifest, super::super::grant::Provenance::DropIn, &grants).unwrap();
         let (secrets, budget) = (Secrets::new(), RequestBudget::per_minute(0));
         let scope = RequestScope {
-            allow: &allow,
+            egress: &egress,
             declared_secrets: &[],
             secrets: &secrets,
             budget: &budget,
@@ -396,6 +490,24 @@ mod tests {
             assert!(matches!(err, HttpError::BodyNotAllowed { .. }), "{err}");
         }
         assert!(listener.accept().is_err(), "a connection was made");
+    }
+
+    #[test]
+    fn internal_ip_literals_are_refused_public_ones_and_names_pass() {
+        let check = |u: &str| forbid_internal_literal(&Url::parse(u).unwrap());
+        for u in [
+            "https://127.0.0.1/",
+            "https://0x7f.1/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[fd00:ec2::254]/",
+        ] {
+            let e = check(u).unwrap_err();
+            assert!(matches!(e, HttpError::ForbiddenAddress { .. }), "{u}: {e}");
+        }
+        assert!(check("https://93.184.216.34/").is_ok());
+        assert!(check("https://api.shotgun.live/").is_ok());
     }
 
     #[test]

@@ -1,16 +1,24 @@
 //! The http room: every byte a plugin sends or receives goes through here.
 //!
-//! - `allow`: which origins a plugin may address.
+//! - `grant`: where an account's requests may go (operator-granted egress), built once per
+//!   account; `host_rules`: which host names may be requested or granted at all.
+//! - `allow`: matching a URL against granted hosts and origins.
+//! - `address`, `resolver`: internal addresses, refused on the address actually connected.
 //! - `secrets`: secret values by name; injection and scrubbing.
 //! - `budget`: per-vendor request budgets.
 //! - `executor`: performing planned requests with retries and backoff.
 
+pub mod address;
 pub mod allow;
 pub mod budget;
 pub mod executor;
+pub mod grant;
+pub mod host_rules;
+pub mod resolver;
 pub mod secrets;
 
 pub use allow::{AllowList, NotAllowed};
 pub use budget::RequestBudget;
 pub use executor::{Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy};
+pub use grant::{EgressGrant, OperatorGrants, Provenance};
 pub use secrets::Secrets;

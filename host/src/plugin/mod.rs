@@ -14,7 +14,10 @@
 //! - `fold`, `region`, `countries`, `bounds`: what the firewall reads text, regions, money and
 //!   time with.
 //! - `outbound`: a planned request is plugin output too: screened before it is queued.
+//! - `admission`: which loaded connector serves each id (drop-in collisions, SHA-256 pins).
+//! - `ceilings`: the request rate and sync interval a manifest may ask for.
 
+pub mod admission;
 pub mod bindings;
 pub mod bounds;
 mod countries;
@@ -23,6 +26,7 @@ pub mod region;
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
+pub mod ceilings;
 pub mod error;
 pub mod firewall;
 pub mod fixture_path;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::run::{Account, SyncDeps};
-use crate::http::{AllowList, RequestScope};
+use crate::http::RequestScope;
 use crate::model::RunContext;
 use crate::plugin::Pseudonymizer;
 
@@ -13,12 +13,8 @@ use crate::plugin::Pseudonymizer;
 pub async fn probe_account(deps: &SyncDeps, account: &Account) -> Result<String, String> {
     let vendor = account.vendor_id();
     let manifest = &account.plugin.manifest;
-    let mut allow = AllowList::new(vendor, &manifest.allowed_hosts);
-    for o in &account.extra_origins {
-        allow.add_origin(o)?;
-    }
     let scope = RequestScope {
-        allow: &allow,
+        egress: &account.egress,
         declared_secrets: &manifest.secrets,
         secrets: &account.secrets,
         budget: &account.budget,

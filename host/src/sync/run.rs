@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::http::{AllowList, HttpExecutor, RequestBudget, RequestScope, Secrets};
+use crate::http::{EgressGrant, HttpExecutor, RequestBudget, RequestScope, Secrets};
 use crate::metrics::Metrics;
 use crate::model::{PlannedRequest, RunContext};
 use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, RecordFirewall};
@@ -18,8 +18,8 @@ pub struct Account {
     pub name: String,
     pub settings: Vec<(String, String)>,
     pub secrets: Secrets,
-    /// Origins the operator allows beyond the manifest (e.g. a vendor's own domain, a simulator).
-    pub extra_origins: Vec<String>,
+    /// Where this account's requests (and so its secrets) may go, as the operator granted it.
+    pub egress: EgressGrant,
     /// The vendor's request budget, shared by all its accounts.
     pub budget: RequestBudget,
 }
@@ -569,12 +569,8 @@ async fn fetch_pages(
 ) -> Result<(), Stop> {
     let vendor = account.vendor_id();
     let manifest = &account.plugin.manifest;
-    let mut allow = AllowList::new(vendor, &manifest.allowed_hosts);
-    for o in &account.extra_origins {
-        allow.add_origin(o).map_err(Stop::Failed)?;
-    }
     let scope = RequestScope {
-        allow: &allow,
+        egress: &account.egress,
         declared_secrets: &manifest.secrets,
         secrets: &account.secrets,
         budget: &account.budget,

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use boxoffice::http::{HttpExecutor, RequestBudget, RetryPolicy, Secrets};
+use boxoffice::http::{
+    EgressGrant, HttpExecutor, OperatorGrants, Provenance, RequestBudget, RetryPolicy, Secrets,
+};
 use boxoffice::metrics::Metrics;
 use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
 use boxoffice::sink::{ClickhouseConfig, ClickhouseWarehouse, Sink, SqliteWarehouse};
@@ -93,7 +95,6 @@ pub async fn shotgun_account(sim: &ShotgunSim, srv: &SimServer, token: &str) -> 
     secrets.insert("token", token);
     let base = srv.base_url();
     Account {
-        plugin,
         name: "main".into(),
         settings: vec![
             ("organizer_id".into(), sim.organizer_id().to_string()),
@@ -101,7 +102,8 @@ pub async fn shotgun_account(sim: &ShotgunSim, srv: &SimServer, token: &str) -> 
             ("events_base_url".into(), base.clone()),
         ],
         secrets,
-        extra_origins: vec![base],
+        egress: bundled_egress(&plugin, &base),
+        plugin,
         budget: RequestBudget::per_minute(0),
     }
 }
@@ -116,13 +118,22 @@ pub async fn qtickets_account(srv: &SimServer, token: &str, settings: &[(&str, &
     let mut all = vec![("base_url".to_string(), base.clone())];
     all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Account {
-        plugin,
         name: "main".into(),
         settings: all,
         secrets,
-        extra_origins: vec![base],
+        egress: bundled_egress(&plugin, &base),
+        plugin,
         budget: RequestBudget::per_minute(0),
     }
+}
+
+/// A bundled connector's grant plus the simulator's origin, as `App::account` builds it.
+pub fn bundled_egress(plugin: &boxoffice::plugin::LoadedPlugin, base: &str) -> EgressGrant {
+    let grants = OperatorGrants {
+        origins: vec![base.to_string()],
+        hosts: vec![],
+    };
+    EgressGrant::new(&plugin.manifest, Provenance::Bundled, &grants).unwrap()
 }
 
 /// One run of `account` at the simulator's `now_ms`, which must succeed.

