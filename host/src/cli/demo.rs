@@ -101,6 +101,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         max_requests_per_minute: Some(0),
         clickhouse,
         plugin_dir: None,
+        max_response_bytes: None,
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

@@ -78,6 +78,8 @@ pub struct Config {
     pub clickhouse: Option<ClickhouseConfig>,
     /// Extra connector `.wasm` files loaded at start (drop-in vendors).
     pub plugin_dir: Option<PathBuf>,
+    /// Cap on one vendor response body (`BOXOFFICE_MAX_RESPONSE_BYTES`); None: the default.
+    pub max_response_bytes: Option<usize>,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -468,6 +470,7 @@ impl Config {
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
             clickhouse: clickhouse(v)?,
             plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
+            max_response_bytes: v.number("BOXOFFICE_MAX_RESPONSE_BYTES")?,
         })
     }
 }

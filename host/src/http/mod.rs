@@ -3,7 +3,7 @@
 //! - `allow`: which origins a plugin may address.
 //! - `secrets`: secret values by name; injection and scrubbing.
 //! - `budget`: per-vendor request budgets.
-//! - `executor`: performing planned requests with retries and backoff.
+//! - `executor`: performing planned requests with retries and backoff, bodies read up to a cap.
 
 pub mod allow;
 pub mod budget;
@@ -12,5 +12,7 @@ pub mod secrets;
 
 pub use allow::{AllowList, NotAllowed};
 pub use budget::RequestBudget;
-pub use executor::{Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy};
+pub use executor::{
+    Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy, DEFAULT_MAX_RESPONSE_BYTES,
+};
 pub use secrets::Secrets;
