@@ -200,10 +200,10 @@ mod tests {
             max_bytes: 25,
         });
         for _ in 0..5 {
-            s.log(Level::Info, "0123456789abcdef\n".into());
+            s.log(Level::Info, "abcdefghijklmnop\n".into());
         }
         let lines: Vec<&str> = s.logs.iter().map(|l| l.message.as_str()).collect();
-        assert_eq!(lines[..3], ["0123456789", "0123456789", "01234"]);
+        assert_eq!(lines[..3], ["abcdefghij", "abcdefghij", "abcde"]);
         assert!(lines[3].starts_with("log cap reached"), "{lines:?}");
         assert_eq!(lines.len(), 4);
         assert_eq!(s.dropped_logs(), 2);
