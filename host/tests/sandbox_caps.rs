@@ -84,10 +84,9 @@ async fn assert_still_healthy(rt: &PluginRuntime) {
     assert_eq!(reqs.len(), 1);
     let page = inst.handle(&c, &reqs[0], response("5")).await.unwrap();
     assert_eq!(page.records.len(), 5);
-    assert!(page
-        .records
-        .iter()
-        .all(|r| matches!(r, Record::Ticket(t) if t.buyer.as_deref().is_some_and(|b| b.len() == 24))));
+    assert!(page.records.iter().all(
+        |r| matches!(r, Record::Ticket(t) if t.buyer.as_deref().is_some_and(|b| b.len() == 24))
+    ));
 }
 
 /// Why `rt` refused to load `wat`.
@@ -111,7 +110,10 @@ fn trap(err: &PluginError) -> (&'static str, TrapKind) {
 #[tokio::test]
 async fn the_connector_shell_loads_and_runs_as_a_connector() {
     let rt = runtime(PluginLimits::default());
-    let plugin = rt.load("shell", shell("", "", "").as_bytes()).await.unwrap();
+    let plugin = rt
+        .load("shell", shell("", "", "").as_bytes())
+        .await
+        .unwrap();
     assert_eq!(plugin.manifest.id, "hostile");
     assert_eq!(plugin.wit_version.as_deref(), Some("0.2.0"));
     let mut inst = plugin.instantiate(key()).await.unwrap();
@@ -123,7 +125,11 @@ async fn the_connector_shell_loads_and_runs_as_a_connector() {
 #[tokio::test]
 async fn several_memories_each_under_the_cap_are_refused_together() {
     let rt = runtime(PluginLimits::default());
-    let wat = shell("(memory 1600) (memory 1600) (memory 1600) (memory 1600)", "", "");
+    let wat = shell(
+        "(memory 1600) (memory 1600) (memory 1600) (memory 1600)",
+        "",
+        "",
+    );
     let err = refused(&rt, "memories", wat.as_bytes()).await;
     assert_eq!(trap(&err), ("instantiate", TrapKind::Memory), "{err}");
     let msg = err.to_string();
@@ -192,7 +198,10 @@ async fn a_table_grown_to_millions_of_elements_traps() {
     let mut inst = plugin.instantiate(key()).await.unwrap();
     let err = inst.begin(&ctx("ok")).await.unwrap_err();
     assert_eq!(trap(&err), ("begin", TrapKind::Table), "{err}");
-    assert!(err.to_string().contains("table (elements of all tables)"), "{err}");
+    assert!(
+        err.to_string().contains("table (elements of all tables)"),
+        "{err}"
+    );
     let again = inst.begin(&ctx("ok")).await.unwrap_err();
     assert!(matches!(again, PluginError::Poisoned { .. }), "{again}");
     assert_still_healthy(&rt).await;
@@ -283,7 +292,9 @@ async fn an_export_of_the_wrong_shape_is_refused_naming_it() {
     );
     let msg = refusal(refused(&rt, "misshapen", wat.as_bytes()).await);
     assert!(
-        msg.contains("its export `begin` is func() -> a record, the contract's is func(ctx: run-context)"),
+        msg.contains(
+            "its export `begin` is func() -> a record, the contract's is func(ctx: run-context)"
+        ),
         "{msg}"
     );
 }
@@ -309,7 +320,10 @@ async fn page_cap(rt: &PluginRuntime, mode: &str) -> (PageCap, usize, Option<usi
     let reqs = inst.begin(&c).await.unwrap();
     let err = inst.handle(&c, &reqs[0], response("1")).await.unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("testbed") && msg.contains("past the cap"), "{msg}");
+    assert!(
+        msg.contains("testbed") && msg.contains("past the cap"),
+        "{msg}"
+    );
     match err {
         PluginError::OverCap {
             what, cap, record, ..
@@ -374,7 +388,9 @@ async fn a_log_flood_is_capped_per_line_and_per_run() {
     // The lines kept, then one notice that the rest was dropped.
     let (notice, kept) = logs.split_last().unwrap();
     assert!(
-        notice.message.starts_with("log cap reached (1000 lines, 262144 bytes per run)"),
+        notice
+            .message
+            .starts_with("log cap reached (1000 lines, 262144 bytes per run)"),
         "{notice:?}"
     );
     assert!(kept.iter().all(|l| l.message.len() <= caps.max_line_bytes));
@@ -493,10 +509,15 @@ async fn a_fan_out_of_planned_requests_fails_the_run_before_any_request() {
     let p = Pipeline::new();
     let (srv, hits) = counting_vendor(Duration::ZERO).await;
     let base = srv.base_url();
-    let s = run(&p, &account(PluginLimits::default(), "fan-out", &base, &[]).await).await;
+    let s = run(
+        &p,
+        &account(PluginLimits::default(), "fan-out", &base, &[]).await,
+    )
+    .await;
     assert_eq!(s.status, "failed", "{s:?}");
     assert!(
-        s.message.contains("past the cap of 5000 planned requests per call in `begin`"),
+        s.message
+            .contains("past the cap of 5000 planned requests per call in `begin`"),
         "{s:?}"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0);
@@ -529,7 +550,8 @@ async fn endless_paging_stops_at_the_page_cap() {
     let s = run(&p, &account(limits, "endless-paging", &base, &[]).await).await;
     assert_eq!(s.status, "failed", "{s:?}");
     assert!(
-        s.message.contains("testbed: the run reached its cap of 50 pages per run"),
+        s.message
+            .contains("testbed: the run reached its cap of 50 pages per run"),
         "{s:?}"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 50);
@@ -619,7 +641,11 @@ async fn an_endless_body_fails_its_request_at_the_cap_and_memory_stays_flat() {
         // tests of this binary run at the same time.
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let rss_before = proc_status_kib("VmRSS:");
-        let s = run(&p, &account(PluginLimits::default(), "ok", &base, &[]).await).await;
+        let s = run(
+            &p,
+            &account(PluginLimits::default(), "ok", &base, &[]).await,
+        )
+        .await;
         let peak = proc_status_kib("VmHWM:");
         assert_eq!(s.status, "failed", "{s:?}");
         assert!(
@@ -629,7 +655,10 @@ async fn an_endless_body_fails_its_request_at_the_cap_and_memory_stays_flat() {
             "{s:?}"
         );
         let grew_mib = peak.saturating_sub(rss_before) / 1024;
-        assert!(grew_mib < 256, "the host grew by {grew_mib} MiB reading a body");
+        assert!(
+            grew_mib < 256,
+            "the host grew by {grew_mib} MiB reading a body"
+        );
         // The vendor stopped being read well before its gigabyte (socket buffers take a few
         // MB more than the client read).
         let sent = written.load(Ordering::SeqCst) as u64;

@@ -226,7 +226,11 @@ fn ticket_with_list(claimed: u64, present: usize) -> Vec<u8> {
     let mut t = ticket("t1");
     t.visibility = vec![];
     let mut blob = postcard::to_allocvec(&Item::Ticket(t)).unwrap();
-    assert_eq!(blob.pop(), Some(0), "visibility is the last field: an empty list is one 0");
+    assert_eq!(
+        blob.pop(),
+        Some(0),
+        "visibility is the last field: an empty list is one 0"
+    );
     let mut n = claimed;
     loop {
         let b = (n & 0x7f) as u8;

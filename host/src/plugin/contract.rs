@@ -29,9 +29,7 @@ enum ResultShape {
 const RUN_CONTEXT: &[&str] = &[
     "account", "settings", "cursor", "since-ms", "until-ms", "now-ms",
 ];
-const HTTP_REQUEST: &[&str] = &[
-    "id", "method", "url", "query", "headers", "body", "auth",
-];
+const HTTP_REQUEST: &[&str] = &["id", "method", "url", "query", "headers", "body", "auth"];
 const HTTP_RESPONSE: &[&str] = &["status", "headers", "body"];
 const MANIFEST: &[&str] = &[
     "id",
@@ -70,7 +68,9 @@ const LISTED_NAMES: usize = 8;
 
 /// What this host runs, as a refusal says it.
 pub fn supported() -> String {
-    let minor = WIT_VERSION.rsplit_once('.').map_or(WIT_VERSION, |(mm, _)| mm);
+    let minor = WIT_VERSION
+        .rsplit_once('.')
+        .map_or(WIT_VERSION, |(mm, _)| mm);
     format!("{WIT_PACKAGE}@{minor} components (exports manifest, begin, handle)")
 }
 
@@ -119,7 +119,10 @@ pub fn check(
         }
     }
     for shape in &EXPORTS {
-        let item = exports.iter().find(|(n, _)| n == shape.name).map(|(_, i)| i);
+        let item = exports
+            .iter()
+            .find(|(n, _)| n == shape.name)
+            .map(|(_, i)| i);
         if let Err(problem) = check_export(shape, item) {
             return Err(refuse(format!(
                 "its export `{}` {problem}, the contract's is {}",

@@ -122,7 +122,9 @@ pub enum PluginError {
     Poisoned { plugin: String },
     #[error("plugin `{plugin}` could not be loaded: {detail}")]
     Load { plugin: String, detail: String },
-    #[error("`{plugin}` is not a connector this host can run: {found}; this host runs {supported}")]
+    #[error(
+        "`{plugin}` is not a connector this host can run: {found}; this host runs {supported}"
+    )]
     NotAConnector {
         plugin: String,
         /// What the component is: its contract imports and exports, or what is missing.

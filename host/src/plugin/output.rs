@@ -115,7 +115,10 @@ fn footprint(item: &wire::Item<'_>) -> (usize, usize) {
         wire::Item::Event(e) => {
             add(&e.event_id);
             add(&e.name);
-            [&e.city, &e.venue].into_iter().flatten().for_each(|s| add(s));
+            [&e.city, &e.venue]
+                .into_iter()
+                .flatten()
+                .for_each(|s| add(s));
         }
         wire::Item::Inventory(v) => {
             add(&v.event_id);

@@ -180,22 +180,22 @@ impl LoadedPlugin {
         store.set_epoch_deadline(self.runtime.limits.deadline_ticks());
         // A start function runs here, under the deadline and the store's caps: a refusal is a
         // trap of its kind, anything else a load error.
-        let bindings = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| match classify(&e) {
-                (TrapKind::Other, _) => PluginError::Load {
-                    plugin: id.to_string(),
-                    detail: format!("instantiation failed: {e:#}"),
-                },
-                (kind, detail) => PluginError::Trap {
-                    plugin: id.to_string(),
-                    call: "instantiate",
-                    kind,
-                    detail,
-                },
-            })?;
+        let bindings =
+            self.pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| match classify(&e) {
+                    (TrapKind::Other, _) => PluginError::Load {
+                        plugin: id.to_string(),
+                        detail: format!("instantiation failed: {e:#}"),
+                    },
+                    (kind, detail) => PluginError::Trap {
+                        plugin: id.to_string(),
+                        call: "instantiate",
+                        kind,
+                        detail,
+                    },
+                })?;
         Ok(PluginInstance::new(
             id.to_string(),
             store,
