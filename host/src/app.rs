@@ -195,7 +195,13 @@ impl App {
         let deps = SyncDeps {
             state,
             sink,
-            http: HttpExecutor::new(RetryPolicy::default())?.with_observer(metrics.clone()),
+            http: HttpExecutor::new(RetryPolicy::default())?
+                .with_observer(metrics.clone())
+                .with_max_response_bytes(
+                    config
+                        .max_response_bytes
+                        .unwrap_or(crate::http::DEFAULT_MAX_RESPONSE_BYTES),
+                ),
             pseudonym_key: pseudonym_key(dir)?,
             metrics,
         };

@@ -21,6 +21,7 @@ async fn setup() -> (PluginRuntime, LoadedPlugin, tempfile::TempDir) {
         call_deadline: DEADLINE,
         max_output_bytes: 4 << 20,
         fuel_per_call: None,
+        ..PluginLimits::default()
     };
     let rt = PluginRuntime::new(limits, Some(dir.path().to_path_buf())).unwrap();
     let bytes = std::fs::read(test_plugin_path("testbed")).unwrap();

@@ -15,7 +15,9 @@
 //! ticket 1, inventory 2), then the fields in WIT order: strings as a varint byte length and
 //! UTF-8, `s64` as zigzag varints, `u32` as varints, `option` as a 0/1 byte then the value,
 //! `list` as a varint count then the elements, enums as a varint case index. No header and no
-//! count: the blob ends where the last record ends.
+//! count: the blob ends where the last record ends. A list field holds at most
+//! [`MAX_LIST_LEN`] entries; the reader refuses a longer one before allocating it (the host caps
+//! records, bytes and string lengths per page on top, see its `plugin::output`).
 //!
 //! It does not own what a record may contain (the host's firewall) or pseudonyms (the host
 //! turns every `PersonalId` into one while decoding; the raw value is never stored).
@@ -97,8 +99,63 @@ pub struct Ticket<'a> {
     pub utm_campaign: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub payment_method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "capped_list")]
     pub visibility: Vec<Cow<'a, str>>,
+}
+
+/// Most entries a list field (`ticket.visibility`) may hold. A record claiming more fails to
+/// decode before any entry is allocated: a blob is untrusted, and a few bytes of it can claim a
+/// million entries (or hold a million empty ones, each a string on the host).
+pub const MAX_LIST_LEN: usize = 256;
+
+thread_local! {
+    /// The entry count of a list refused by [`capped_list`] while the current record decoded:
+    /// postcard drops a custom error's message, so the reader picks the reason up here.
+    static LIST_OVER_CAP: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// A list of strings, borrowed from the blob, refused past [`MAX_LIST_LEN`] by its claimed
+/// count (before allocating) and by its real one.
+fn capped_list<'de: 'a, 'a, D>(d: D) -> Result<Vec<Cow<'a, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::{Error, SeqAccess, Visitor};
+
+    /// One element, borrowed where the format allows (postcard does).
+    #[derive(Deserialize)]
+    struct Entry<'a>(#[serde(borrow)] Cow<'a, str>);
+
+    struct Capped<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> Visitor<'de> for Capped<'a> {
+        type Value = Vec<Cow<'a, str>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_LIST_LEN} strings")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let over = |n: usize| {
+                LIST_OVER_CAP.with(|c| c.set(Some(n)));
+                A::Error::custom("a list over the cap")
+            };
+            let claimed = seq.size_hint().unwrap_or(0);
+            if claimed > MAX_LIST_LEN {
+                return Err(over(claimed));
+            }
+            let mut out = Vec::with_capacity(claimed);
+            while let Some(Entry(s)) = seq.next_element()? {
+                if out.len() == MAX_LIST_LEN {
+                    return Err(over(out.len() + 1));
+                }
+                out.push(s);
+            }
+            Ok(out)
+        }
+    }
+
+    d.deserialize_seq(Capped(std::marker::PhantomData))
 }
 
 /// Field order is the WIT `event` record's.
@@ -193,6 +250,8 @@ pub struct DecodeError {
     /// Byte offset in the blob where that record starts.
     pub offset: usize,
     pub detail: String,
+    /// Set when the record was refused for a list longer than [`MAX_LIST_LEN`]: the count.
+    pub list_over_cap: Option<usize>,
 }
 
 impl std::fmt::Display for DecodeError {
@@ -240,6 +299,7 @@ impl<'a> Iterator for RecordReader<'a> {
             return None;
         }
         let rest = &self.blob[self.offset..];
+        LIST_OVER_CAP.with(|c| c.set(None));
         match postcard::take_from_bytes::<Item<'a>>(rest) {
             Ok((item, left)) => {
                 self.offset = self.blob.len() - left.len();
@@ -248,10 +308,16 @@ impl<'a> Iterator for RecordReader<'a> {
             }
             Err(e) => {
                 self.failed = true;
+                let list_over_cap = LIST_OVER_CAP.with(|c| c.take());
+                let detail = match list_over_cap {
+                    Some(n) => format!("a list of {n} entries, over the cap of {MAX_LIST_LEN}"),
+                    None => e.to_string(),
+                };
                 Some(Err(DecodeError {
                     record: self.record,
                     offset: self.offset,
-                    detail: e.to_string(),
+                    detail,
+                    list_over_cap,
                 }))
             }
         }

@@ -220,3 +220,54 @@ fn the_types_follow_the_wit_schema_field_by_field() {
     }
     assert_eq!(statuses.len(), 5);
 }
+
+/// A ticket whose `visibility` count is `claimed`, followed by `present` empty entries.
+fn ticket_with_list(claimed: u64, present: usize) -> Vec<u8> {
+    let mut t = ticket("t1");
+    t.visibility = vec![];
+    let mut blob = postcard::to_allocvec(&Item::Ticket(t)).unwrap();
+    assert_eq!(
+        blob.pop(),
+        Some(0),
+        "visibility is the last field: an empty list is one 0"
+    );
+    let mut n = claimed;
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            blob.push(b);
+            break;
+        }
+        blob.push(b | 0x80);
+    }
+    blob.extend(std::iter::repeat_n(0u8, present));
+    blob
+}
+
+#[test]
+fn a_list_claiming_millions_is_refused_before_it_is_allocated() {
+    // Entries that are really there: refused by the claim, before the first is read.
+    let err = decode(&ticket_with_list(1_000_000, 1_000_000)).unwrap_err();
+    assert_eq!(err.record, 0);
+    assert!(
+        err.detail.contains("1000000 entries, over the cap of 256"),
+        "{err}"
+    );
+    assert_eq!(err.list_over_cap, Some(1_000_000));
+    // A claim larger than the bytes left (postcard then gives no size hint): the entries run
+    // out, one at a time.
+    let err = decode(&ticket_with_list(1_000_000, 3)).unwrap_err();
+    assert_eq!(err.list_over_cap, None, "{err}");
+    let err = decode(&ticket_with_list(257, 257)).unwrap_err();
+    assert!(err.detail.contains("over the cap of 256"), "{err}");
+}
+
+#[test]
+fn a_list_at_the_cap_decodes_borrowed() {
+    let blob = ticket_with_list(MAX_LIST_LEN as u64, MAX_LIST_LEN);
+    let items = decode(&blob).unwrap();
+    let Item::Ticket(t) = &items[0] else { panic!() };
+    assert_eq!(t.visibility.len(), MAX_LIST_LEN);
+    assert!(t.visibility.iter().all(|v| matches!(v, Cow::Borrowed(""))));
+}

@@ -104,6 +104,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         clickhouse,
         plugin_dir: None,
         plugins: Default::default(),
+        max_response_bytes: None,
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

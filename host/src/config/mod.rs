@@ -101,6 +101,8 @@ pub struct Config {
     pub plugin_dir: Option<PathBuf>,
     /// Per-connector files, SHA-256 pins and lower request rates.
     pub plugins: PluginPins,
+    /// Cap on one vendor response body (`BOXOFFICE_MAX_RESPONSE_BYTES`); None: the default.
+    pub max_response_bytes: Option<usize>,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -528,6 +530,7 @@ impl Config {
             clickhouse: clickhouse(v)?,
             plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
             plugins: PluginPins::load(&v.file_plugins, &v.vars)?,
+            max_response_bytes: v.number("BOXOFFICE_MAX_RESPONSE_BYTES")?,
         })
     }
 }

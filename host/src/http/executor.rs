@@ -1,6 +1,6 @@
 //! Performs a plugin's planned requests: the account's egress grant, secret injection, budget,
-//! timeouts, retries with jittered exponential backoff, `Retry-After`, and scrubbing secrets out
-//! of what comes back.
+//! timeouts, retries with jittered exponential backoff, `Retry-After`, reading bodies as a stream
+//! up to a cap, and scrubbing secrets out of what comes back.
 //!
 //! Connections: a request to an origin the operator wrote explicitly goes through a plain
 //! client; every other request goes through a client whose resolver refuses internal
@@ -60,6 +60,10 @@ impl RetryPolicy {
     }
 }
 
+/// Default cap on one response body (`BOXOFFICE_MAX_RESPONSE_BYTES`): far above any vendor
+/// page, far below what would hurt the host.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
+
 #[derive(Debug, Error)]
 pub enum HttpError {
     #[error(transparent)]
@@ -79,6 +83,8 @@ pub enum HttpError {
     },
     #[error("method `{method}` is not allowed (connectors only read)")]
     Method { method: String },
+    #[error("{origin}: the response body is larger than the {cap}-byte cap (BOXOFFICE_MAX_RESPONSE_BYTES); the request failed")]
+    BodyTooLarge { origin: String, cap: usize },
     #[error("{origin}: {detail} (after {attempts} attempts)")]
     Network {
         origin: String,
@@ -152,6 +158,7 @@ pub struct HttpExecutor {
     operator_client: reqwest::Client,
     policy: RetryPolicy,
     observer: Option<std::sync::Arc<dyn RequestObserver>>,
+    max_response_bytes: usize,
 }
 
 fn origin(url: &Url) -> String {
@@ -204,7 +211,14 @@ impl HttpExecutor {
             operator_client: build(CheckedResolver::unguarded(overrides))?,
             policy,
             observer: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// Fails any request whose body is larger than `bytes`.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
     }
 
     /// Reports every attempt to `observer` (the metrics).
@@ -370,7 +384,7 @@ impl HttpExecutor {
 
     async fn finish(
         &self,
-        resp: reqwest::Response,
+        mut resp: reqwest::Response,
         attempts: Vec<u16>,
         waited: Duration,
         secrets: &Secrets,
@@ -388,16 +402,32 @@ impl HttpExecutor {
             })
             .collect();
         let origin = origin(resp.url());
-        let body = resp.bytes().await.map_err(|_| HttpError::Network {
-            origin,
-            detail: "reading the body failed".into(),
-            attempts: attempts.len() as u32,
-        })?;
+        // Read as a stream and stop at the cap: a vendor (or anything on the granted origins)
+        // can send an endless body. A declared length over the cap fails before any byte.
+        let cap = self.max_response_bytes;
+        let too_large = |origin: String| HttpError::BodyTooLarge { origin, cap };
+        let declared = resp.content_length().unwrap_or(0);
+        if declared > cap as u64 {
+            return Err(too_large(origin));
+        }
+        let mut body = Vec::with_capacity(declared as usize);
+        loop {
+            let chunk = resp.chunk().await.map_err(|_| HttpError::Network {
+                origin: origin.clone(),
+                detail: "reading the body failed".into(),
+                attempts: attempts.len() as u32,
+            })?;
+            let Some(chunk) = chunk else { break };
+            if body.len() + chunk.len() > cap {
+                return Err(too_large(origin));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Fetched {
             response: VendorResponse {
                 status,
                 headers,
-                body: secrets.scrub_bytes(body.to_vec()),
+                body: secrets.scrub_bytes(body),
             },
             attempts,
             waited,

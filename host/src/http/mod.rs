@@ -6,7 +6,7 @@
 //! - `address`, `resolver`: internal addresses, refused on the address actually connected.
 //! - `secrets`: secret values by name; injection and scrubbing.
 //! - `budget`: per-vendor request budgets.
-//! - `executor`: performing planned requests with retries and backoff.
+//! - `executor`: performing planned requests with retries and backoff, bodies read up to a cap.
 
 pub mod address;
 pub mod allow;
@@ -19,6 +19,8 @@ pub mod secrets;
 
 pub use allow::{AllowList, NotAllowed};
 pub use budget::RequestBudget;
-pub use executor::{Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy};
+pub use executor::{
+    Fetched, HttpError, HttpExecutor, RequestScope, RetryPolicy, DEFAULT_MAX_RESPONSE_BYTES,
+};
 pub use grant::{EgressGrant, OperatorGrants, Provenance};
 pub use secrets::Secrets;

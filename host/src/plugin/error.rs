@@ -21,8 +21,12 @@ pub enum GuestError {
 pub enum TrapKind {
     /// Ran past the per-call deadline.
     Deadline,
-    /// Tried to grow memory past the cap.
+    /// Tried to grow memory past the cap, or to create more memories than allowed.
     Memory,
+    /// Tried to grow tables past the cap, or to create more tables than allowed.
+    Table,
+    /// Tried to create more (core) instances than allowed.
+    Instances,
     /// Ran out of fuel.
     Fuel,
     /// Panicked / hit `unreachable`.
@@ -32,9 +36,11 @@ pub enum TrapKind {
 
 impl TrapKind {
     /// Every kind, so metrics can show each at 0 before the first trap.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Deadline,
         Self::Memory,
+        Self::Table,
+        Self::Instances,
         Self::Fuel,
         Self::Panic,
         Self::Other,
@@ -44,9 +50,33 @@ impl TrapKind {
         match self {
             Self::Deadline => "deadline",
             Self::Memory => "memory",
+            Self::Table => "table",
+            Self::Instances => "instances",
             Self::Fuel => "fuel",
             Self::Panic => "panic",
             Self::Other => "other",
+        }
+    }
+}
+
+/// Which cap on one page's output a plugin ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageCap {
+    Items,
+    DecodedBytes,
+    StringBytes,
+    ListLength,
+    PlannedRequests,
+}
+
+impl PageCap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Items => "records per page",
+            Self::DecodedBytes => "decoded bytes per page",
+            Self::StringBytes => "bytes per string field",
+            Self::ListLength => "entries per list field",
+            Self::PlannedRequests => "planned requests per call",
         }
     }
 }
@@ -66,6 +96,15 @@ pub enum PluginError {
         call: &'static str,
         bytes: usize,
         cap: usize,
+    },
+    #[error("plugin `{plugin}` went past the cap of {cap} {} in `{call}`{}", what.as_str(), record.map(|r| format!(" (record {r})")).unwrap_or_default())]
+    OverCap {
+        plugin: String,
+        call: &'static str,
+        what: PageCap,
+        cap: usize,
+        /// The record (0-based) that crossed it, for caps counted while decoding.
+        record: Option<usize>,
     },
     #[error("plugin `{plugin}` returned records from `{call}` that cannot be read: {detail}")]
     BadOutput {
@@ -91,6 +130,15 @@ pub enum PluginError {
     Poisoned { plugin: String },
     #[error("plugin `{plugin}` could not be loaded: {detail}")]
     Load { plugin: String, detail: String },
+    #[error(
+        "`{plugin}` is not a connector this host can run: {found}; this host runs {supported}"
+    )]
+    NotAConnector {
+        plugin: String,
+        /// What the component is: its contract imports and exports, or what is missing.
+        found: String,
+        supported: String,
+    },
     #[error("plugin `{plugin}` targets WIT {found}, this host implements {expected}")]
     IncompatibleWit {
         plugin: String,

@@ -15,6 +15,7 @@
 //! granted origins, its requests are screened and capped, and buyers reach it only as the
 //! vendor's identifiers, which the host pseudonymizes.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -390,24 +391,39 @@ pub fn redact(message: &str) -> String {
 /// `s` with control characters and line separators escaped: for host messages that quote
 /// something a plugin chose (a request id, a method), so they stay one log line.
 pub fn escape_for_log(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    escape_controls(s, &mut out);
-    out
+    escape_control(s).into_owned()
 }
 
-/// `s` onto `out` with control characters and line separators escaped (`\n`, `\u{85}`…).
+/// `s` onto `out` as one line (see [`escape_control`]).
 fn escape_controls(s: &str, out: &mut String) {
-    for c in s.chars() {
+    out.push_str(&escape_control(s));
+}
+
+/// `message` as one line that cannot pass for a host line: control characters written out
+/// (`\n`, `\r`, `\t`, else `\u{..}`), as are line separators and bidirectional overrides
+/// (which reorder what a terminal shows); backslashes are doubled so an escape the guest wrote
+/// itself reads differently from one the host made.
+pub fn escape_control(message: &str) -> Cow<'_, str> {
+    fn needs_escape(c: char) -> bool {
+        c == '\\'
+            || c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
+    if !message.chars().any(needs_escape) {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
         match c {
+            '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
-                out.push_str(&c.escape_unicode().to_string())
-            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
+    Cow::Owned(out)
 }
 
 /// Checks one page of records. Buyers are not its concern: they arrive as the host's own

@@ -1,5 +1,5 @@
-//! One plugin instance for one run: calls with a deadline, fuel, an output cap, and trap
-//! containment.
+//! One plugin instance for one run: calls with a deadline, fuel, output caps (bytes, planned
+//! requests, decoded records), and trap containment.
 //!
 //! A trap poisons the instance (its memory may be inconsistent): later calls fail fast with
 //! [`PluginError::Poisoned`] and the next run gets a fresh instance.
@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, Trap};
 
 use super::bindings::{page_size, request_size, wit, Connector};
-use super::error::{GuestError, PluginError, TrapKind};
+use super::error::{GuestError, PageCap, PluginError, TrapKind};
 use super::firewall::redact;
 use super::host_state::{HostState, PluginLog};
 use super::limits::PluginLimits;
-use super::output::decode_records;
+use super::output::{decode_page, PageError};
+use super::store_limits::{StoreCap, StoreCapExceeded};
 use crate::model::{Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse};
 
 /// What an instance has cost so far.
@@ -115,6 +116,20 @@ impl PluginInstance {
         }
     }
 
+    fn cap_planned(&self, call: &'static str, planned: usize) -> Result<(), PluginError> {
+        let cap = self.limits.page.max_planned_requests;
+        if planned > cap {
+            return Err(PluginError::OverCap {
+                plugin: self.plugin.clone(),
+                call,
+                what: PageCap::PlannedRequests,
+                cap,
+                record: None,
+            });
+        }
+        Ok(())
+    }
+
     fn cap(&self, call: &'static str, bytes: usize) -> Result<(), PluginError> {
         if bytes > self.limits.max_output_bytes {
             return Err(PluginError::OutputTooLarge {
@@ -141,6 +156,7 @@ impl PluginInstance {
         let requests = self
             .settle("begin", started, r)?
             .map_err(|e| self.guest_error("begin", e))?;
+        self.cap_planned("begin", requests.len())?;
         self.cap("begin", requests.iter().map(request_size).sum())?;
         let requests: Vec<PlannedRequest> = requests.into_iter().map(Into::into).collect();
         self.screen_requests("begin", &requests)?;
@@ -164,15 +180,26 @@ impl PluginInstance {
         let page = self
             .settle("handle", started, r)?
             .map_err(|e| self.guest_error("handle", e))?;
+        self.cap_planned("handle", page.next.len())?;
         self.cap("handle", page_size(&page))?;
-        let records =
-            decode_records(&page.records, &self.store.data().pseudonyms).map_err(|e| {
-                PluginError::BadOutput {
-                    plugin: self.plugin.clone(),
+        let pseudonyms = &self.store.data().pseudonyms;
+        let records = decode_page(&page.records, pseudonyms, &self.limits.page).map_err(|e| {
+            let plugin = self.plugin.clone();
+            match e {
+                PageError::OverCap { what, cap, record } => PluginError::OverCap {
+                    plugin,
+                    call: "handle",
+                    what,
+                    cap,
+                    record: Some(record),
+                },
+                PageError::Malformed(e) => PluginError::BadOutput {
+                    plugin,
                     call: "handle",
                     detail: e.to_string(),
-                }
-            })?;
+                },
+            }
+        })?;
         let next: Vec<PlannedRequest> = page.next.into_iter().map(Into::into).collect();
         self.screen_requests("handle", &next)?;
         Ok(PluginPage {
@@ -196,20 +223,30 @@ impl PluginInstance {
     }
 }
 
-/// Guest-provided text, redacted and cut to a readable length.
+/// Guest-provided text, redacted, made one line and cut to a readable length.
 fn clip(m: &str) -> String {
     redact(m).chars().take(500).collect()
 }
 
-fn classify(e: &wasmtime::Error) -> (TrapKind, String) {
+/// Why a guest call or an instantiation failed, and a one-line detail.
+pub(crate) fn classify(e: &wasmtime::Error) -> (TrapKind, String) {
+    if let Some(cap) = e.downcast_ref::<StoreCapExceeded>() {
+        let kind = match cap.kind {
+            StoreCap::MemoryBytes => TrapKind::Memory,
+            StoreCap::TableElements => TrapKind::Table,
+        };
+        return (kind, cap.to_string());
+    }
     let detail = format!("{e:#}");
     let kind = match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => TrapKind::Deadline,
         Some(Trap::OutOfFuel) => TrapKind::Fuel,
         Some(Trap::UnreachableCodeReached) => TrapKind::Panic,
-        _ if detail.contains("growing memory") || detail.contains("memory growth") => {
-            TrapKind::Memory
-        }
+        // The store's counts, refused by wasmtime itself at instantiation
+        // ("resource limit exceeded: <kind> count too high at <n>").
+        _ if detail.contains("instance count too high") => TrapKind::Instances,
+        _ if detail.contains("memory count too high") => TrapKind::Memory,
+        _ if detail.contains("table count too high") => TrapKind::Table,
         _ => TrapKind::Other,
     };
     // Keep the first line: backtraces name guest functions, not data, but are long.

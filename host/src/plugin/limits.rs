@@ -1,10 +1,15 @@
-//! The resource limits every plugin instance runs under.
+//! The resource limits every plugin instance runs under: what one store may hold, what one call
+//! may return, what one run may ask for, and what the `log` import takes.
+//!
+//! Owns the numbers and their defaults only; each cap is enforced where the resource is spent
+//! (`store_limits` for wasm memories, tables and instances; `instance` and `output` for pages;
+//! `sync::run` for runs; `host_state` for logs).
 
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PluginLimits {
-    /// Linear memory cap per instance; growing past it traps the guest.
+    /// All linear memories of one instance together (a store); growing past it traps the guest.
     pub memory_bytes: usize,
     /// Wall-clock budget of one guest call (epoch interruption); past it the guest traps.
     pub call_deadline: Duration,
@@ -13,6 +18,61 @@ pub struct PluginLimits {
     /// Fuel per call, when set: a deterministic cost figure (reported as a metric) at a
     /// measurable speed cost, so it is off by default.
     pub fuel_per_call: Option<u64>,
+    /// Counts of what one store may create.
+    pub store: StoreCaps,
+    /// What one page (one `begin` or `handle`) may decode into.
+    pub page: PageCaps,
+    /// What one sync run may ask for.
+    pub run: RunCaps,
+    /// What the `log` import takes.
+    pub log: LogCaps,
+}
+
+/// Counts per store (one plugin instance). A component is several core instances; a Python
+/// component built by componentize-py needs a dozen or so, so the instance cap is generous and
+/// the memory cap (total, [`PluginLimits::memory_bytes`]) is what bounds them together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreCaps {
+    pub max_instances: usize,
+    pub max_memories: usize,
+    pub max_tables: usize,
+    /// Elements of all tables together (each takes a pointer or two of host memory).
+    pub max_table_elements: usize,
+}
+
+/// Caps on one page's records, checked while the blob decodes (before the host allocates
+/// them), and on the requests it plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCaps {
+    pub max_items: usize,
+    /// Host memory the decoded records take (their structs, strings and list entries).
+    pub max_decoded_bytes: usize,
+    /// Longest string field of a record.
+    pub max_string_bytes: usize,
+    /// Requests one `begin` or `handle` may plan.
+    pub max_planned_requests: usize,
+}
+
+/// Caps on one sync run; past any of them the run fails with a message naming the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCaps {
+    /// Requests planned over the whole run (`begin` and every page): bounds the queue.
+    pub max_planned_requests: usize,
+    /// Pages (handled responses) per run: endless paging stops here.
+    pub max_pages: u64,
+    /// Wall time of the whole run, waits for the vendor's budget included.
+    pub max_duration: Duration,
+}
+
+/// Caps on the `log` import; lines past them are dropped (and said so once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogCaps {
+    /// Bytes kept of one message (after escaping); the rest is cut.
+    pub max_line_bytes: usize,
+    /// Lines per run (per instance).
+    pub max_lines: usize,
+    /// Bytes per run (per instance), all lines together.
+    pub max_bytes: usize,
 }
 
 impl Default for PluginLimits {
@@ -22,6 +82,54 @@ impl Default for PluginLimits {
             call_deadline: Duration::from_secs(5),
             max_output_bytes: 16 << 20,
             fuel_per_call: None,
+            store: StoreCaps::default(),
+            page: PageCaps::default(),
+            run: RunCaps::default(),
+            log: LogCaps::default(),
+        }
+    }
+}
+
+impl Default for StoreCaps {
+    fn default() -> Self {
+        Self {
+            max_instances: 32,
+            max_memories: 8,
+            max_tables: 32,
+            max_table_elements: 1 << 20,
+        }
+    }
+}
+
+impl Default for PageCaps {
+    fn default() -> Self {
+        Self {
+            // Real pages hold 100–10,000 records.
+            max_items: 50_000,
+            max_decoded_bytes: 64 << 20,
+            max_string_bytes: 64 << 10,
+            max_planned_requests: 5_000,
+        }
+    }
+}
+
+impl Default for RunCaps {
+    fn default() -> Self {
+        Self {
+            // A 10M-ticket backfill at 100 tickets a page fits; endless paging does not.
+            max_planned_requests: 200_000,
+            max_pages: 100_000,
+            max_duration: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+impl Default for LogCaps {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: 4 << 10,
+            max_lines: 1_000,
+            max_bytes: 256 << 10,
         }
     }
 }

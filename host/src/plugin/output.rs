@@ -1,27 +1,134 @@
 //! A plugin page's records blob (WIT 0.2 `page.records`) → the host's records.
 //!
 //! Owns: decoding the blob with the same crate the guest encoded it with (`boxoffice-records`),
-//! and replacing every buyer's identifier with its pseudonym on the way, so a raw identifier
-//! exists only inside this function. It does not judge what the records say (that is the
-//! `firewall`, which runs next) and does not read guest memory (the instance copied the blob
-//! out in one piece).
+//! under the page caps (records, decoded bytes, string and list lengths: a small blob must not
+//! turn into a large heap), and replacing every buyer's identifier with its pseudonym on the
+//! way, so a raw identifier exists only inside this function. It does not judge what the
+//! records say (that is the `firewall`, which runs next) and does not read guest memory (the
+//! instance copied the blob out in one piece).
 
 use boxoffice_records as wire;
+use thiserror::Error;
 
+use super::error::PageCap;
+use super::limits::PageCaps;
 use super::pseudonym::Pseudonymizer;
 use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
 
 pub use wire::DecodeError;
 
-/// Every record of a blob, buyers pseudonymized; the first framing error fails the page (the
-/// rest of the blob cannot be told apart, and the page is read again next run).
-pub fn decode_records(blob: &[u8], pseudonyms: &Pseudonymizer) -> Result<Vec<Record>, DecodeError> {
+/// Why a page's records were not taken; either way the whole page is refused.
+#[derive(Debug, Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Malformed(#[from] DecodeError),
+    #[error("record {record} goes past the cap of {cap} {}", what.as_str())]
+    OverCap {
+        what: PageCap,
+        cap: usize,
+        /// 0-based index of the record that crossed it.
+        record: usize,
+    },
+}
+
+/// Every record of a blob under the default page caps (benchmarks and tools; plugin instances
+/// use their own limits through [`decode_page`]).
+pub fn decode_records(blob: &[u8], pseudonyms: &Pseudonymizer) -> Result<Vec<Record>, PageError> {
+    decode_page(blob, pseudonyms, &PageCaps::default())
+}
+
+/// Every record of a blob, buyers pseudonymized; the first framing error or cap fails the page
+/// (the rest of the blob cannot be told apart, and the page is read again next run). Caps are
+/// checked per record as it decodes, before the host copies it.
+pub fn decode_page(
+    blob: &[u8],
+    pseudonyms: &Pseudonymizer,
+    caps: &PageCaps,
+) -> Result<Vec<Record>, PageError> {
     let reader = wire::RecordReader::new(blob);
-    let mut out = Vec::with_capacity(reader.size_hint_records());
-    for item in reader {
-        out.push(record(item?, pseudonyms));
+    let mut out = Vec::with_capacity(reader.size_hint_records().min(caps.max_items));
+    let mut decoded_bytes = 0usize;
+    for (record, item) in reader.enumerate() {
+        let item = item.map_err(|e| match e.list_over_cap {
+            Some(_) => PageError::OverCap {
+                what: PageCap::ListLength,
+                cap: wire::MAX_LIST_LEN,
+                record: e.record,
+            },
+            None => PageError::Malformed(e),
+        })?;
+        let over = |what, cap| PageError::OverCap { what, cap, record };
+        if record >= caps.max_items {
+            return Err(over(PageCap::Items, caps.max_items));
+        }
+        let (bytes, longest) = footprint(&item);
+        if longest > caps.max_string_bytes {
+            return Err(over(PageCap::StringBytes, caps.max_string_bytes));
+        }
+        decoded_bytes += bytes;
+        if decoded_bytes > caps.max_decoded_bytes {
+            return Err(over(PageCap::DecodedBytes, caps.max_decoded_bytes));
+        }
+        out.push(record_of(item, pseudonyms));
     }
     Ok(out)
+}
+
+/// Host bytes a decoded item will take (the record, its strings, its list entries) and its
+/// longest string.
+fn footprint(item: &wire::Item<'_>) -> (usize, usize) {
+    let mut bytes = std::mem::size_of::<Record>();
+    let mut longest = 0;
+    let mut add = |s: &str| {
+        bytes += s.len();
+        longest = longest.max(s.len());
+    };
+    let mut list_entries = 0;
+    match item {
+        wire::Item::Ticket(t) => {
+            for s in [
+                &t.ticket_id,
+                &t.order_id,
+                &t.event_id,
+                &t.category,
+                &t.channel,
+                &t.currency,
+            ] {
+                add(s);
+            }
+            let optional = [
+                &t.show_id,
+                &t.region,
+                &t.utm_source,
+                &t.utm_medium,
+                &t.utm_campaign,
+                &t.payment_method,
+            ];
+            optional.into_iter().flatten().for_each(|s| add(s));
+            if let Some(b) = &t.buyer {
+                add(&b.kind);
+                add(&b.value);
+            }
+            t.visibility.iter().for_each(|v| add(v));
+            list_entries = t.visibility.len();
+        }
+        wire::Item::Event(e) => {
+            add(&e.event_id);
+            add(&e.name);
+            [&e.city, &e.venue]
+                .into_iter()
+                .flatten()
+                .for_each(|s| add(s));
+        }
+        wire::Item::Inventory(v) => {
+            add(&v.event_id);
+            add(&v.show_id);
+        }
+    }
+    (
+        bytes + list_entries * std::mem::size_of::<String>(),
+        longest,
+    )
 }
 
 fn status(s: wire::TicketStatus) -> TicketStatus {
@@ -38,7 +145,7 @@ fn owned(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
     s.map(|s| s.into_owned())
 }
 
-fn record(item: wire::Item<'_>, pseudonyms: &Pseudonymizer) -> Record {
+fn record_of(item: wire::Item<'_>, pseudonyms: &Pseudonymizer) -> Record {
     match item {
         wire::Item::Ticket(t) => Record::Ticket(Ticket {
             ticket_id: t.ticket_id.into_owned(),
@@ -171,6 +278,66 @@ mod tests {
         let whole = blob.len();
         blob.extend_from_slice(&[1, 200]);
         let err = decode_records(&blob, &Pseudonymizer::new([1; 32])).unwrap_err();
+        let PageError::Malformed(err) = err else {
+            panic!("{err}")
+        };
         assert_eq!((err.record, err.offset), (1, whole));
+    }
+
+    fn inventories(n: usize, id: &str) -> Vec<u8> {
+        let mut w = wire::RecordWriter::default();
+        for _ in 0..n {
+            w.inventory(wire::Inventory {
+                event_id: id.into(),
+                show_id: "".into(),
+                captured_at_ms: 1,
+                capacity: None,
+                available: None,
+                sold: None,
+            });
+        }
+        w.finish()
+    }
+
+    fn over_cap(blob: &[u8], caps: PageCaps) -> (PageCap, usize, usize) {
+        match decode_page(blob, &Pseudonymizer::new([1; 32]), &caps) {
+            Err(PageError::OverCap { what, cap, record }) => (what, cap, record),
+            other => panic!("expected a cap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_small_blob_of_many_tiny_records_stops_at_the_record_cap() {
+        let caps = PageCaps {
+            max_items: 1_000,
+            ..PageCaps::default()
+        };
+        // ~8 bytes a record on the wire, hundreds in the host.
+        let blob = inventories(100_000, "");
+        assert!(blob.len() < 1 << 20);
+        assert_eq!(over_cap(&blob, caps), (PageCap::Items, 1_000, 1_000));
+        let ok = decode_page(&inventories(1_000, ""), &Pseudonymizer::new([1; 32]), &caps);
+        assert_eq!(ok.unwrap().len(), 1_000);
+    }
+
+    #[test]
+    fn decoded_bytes_and_string_lengths_are_capped() {
+        let per_record = std::mem::size_of::<Record>() + 3;
+        let caps = PageCaps {
+            max_decoded_bytes: per_record * 10,
+            ..PageCaps::default()
+        };
+        assert_eq!(
+            over_cap(&inventories(11, "abc"), caps),
+            (PageCap::DecodedBytes, per_record * 10, 10)
+        );
+        let caps = PageCaps {
+            max_string_bytes: 2,
+            ..PageCaps::default()
+        };
+        assert_eq!(
+            over_cap(&inventories(1, "abc"), caps),
+            (PageCap::StringBytes, 2, 0)
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! connector components under limits.
 //!
 //! Owns: the wasmtime `Engine` (async, epoch interruption, optional fuel), the epoch ticker
-//! thread, linking (deny-all WASI + the `host` interface), WIT version checks, and making a
-//! fresh [`PluginInstance`] per run. It does not own what plugin output may contain (see
+//! thread, linking (deny-all WASI + the `host` interface), refusing what is not a connector
+//! (`contract`), and making a fresh [`PluginInstance`] per run under the store-wide limiter. It does not own what plugin output may contain (see
 //! `firewall`) or any I/O on the plugin's behalf (see `http`, `sync`).
 
 use std::path::PathBuf;
@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use super::bindings::{Connector, ConnectorPre, WIT_PACKAGE, WIT_VERSION};
+use super::bindings::{Connector, ConnectorPre};
 use super::cache::{sha256_hex, CacheOutcome, ComponentCache};
-use super::error::PluginError;
+use super::error::{PluginError, TrapKind};
 use super::host_state::HostState;
-use super::instance::PluginInstance;
+use super::instance::{classify, PluginInstance};
 use super::limits::{PluginLimits, EPOCH_TICK};
 use super::pseudonym::Pseudonymizer;
 use crate::model::Manifest;
+
+pub use super::contract::{compatible, wit_version_of};
 
 /// Compiles and runs connector components. Cheap to clone; clones share the engine.
 #[derive(Clone)]
@@ -104,16 +106,9 @@ impl PluginRuntime {
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
-        let wit_version = wit_version_of(&imports);
-        if let Some(found) = &wit_version {
-            if !compatible(found, WIT_VERSION) {
-                return Err(PluginError::IncompatibleWit {
-                    plugin: name.to_string(),
-                    found: found.clone(),
-                    expected: WIT_VERSION.to_string(),
-                });
-            }
-        }
+        // What it exports and imports, before linking: a component that is not a connector of
+        // a supported version is refused with what it is.
+        let wit_version = Some(super::contract::check(name, &self.engine, &ty)?);
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -157,7 +152,7 @@ impl PluginRuntime {
     fn new_store(&self, plugin: &str, pseudonyms: Arc<Pseudonymizer>) -> Store<HostState> {
         let mut store = Store::new(
             &self.engine,
-            HostState::new(plugin, self.limits.memory_bytes, pseudonyms),
+            HostState::new(plugin, &self.limits, pseudonyms),
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -168,6 +163,11 @@ impl PluginRuntime {
 impl LoadedPlugin {
     pub fn id(&self) -> &str {
         &self.manifest.id
+    }
+
+    /// The limits its instances run under (the run caps among them).
+    pub fn limits(&self) -> PluginLimits {
+        self.runtime.limits
     }
 
     /// A fresh instance in a fresh store, for one run.
@@ -182,13 +182,23 @@ impl LoadedPlugin {
         };
         let mut store = self.runtime.new_store(id, pseudonyms);
         store.set_epoch_deadline(self.runtime.limits.deadline_ticks());
+        // A start function runs here, under the deadline and the store's caps: a refusal is a
+        // trap of its kind, anything else a load error.
         let bindings =
             self.pre
                 .instantiate_async(&mut store)
                 .await
-                .map_err(|e| PluginError::Load {
-                    plugin: id.to_string(),
-                    detail: format!("instantiation failed: {e:#}"),
+                .map_err(|e| match classify(&e) {
+                    (TrapKind::Other, _) => PluginError::Load {
+                        plugin: id.to_string(),
+                        detail: format!("instantiation failed: {e:#}"),
+                    },
+                    (kind, detail) => PluginError::Trap {
+                        plugin: id.to_string(),
+                        call: "instantiate",
+                        kind,
+                        detail,
+                    },
                 })?;
         Ok(PluginInstance::new(
             id.to_string(),
@@ -197,23 +207,6 @@ impl LoadedPlugin {
             self.runtime.limits,
         ))
     }
-}
-
-/// The `@version` of the first `boxoffice:connector/...` import, if any.
-pub fn wit_version_of(imports: &[String]) -> Option<String> {
-    imports.iter().find_map(|name| {
-        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
-        Some(rest.split_once('@')?.1.to_string())
-    })
-}
-
-/// Same major.minor (0.x: same minor, as semver treats 0.x minors as breaking).
-pub fn compatible(found: &str, expected: &str) -> bool {
-    let mm = |v: &str| {
-        let mut it = v.split('.');
-        (it.next().map(str::to_owned), it.next().map(str::to_owned))
-    };
-    mm(found) == mm(expected)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives.
@@ -229,22 +222,4 @@ fn spawn_epoch_ticker(engine: &Engine) {
             }
         })
         .expect("spawning the epoch ticker thread");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wit_versions() {
-        let imports = vec![
-            "wasi:cli/environment@0.2.6".to_string(),
-            "boxoffice:connector/host@0.1.0".to_string(),
-        ];
-        assert_eq!(wit_version_of(&imports).as_deref(), Some("0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("1.1.0", "0.1.0"));
-        assert_eq!(wit_version_of(&["wasi:io/poll@0.2.0".to_string()]), None);
-    }
 }

@@ -1,4 +1,5 @@
-//! One sync run of one account.
+//! One sync run of one account, under the run caps of its plugin's limits (planned requests,
+//! pages, wall time).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -529,7 +530,16 @@ async fn run_pages(
         Some((tx, h)) => (Some(tx), Some(h)),
         None => (None, None),
     };
-    let result = fetch_pages(deps, account, opts, summary, tx, &requests).await;
+    // The run's wall-time cap covers everything the loop waits on (budget, vendor, plugin).
+    let max_duration = account.plugin.limits().run.max_duration;
+    let fetched = fetch_pages(deps, account, opts, summary, tx, &requests);
+    let result = match tokio::time::timeout(max_duration, fetched).await {
+        Ok(r) => r,
+        Err(_) => Err(over_run_cap(
+            account.vendor_id(),
+            format!("{} s of wall time", max_duration.as_secs_f64()),
+        )),
+    };
     summary.requests = requests.load(std::sync::atomic::Ordering::Relaxed);
     let Some(handle) = handle else {
         return result;
@@ -555,6 +565,13 @@ async fn run_pages(
         (_, Err(w)) => Err(w),
         (r, Ok(())) => r,
     }
+}
+
+/// A run stopped at one of its caps (`PluginLimits::run`): the message names the cap.
+fn over_run_cap(vendor: &str, cap: String) -> Stop {
+    Stop::Failed(format!(
+        "{vendor}: the run reached its cap of {cap} and was stopped; pages stored before it stay committed"
+    ))
 }
 
 /// Fetches and transforms pages in order and hands them to the writer (`tx`; `None` for a dry
@@ -590,11 +607,6 @@ async fn fetch_pages(
     };
     let pseudonyms = Arc::new(Pseudonymizer::new(deps.pseudonym_key));
     let firewall = RecordFirewall::new();
-    let mut inst = account
-        .plugin
-        .instantiate(pseudonyms.clone())
-        .await
-        .map_err(|e| Stop::Failed(e.to_string()))?;
     let traps = |e: &PluginError| {
         if let Some(kind) = e.trap_kind() {
             deps.metrics.plugin_trap(vendor, kind.as_str());
@@ -604,6 +616,13 @@ async fn fetch_pages(
                 .request_refused(vendor, &account.name, refusal.reason.as_str());
         }
     };
+    let mut inst = match account.plugin.instantiate(pseudonyms.clone()).await {
+        Ok(inst) => inst,
+        Err(e) => {
+            traps(&e);
+            return Err(Stop::Failed(e.to_string()));
+        }
+    };
     let mut queue: VecDeque<PlannedRequest> = match inst.begin(&ctx).await {
         Ok(r) => r.into(),
         Err(e) => {
@@ -611,8 +630,27 @@ async fn fetch_pages(
             return Err(plugin_stop(e));
         }
     };
+    let caps = account.plugin.limits().run;
+    // Requests planned so far: bounds the queue and a fan-out, before any is made.
+    let mut planned = queue.len();
+    let over_planned = || {
+        over_run_cap(
+            vendor,
+            format!("{} planned requests per run", caps.max_planned_requests),
+        )
+    };
+    if planned > caps.max_planned_requests {
+        return Err(over_planned());
+    }
     let mut number = 0u64;
     while let Some(req) = queue.pop_front() {
+        if number >= caps.max_pages {
+            // The plugin still asks for more: endless paging ends here.
+            return Err(over_run_cap(
+                vendor,
+                format!("{} pages per run", caps.max_pages),
+            ));
+        }
         let cancelled = opts
             .cancel
             .as_ref()
@@ -674,6 +712,10 @@ async fn fetch_pages(
         let cursor = page.cursor;
         if let Some(c) = &cursor {
             ctx.cursor = Some(c.clone());
+        }
+        planned += page.next.len();
+        if planned > caps.max_planned_requests {
+            return Err(over_planned());
         }
         queue.extend(page.next);
         let rejected = screened.rejected.len() as u64;

@@ -2,18 +2,21 @@
 //!
 //! The `mode` setting picks the misdeed: `ok` behaves; `loop`, `memory-bomb`, `panic`,
 //! `huge-output`, `read-file`, `read-env`, `open-socket`, `pii`, `garbled-records`, `bad-url`,
-//! `reach` each try one thing a sandboxed connector must not get away with. Screening modes (read a
-//! page from the `base_url` setting): `exfil-path|query|header|body` send the page's buyer
-//! e-mail to `exfil_url`, `host-header`/`cookie-header` set a forbidden header,
-//! `pii-lookalike` emits look-alike personal data, `pii-cursor` a cursor with an e-mail,
-//! `pii-error` a log line and an error with one and a newline, `echo-body` copies the page into
-//! logs and records. Probes that can fail
+//! `reach`, `steal-token` each try one thing a sandboxed connector must not get away with; so do
+//! the resource attacks `fan-out`, `endless-paging`, `log-flood`, `log-forge`, `decode-bomb`,
+//! `record-bomb`, `bytes-bomb` and `long-string` (requests go to the `base_url` setting when
+//! set, so a test can serve them on loopback). Screening modes (read a page from the `base_url`
+//! setting): `exfil-path|query|header|body` send the page's buyer e-mail to `exfil_url`,
+//! `host-header`/`cookie-header` set a forbidden header, `pii-lookalike` emits look-alike
+//! personal data, `pii-cursor` a cursor with an e-mail, `pii-error` a log line and an error with
+//! one and a newline, `echo-body` copies the page into logs and records. Probes that can fail
 //! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
 //! sandbox said no.
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Level, Manifest, Page,
-    PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus, WasmHost,
+    bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Inventory, Level,
+    Manifest, Page, PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus,
+    WasmHost,
 };
 
 pub mod manifest_patch;
@@ -122,9 +125,58 @@ pub fn begin_with(
             req.auth = Auth::BearerHeader("token".into());
             return Ok(vec![req]);
         }
+        // Plans `count` requests at once (default 100,000): a queue without bound.
+        "fan-out" => {
+            let count: usize = setting(ctx, "count")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(100_000);
+            let base = base_url(ctx);
+            return Ok((0..count)
+                .map(|i| get("page", &format!("{base}/tickets/{i}"), vec![]))
+                .collect());
+        }
+        // Floods the log: many long lines.
+        "log-flood" => {
+            let line = "x".repeat(8 << 10);
+            for _ in 0..20_000 {
+                host.log(Level::Info, &line);
+            }
+        }
+        // Tries to forge host log lines with line breaks and terminal escapes.
+        "log-forge" => host.log(
+            Level::Info,
+            "page read\n2026-12-04T00:00:00.000000Z  INFO boxoffice::sync::run: sync finished: ok\r\u{1b}[2K\u{202e}",
+        ),
         _ => {}
     }
-    Ok(vec![get("page", "https://allowed.test/tickets", vec![])])
+    Ok(vec![get(
+        "page",
+        &format!("{}/tickets", base_url(ctx)),
+        vec![],
+    )])
+}
+
+/// Where requests go: the `base_url` setting, else the manifest's host.
+fn base_url(ctx: &RunContext) -> &str {
+    setting(ctx, "base_url").unwrap_or("https://allowed.test")
+}
+
+/// One ticket whose `visibility` list claims `claimed` entries but holds `present` (empty
+/// ones), encoded by hand: the SDK's writer cannot lie about a count.
+fn ticket_claiming_list(claimed: u64, present: usize) -> Vec<u8> {
+    let mut records = RecordWriter::default();
+    records.ticket(ticket(1, "PHASE 1".into(), None));
+    let mut blob = records.finish();
+    // `visibility` is the last field; the writer wrote it empty (one 0 byte).
+    blob.pop();
+    let mut n = claimed;
+    while n >= 0x80 {
+        blob.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    blob.push(n as u8);
+    blob.extend(std::iter::repeat_n(0u8, present));
+    blob
 }
 
 /// `GET {base_url}/page` (the loopback vendor of the screening tests).
@@ -178,6 +230,44 @@ pub fn handle_with(
         .unwrap_or(3);
     let mut records = RecordWriter::default();
     match mode {
+        // Always one more page.
+        "endless-paging" => {
+            records.ticket(ticket(1, "PHASE 1".into(), None));
+            return Ok(Page {
+                records: records.finish(),
+                next: vec![get("page", &format!("{}/tickets", base_url(ctx)), vec![])],
+                cursor: None,
+            });
+        }
+        // A list count claiming a million entries, with a million one-byte empty strings
+        // behind it (~1 MB on the wire, a host string each if it were decoded).
+        "decode-bomb" => {
+            return Ok(Page {
+                records: ticket_claiming_list(1_000_000, 1_000_000),
+                next: vec![],
+                cursor: None,
+            })
+        }
+        // 200,000 near-empty records in ~1.6 MB: hundreds of host bytes each.
+        "record-bomb" => (0..200_000).for_each(|_| {
+            records.inventory(Inventory {
+                event_id: "".into(),
+                show_id: "".into(),
+                captured_at_ms: 0,
+                capacity: None,
+                available: None,
+                sold: None,
+            })
+        }),
+        // 20,000 tickets with 256 empty list entries each: under the record and list caps,
+        // ~6 MB on the wire, over 100 MB decoded.
+        "bytes-bomb" => (0..20_000).for_each(|i| {
+            let mut t = ticket(i, "PHASE 1".into(), None);
+            t.visibility = vec!["".into(); 256];
+            records.ticket(t)
+        }),
+        // One string field of 100 KB.
+        "long-string" => records.ticket(ticket(1, "x".repeat(100 << 10), None)),
         "huge-output" => (0..8_000).for_each(|i| records.ticket(ticket(i, "x".repeat(1024), None))),
         "pii" => {
             records.ticket(ticket(1, "PHASE 1".into(), None));

@@ -1,0 +1,282 @@
+//! What makes a component a connector this host can run, read from its type before anything is
+//! linked or run: an import of the `boxoffice:connector` contract naming a supported version,
+//! and the contract's exports (`manifest`, `begin`, `handle`) with their shapes.
+//!
+//! Owns: the contract check and the message a refused component gets (what it is, what the
+//! host supports). It does not own linking (a full structural type check still happens when
+//! `runtime` pre-instantiates) or what a connector may do once loaded.
+
+use wasmtime::component::types::{self, ComponentItem, Type};
+use wasmtime::Engine;
+
+use super::bindings::{WIT_PACKAGE, WIT_VERSION};
+use super::error::PluginError;
+
+/// One export of the contract: its name, the record fields of each parameter, and the kind
+/// (with the record fields, for a record) of its result.
+struct ExportShape {
+    name: &'static str,
+    signature: &'static str,
+    params: &'static [&'static [&'static str]],
+    result: ResultShape,
+}
+
+enum ResultShape {
+    Record(&'static [&'static str]),
+    Result,
+}
+
+const RUN_CONTEXT: &[&str] = &[
+    "account", "settings", "cursor", "since-ms", "until-ms", "now-ms",
+];
+const HTTP_REQUEST: &[&str] = &["id", "method", "url", "query", "headers", "body", "auth"];
+const HTTP_RESPONSE: &[&str] = &["status", "headers", "body"];
+const MANIFEST: &[&str] = &[
+    "id",
+    "vendor",
+    "version",
+    "allowed-hosts",
+    "secrets",
+    "settings",
+    "default-interval-secs",
+    "max-requests-per-minute",
+];
+
+const EXPORTS: [ExportShape; 3] = [
+    ExportShape {
+        name: "manifest",
+        signature: "func() -> manifest",
+        params: &[],
+        result: ResultShape::Record(MANIFEST),
+    },
+    ExportShape {
+        name: "begin",
+        signature: "func(ctx: run-context) -> result<list<http-request>, plugin-error>",
+        params: &[RUN_CONTEXT],
+        result: ResultShape::Result,
+    },
+    ExportShape {
+        name: "handle",
+        signature: "func(ctx: run-context, request: http-request, response: http-response) -> result<page, plugin-error>",
+        params: &[RUN_CONTEXT, HTTP_REQUEST, HTTP_RESPONSE],
+        result: ResultShape::Result,
+    },
+];
+
+/// Names listed in a refusal before "and N more".
+const LISTED_NAMES: usize = 8;
+
+/// What this host runs, as a refusal says it.
+pub fn supported() -> String {
+    let minor = WIT_VERSION
+        .rsplit_once('.')
+        .map_or(WIT_VERSION, |(mm, _)| mm);
+    format!("{WIT_PACKAGE}@{minor} components (exports manifest, begin, handle)")
+}
+
+/// The contract version `component` was built against, once it is known to be a connector of a
+/// version this host supports; otherwise the refusal, naming what the component is instead.
+pub fn check(
+    plugin: &str,
+    engine: &Engine,
+    component: &types::Component,
+) -> Result<String, PluginError> {
+    let imports: Vec<String> = component
+        .imports(engine)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let exports: Vec<(String, ComponentItem)> = component
+        .exports(engine)
+        .map(|(n, item)| (n.to_string(), item.ty))
+        .collect();
+    let refuse = |problem: String| PluginError::NotAConnector {
+        plugin: plugin.to_string(),
+        found: format!(
+            "{problem} (it exports {}; it imports {})",
+            listing(exports.iter().map(|(n, _)| n.as_str())),
+            listing(imports.iter().map(String::as_str)),
+        ),
+        supported: supported(),
+    };
+    let contract_imports: Vec<&str> = imports
+        .iter()
+        .map(String::as_str)
+        .filter(|n| n.starts_with(&format!("{WIT_PACKAGE}/")))
+        .collect();
+    let Some(version) = wit_version_of(&imports) else {
+        return Err(refuse(format!(
+            "it imports nothing from {WIT_PACKAGE}, so its contract version is unknown"
+        )));
+    };
+    for name in &contract_imports {
+        let found = name.split_once('@').map_or("none", |(_, v)| v);
+        if !compatible(found, WIT_VERSION) {
+            return Err(PluginError::IncompatibleWit {
+                plugin: plugin.to_string(),
+                found: found.to_string(),
+                expected: WIT_VERSION.to_string(),
+            });
+        }
+    }
+    for shape in &EXPORTS {
+        let item = exports
+            .iter()
+            .find(|(n, _)| n == shape.name)
+            .map(|(_, i)| i);
+        if let Err(problem) = check_export(shape, item) {
+            return Err(refuse(format!(
+                "its export `{}` {problem}, the contract's is {}",
+                shape.name, shape.signature
+            )));
+        }
+    }
+    Ok(version)
+}
+
+/// Why `item` is not the export `shape` describes.
+fn check_export(shape: &ExportShape, item: Option<&ComponentItem>) -> Result<(), String> {
+    let func = match item {
+        None => return Err("is missing".into()),
+        Some(ComponentItem::ComponentFunc(f)) => f,
+        Some(other) => return Err(format!("is {}, not a function", item_kind(other))),
+    };
+    let params: Vec<Type> = func.params().map(|(_, t)| t).collect();
+    let results: Vec<Type> = func.results().collect();
+    let found = format!(
+        "is func({}) -> {}",
+        params.iter().map(type_kind).collect::<Vec<_>>().join(", "),
+        results.first().map_or("nothing", type_kind)
+    );
+    if params.len() != shape.params.len() || results.len() != 1 {
+        return Err(found);
+    }
+    let fields_match = |ty: &Type, fields: &[&str]| match ty {
+        Type::Record(r) => r.fields().map(|f| f.name).eq(fields.iter().copied()),
+        _ => false,
+    };
+    let params_match = params
+        .iter()
+        .zip(shape.params)
+        .all(|(ty, fields)| fields_match(ty, fields));
+    let result_matches = match (&shape.result, &results[0]) {
+        (ResultShape::Record(fields), ty) => fields_match(ty, fields),
+        (ResultShape::Result, Type::Result(_)) => true,
+        (ResultShape::Result, _) => false,
+    };
+    if params_match && result_matches {
+        Ok(())
+    } else {
+        Err(found)
+    }
+}
+
+fn item_kind(item: &ComponentItem) -> &'static str {
+    match item {
+        ComponentItem::ComponentFunc(_) => "a function",
+        ComponentItem::CoreFunc(_) => "a core function",
+        ComponentItem::Module(_) => "a core module",
+        ComponentItem::Component(_) => "a component",
+        ComponentItem::ComponentInstance(_) => "an instance",
+        ComponentItem::Type(_) => "a type",
+        ComponentItem::Resource(_) => "a resource",
+    }
+}
+
+fn type_kind(ty: &Type) -> &'static str {
+    match ty {
+        Type::Bool => "bool",
+        Type::S8 => "s8",
+        Type::U8 => "u8",
+        Type::S16 => "s16",
+        Type::U16 => "u16",
+        Type::S32 => "s32",
+        Type::U32 => "u32",
+        Type::S64 => "s64",
+        Type::U64 => "u64",
+        Type::Float32 => "f32",
+        Type::Float64 => "f64",
+        Type::Char => "char",
+        Type::String => "string",
+        Type::List(_) | Type::FixedLengthList(_) => "a list",
+        Type::Map(_) => "a map",
+        Type::Record(_) => "a record",
+        Type::Tuple(_) => "a tuple",
+        Type::Variant(_) => "a variant",
+        Type::Enum(_) => "an enum",
+        Type::Option(_) => "an option",
+        Type::Result(_) => "a result",
+        Type::Flags(_) => "flags",
+        Type::Own(_) | Type::Borrow(_) => "a resource",
+        Type::Future(_) => "a future",
+        Type::Stream(_) => "a stream",
+        Type::ErrorContext => "an error-context",
+    }
+}
+
+/// `[a, b, c]`, at most [`LISTED_NAMES`] of them, or `nothing`.
+fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    if total == 0 {
+        return "nothing".into();
+    }
+    let shown: Vec<&str> = names.take(LISTED_NAMES).collect();
+    let more = total - shown.len();
+    if more > 0 {
+        format!("[{}, and {more} more]", shown.join(", "))
+    } else {
+        format!("[{}]", shown.join(", "))
+    }
+}
+
+/// The `@version` of the first `boxoffice:connector/...` import, if any.
+pub fn wit_version_of(imports: &[String]) -> Option<String> {
+    imports.iter().find_map(|name| {
+        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
+        Some(rest.split_once('@')?.1.to_string())
+    })
+}
+
+/// Same major.minor (0.x: same minor, as semver treats 0.x minors as breaking).
+pub fn compatible(found: &str, expected: &str) -> bool {
+    let mm = |v: &str| {
+        let mut it = v.split('.');
+        (it.next().map(str::to_owned), it.next().map(str::to_owned))
+    };
+    mm(found) == mm(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wit_versions() {
+        let imports = vec![
+            "wasi:cli/environment@0.2.6".to_string(),
+            "boxoffice:connector/host@0.1.0".to_string(),
+        ];
+        assert_eq!(wit_version_of(&imports).as_deref(), Some("0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.1.0", "0.1.0"));
+        assert_eq!(wit_version_of(&["wasi:io/poll@0.2.0".to_string()]), None);
+    }
+
+    #[test]
+    fn the_supported_contract_is_named_by_major_minor() {
+        assert_eq!(
+            supported(),
+            "boxoffice:connector@0.2 components (exports manifest, begin, handle)"
+        );
+    }
+
+    #[test]
+    fn listings_are_bounded() {
+        assert_eq!(listing(std::iter::empty()), "nothing");
+        let names: Vec<String> = (0..10).map(|i| format!("n{i}")).collect();
+        assert_eq!(
+            listing(names.iter().map(String::as_str)),
+            "[n0, n1, n2, n3, n4, n5, n6, n7, and 2 more]"
+        );
+    }
+}
