@@ -98,10 +98,11 @@ pub fn check(
         ),
         supported: supported(),
     };
+    let prefix = format!("{WIT_PACKAGE}/");
     let contract_imports: Vec<&str> = imports
         .iter()
         .map(String::as_str)
-        .filter(|n| n.starts_with(&format!("{WIT_PACKAGE}/")))
+        .filter(|n| n.starts_with(&prefix))
         .collect();
     let Some(version) = wit_version_of(&imports) else {
         return Err(refuse(format!(
