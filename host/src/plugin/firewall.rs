@@ -262,6 +262,24 @@ fn digit_runs(s: &str) -> Vec<DigitRun> {
     out
 }
 
+/// A bare run of digits: national mobiles by their trunk prefix, then by length and kind.
+fn judge_bare(digits: &[u8], kind: FieldKind) -> Option<RejectReason> {
+    let d = digits.len();
+    if (d == 10 && digits[0] == b'0') || (d == 11 && matches!(&digits[..2], b"89" | b"79")) {
+        return Some(RejectReason::Phone);
+    }
+    match kind {
+        FieldKind::Opaque => ((15..=19).contains(&d)
+            && (b'2'..=b'6').contains(&digits[0])
+            && luhn_valid(digits))
+        .then_some(RejectReason::Card),
+        _ if (13..=19).contains(&d) && luhn_valid(digits) => Some(RejectReason::Card),
+        _ if d >= 12 => Some(RejectReason::Barcode),
+        FieldKind::Text if d >= 10 => Some(RejectReason::Phone),
+        _ => None,
+    }
+}
+
 /// The phone or card a digit run writes, if any (see [`FieldKind`] for what each kind allows).
 fn judge_run(run: &DigitRun, kind: FieldKind) -> Option<RejectReason> {
     let d = run.digits.len();
@@ -270,20 +288,7 @@ fn judge_run(run: &DigitRun, kind: FieldKind) -> Option<RejectReason> {
         return (8..=15).contains(&d).then_some(RejectReason::Phone);
     }
     if run.groups.len() == 1 {
-        // A bare run: national mobiles by their trunk prefix, then by length and kind.
-        if (d == 10 && digits[0] == b'0') || (d == 11 && matches!(&digits[..2], b"89" | b"79")) {
-            return Some(RejectReason::Phone);
-        }
-        return match kind {
-            FieldKind::Opaque => ((15..=19).contains(&d)
-                && (b'2'..=b'6').contains(&digits[0])
-                && luhn_valid(digits))
-            .then_some(RejectReason::Card),
-            _ if (13..=19).contains(&d) && luhn_valid(digits) => Some(RejectReason::Card),
-            _ if d >= 12 => Some(RejectReason::Barcode),
-            FieldKind::Text if d >= 10 => Some(RejectReason::Phone),
-            _ => None,
-        };
+        return judge_bare(digits, kind);
     }
     if (13..=19).contains(&d) && run.card_separators && luhn_valid(digits) {
         return Some(RejectReason::Card);
@@ -335,6 +340,13 @@ fn findings(folded: &str, kind: FieldKind, all: bool) -> Vec<Finding> {
         }
     }
     if digits < 8 {
+        return out;
+    }
+    if digits == folded.len() {
+        // Only digits (most ids): one bare run, nothing to split.
+        if let Some(reason) = judge_bare(folded.as_bytes(), kind) {
+            found(0..folded.len(), reason);
+        }
         return out;
     }
     for run in digit_runs(folded) {
