@@ -185,12 +185,14 @@ fn digit_runs(s: &str) -> Vec<DigitRun> {
     let dates: Vec<Range<usize>> = if b.iter().any(|c| matches!(c, b'-' | b'.' | b'/')) {
         // A "date" that the same separators continue (`06.12.34.56.78`) is part of a number.
         let continued = |i: usize, j: usize| {
-            matches!(b.get(i), Some(b'-' | b'.' | b'/'))
-                && b.get(j).is_some_and(u8::is_ascii_digit)
+            matches!(b.get(i), Some(b'-' | b'.' | b'/')) && b.get(j).is_some_and(u8::is_ascii_digit)
         };
         DATE.find_iter(s)
             .map(|m| m.range())
-            .filter(|r| !continued(r.end, r.end + 1) && !(r.start >= 2 && continued(r.start - 1, r.start - 2)))
+            .filter(|r| {
+                let before = r.start >= 2 && continued(r.start - 1, r.start - 2);
+                !(before || continued(r.end, r.end + 1))
+            })
             .collect()
     } else {
         Vec::new()
@@ -269,10 +271,10 @@ fn judge_bare(digits: &[u8], kind: FieldKind) -> Option<RejectReason> {
         return Some(RejectReason::Phone);
     }
     match kind {
-        FieldKind::Opaque => ((15..=19).contains(&d)
-            && (b'2'..=b'6').contains(&digits[0])
-            && luhn_valid(digits))
-        .then_some(RejectReason::Card),
+        FieldKind::Opaque => {
+            ((15..=19).contains(&d) && (b'2'..=b'6').contains(&digits[0]) && luhn_valid(digits))
+                .then_some(RejectReason::Card)
+        }
         _ if (13..=19).contains(&d) && luhn_valid(digits) => Some(RejectReason::Card),
         _ if d >= 12 => Some(RejectReason::Barcode),
         FieldKind::Text if d >= 10 => Some(RejectReason::Phone),
@@ -365,9 +367,7 @@ pub fn screen_text(s: &str, kind: FieldKind) -> Option<RejectReason> {
     if kind != FieldKind::Opaque && s.len() > MAX_FIELD_BYTES {
         return Some(RejectReason::OversizeField);
     }
-    findings(&fold(s), kind, false)
-        .first()
-        .map(|f| f.reason)
+    findings(&fold(s), kind, false).first().map(|f| f.reason)
 }
 
 /// A plugin-provided text (log line, error message) as it may appear in a log or an error:
@@ -653,10 +653,7 @@ mod tests {
         }
         assert_eq!(screen_text("900000001", FieldKind::Id), None);
         assert_eq!(screen_text("2000101", FieldKind::Id), None);
-        assert_eq!(
-            screen_text("10000000000001", FieldKind::Id),
-            Some(Barcode)
-        );
+        assert_eq!(screen_text("10000000000001", FieldKind::Id), Some(Barcode));
     }
 
     #[test]
@@ -811,11 +808,7 @@ mod tests {
                 region: Some(r.into()),
                 ..ticket()
             };
-            assert_eq!(
-                reject(t),
-                Some((RejectReason::FineRegion, "region")),
-                "{r}"
-            );
+            assert_eq!(reject(t), Some((RejectReason::FineRegion, "region")), "{r}");
         }
     }
 

@@ -15,20 +15,20 @@
 
 pub mod bindings;
 pub mod bounds;
-mod countries;
-pub mod fold;
-pub mod region;
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
+mod countries;
 pub mod error;
 pub mod firewall;
+pub mod fold;
 pub mod host_state;
 pub mod instance;
 pub mod limits;
 pub mod outbound;
 pub mod output;
 pub mod pseudonym;
+pub mod region;
 pub mod replay;
 pub mod runtime;
 
