@@ -157,7 +157,11 @@ async fn a_buyer_email_read_from_a_page_cannot_leave_in_the_next_request() {
         );
         assert!(!s.message.contains("canary"), "{mode}: {}", s.message);
         assert_eq!(vendor.connections(), 1, "{mode}: the vendor page was read");
-        assert_eq!(exfil.connections(), 0, "{mode}: the e-mail reached a listener");
+        assert_eq!(
+            exfil.connections(),
+            0,
+            "{mode}: the e-mail reached a listener"
+        );
         let m = p.metrics.encode().unwrap();
         let labels = format!(r#"vendor="testbed",account="{mode}",reason="email""#);
         assert_eq!(
@@ -192,10 +196,7 @@ async fn host_and_cookie_headers_are_refused_before_any_connection() {
         assert_eq!(vendor.connections(), 0, "{mode}: a connection was made");
         let m = p.metrics.encode().unwrap();
         let labels = format!(r#"vendor="testbed",account="{mode}",reason="header_not_allowed""#);
-        assert_eq!(
-            series(&m, "boxoffice_requests_refused_total", &labels),
-            1.0
-        );
+        assert_eq!(series(&m, "boxoffice_requests_refused_total", &labels), 1.0);
     }
 }
 
@@ -299,7 +300,10 @@ async fn error_and_log_messages_are_redacted_and_cannot_forge_a_log_line() {
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("sync finished"), "{text}");
-    assert!(text.contains("forged log line"), "the plugin's line is logged: {text}");
+    assert!(
+        text.contains("forged log line"),
+        "the plugin's line is logged: {text}"
+    );
     assert!(!text.to_lowercase().contains("canary"), "{text}");
     for line in text.lines() {
         assert!(
@@ -383,7 +387,11 @@ async fn a_vendor_echoing_the_token_in_other_encodings_never_reaches_the_connect
     }
     let logged = String::from_utf8_lossy(&haystacks[haystacks.len() - 2].1).into_owned();
     assert!(logged.contains("echo 0: echo [redacted]"), "{logged}");
-    assert_eq!(s.records as usize, forms.len(), "one ticket per echoed line");
+    assert_eq!(
+        s.records as usize,
+        forms.len(),
+        "one ticket per echoed line"
+    );
 }
 
 fn extreme(id: &str, minor: i64, now_ms: i64) -> Record {

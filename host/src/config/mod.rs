@@ -302,7 +302,9 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     // QTICKETS_TOKEN / QTICKETS_BASE_URL are current; the old loader read the _API_ names.
     let token = match v.secret("QTICKETS_TOKEN")? {
         Some(t) => Some(("QTICKETS_TOKEN", t)),
-        None => v.secret("QTICKETS_API_TOKEN")?.map(|t| ("QTICKETS_API_TOKEN", t)),
+        None => v
+            .secret("QTICKETS_API_TOKEN")?
+            .map(|t| ("QTICKETS_API_TOKEN", t)),
     };
     let token = match token {
         Some((key, t)) => {

@@ -251,10 +251,7 @@ impl Secrets {
             let decoded = Decoded::of(hay);
             for n in &self.needles {
                 for s in memchr::memmem::find_iter(&decoded.bytes, &n.bytes) {
-                    let (os, oe) = (
-                        decoded.original(s),
-                        decoded.original(s + n.bytes.len()),
-                    );
+                    let (os, oe) = (decoded.original(s), decoded.original(s + n.bytes.len()));
                     spans.push(widen(hay, n, os, oe));
                 }
             }
@@ -303,7 +300,10 @@ mod tests {
 
     fn scrubbed(s: &Secrets, text: &str) -> String {
         let out = s.scrub_str(text);
-        assert!(out.contains(REDACTED), "nothing scrubbed in {text:?}: {out}");
+        assert!(
+            out.contains(REDACTED),
+            "nothing scrubbed in {text:?}: {out}"
+        );
         out
     }
 
@@ -342,8 +342,14 @@ mod tests {
             .collect();
         let all_pct: String = SECRET.bytes().map(|b| format!("%{b:02X}")).collect();
         let json_slash = SECRET.replace('/', "\\/");
-        let json_u: String = SECRET.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
-        let json_u_upper: String = SECRET.chars().map(|c| format!("\\u{:04X}", c as u32)).collect();
+        let json_u: String = SECRET
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let json_u_upper: String = SECRET
+            .chars()
+            .map(|c| format!("\\u{:04X}", c as u32))
+            .collect();
         let mut forms = vec![lower_pct, all_pct, json_slash, json_u, json_u_upper];
         for engine in [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
             forms.push(engine.encode(SECRET));
@@ -352,11 +358,19 @@ mod tests {
             }
         }
         // Base64 inside a percent-encoded URL parameter.
-        forms.push(STANDARD.encode(SECRET).replace('+', "%2B").replace('/', "%2F"));
+        forms.push(
+            STANDARD
+                .encode(SECRET)
+                .replace('+', "%2B")
+                .replace('/', "%2F"),
+        );
         for f in forms {
             let text = format!("before {f} after");
             let out = scrubbed(&s, &text);
-            assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
+            assert!(
+                out.starts_with("before ") && out.ends_with(" after"),
+                "{out}"
+            );
             for g in [SECRET, "CANARY", &STANDARD_NO_PAD.encode(&SECRET[..9])] {
                 assert!(!out.contains(g), "{g} left in {out} (from {f})");
             }

@@ -186,12 +186,14 @@ fn digit_runs(s: &str) -> Vec<DigitRun> {
     let dates: Vec<Range<usize>> = if b.iter().any(|c| matches!(c, b'-' | b'.' | b'/')) {
         // A "date" that the same separators continue (`06.12.34.56.78`) is part of a number.
         let continued = |i: usize, j: usize| {
-            matches!(b.get(i), Some(b'-' | b'.' | b'/'))
-                && b.get(j).is_some_and(u8::is_ascii_digit)
+            matches!(b.get(i), Some(b'-' | b'.' | b'/')) && b.get(j).is_some_and(u8::is_ascii_digit)
         };
         DATE.find_iter(s)
             .map(|m| m.range())
-            .filter(|r| !continued(r.end, r.end + 1) && !(r.start >= 2 && continued(r.start - 1, r.start - 2)))
+            .filter(|r| {
+                let before = r.start >= 2 && continued(r.start - 1, r.start - 2);
+                !(before || continued(r.end, r.end + 1))
+            })
             .collect()
     } else {
         Vec::new()
@@ -263,6 +265,24 @@ fn digit_runs(s: &str) -> Vec<DigitRun> {
     out
 }
 
+/// A bare run of digits: national mobiles by their trunk prefix, then by length and kind.
+fn judge_bare(digits: &[u8], kind: FieldKind) -> Option<RejectReason> {
+    let d = digits.len();
+    if (d == 10 && digits[0] == b'0') || (d == 11 && matches!(&digits[..2], b"89" | b"79")) {
+        return Some(RejectReason::Phone);
+    }
+    match kind {
+        FieldKind::Opaque => {
+            ((15..=19).contains(&d) && (b'2'..=b'6').contains(&digits[0]) && luhn_valid(digits))
+                .then_some(RejectReason::Card)
+        }
+        _ if (13..=19).contains(&d) && luhn_valid(digits) => Some(RejectReason::Card),
+        _ if d >= 12 => Some(RejectReason::Barcode),
+        FieldKind::Text if d >= 10 => Some(RejectReason::Phone),
+        _ => None,
+    }
+}
+
 /// The phone or card a digit run writes, if any (see [`FieldKind`] for what each kind allows).
 fn judge_run(run: &DigitRun, kind: FieldKind) -> Option<RejectReason> {
     let d = run.digits.len();
@@ -271,20 +291,7 @@ fn judge_run(run: &DigitRun, kind: FieldKind) -> Option<RejectReason> {
         return (8..=15).contains(&d).then_some(RejectReason::Phone);
     }
     if run.groups.len() == 1 {
-        // A bare run: national mobiles by their trunk prefix, then by length and kind.
-        if (d == 10 && digits[0] == b'0') || (d == 11 && matches!(&digits[..2], b"89" | b"79")) {
-            return Some(RejectReason::Phone);
-        }
-        return match kind {
-            FieldKind::Opaque => ((15..=19).contains(&d)
-                && (b'2'..=b'6').contains(&digits[0])
-                && luhn_valid(digits))
-            .then_some(RejectReason::Card),
-            _ if (13..=19).contains(&d) && luhn_valid(digits) => Some(RejectReason::Card),
-            _ if d >= 12 => Some(RejectReason::Barcode),
-            FieldKind::Text if d >= 10 => Some(RejectReason::Phone),
-            _ => None,
-        };
+        return judge_bare(digits, kind);
     }
     if (13..=19).contains(&d) && run.card_separators && luhn_valid(digits) {
         return Some(RejectReason::Card);
@@ -338,6 +345,13 @@ fn findings(folded: &str, kind: FieldKind, all: bool) -> Vec<Finding> {
     if digits < 8 {
         return out;
     }
+    if digits == folded.len() {
+        // Only digits (most ids): one bare run, nothing to split.
+        if let Some(reason) = judge_bare(folded.as_bytes(), kind) {
+            found(0..folded.len(), reason);
+        }
+        return out;
+    }
     for run in digit_runs(folded) {
         if let Some(reason) = judge_run(&run, kind) {
             if found(run.span.clone(), reason) {
@@ -354,9 +368,7 @@ pub fn screen_text(s: &str, kind: FieldKind) -> Option<RejectReason> {
     if kind != FieldKind::Opaque && s.len() > MAX_FIELD_BYTES {
         return Some(RejectReason::OversizeField);
     }
-    findings(&fold(s), kind, false)
-        .first()
-        .map(|f| f.reason)
+    findings(&fold(s), kind, false).first().map(|f| f.reason)
 }
 
 /// A plugin-provided text (log line, error message) as it may appear in a log or an error:
@@ -657,10 +669,7 @@ mod tests {
         }
         assert_eq!(screen_text("900000001", FieldKind::Id), None);
         assert_eq!(screen_text("2000101", FieldKind::Id), None);
-        assert_eq!(
-            screen_text("10000000000001", FieldKind::Id),
-            Some(Barcode)
-        );
+        assert_eq!(screen_text("10000000000001", FieldKind::Id), Some(Barcode));
     }
 
     #[test]
@@ -815,11 +824,7 @@ mod tests {
                 region: Some(r.into()),
                 ..ticket()
             };
-            assert_eq!(
-                reject(t),
-                Some((RejectReason::FineRegion, "region")),
-                "{r}"
-            );
+            assert_eq!(reject(t), Some((RejectReason::FineRegion, "region")), "{r}");
         }
     }
 

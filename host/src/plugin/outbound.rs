@@ -106,21 +106,13 @@ pub fn check_all(requests: &[PlannedRequest]) -> Result<(), Refusal> {
 
 /// Checks one planned request (see the module doc).
 pub fn check(req: &PlannedRequest) -> Result<(), Refusal> {
-    let request = nameable(&req.id).unwrap_or_else(|| "<withheld>".into());
-    let refuse = |reason: RefusalReason, field: String| Refusal {
-        reason,
-        request: request.clone(),
-        field,
+    let c = Checker {
+        request: nameable(&req.id).unwrap_or_else(|| "<withheld>".into()),
     };
-    let screen = |text: &str, field: &dyn Fn() -> String| match screen_text(text, FieldKind::Opaque)
-    {
-        Some(r) => Err(refuse(RefusalReason::PersonalData(r), field())),
-        None => Ok(()),
-    };
-    screen(&req.id, &|| "request id".into())?;
-    check_url(req, &screen, &refuse)?;
+    c.screen(&req.id, || "request id".into())?;
+    c.url(req)?;
     for (name, value) in &req.query {
-        check_query_pair(name, value, &screen)?;
+        c.query_pair(name, value)?;
     }
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();
@@ -128,57 +120,71 @@ pub fn check(req: &PlannedRequest) -> Result<(), Refusal> {
             Some(n) => format!("header `{n}`"),
             None => "a header".to_string(),
         };
-        if !ALLOWED_HEADERS.contains(&lower.as_str()) {
-            return Err(refuse(RefusalReason::HeaderNotAllowed, field()));
+        if !ALLOWED_HEADERS.contains(&lower.as_str())
+            || value.chars().any(|ch| ch.is_control() && ch != '\t')
+        {
+            return Err(c.refuse(RefusalReason::HeaderNotAllowed, field()));
         }
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(refuse(RefusalReason::HeaderNotAllowed, field()));
-        }
-        screen(value, &field)?;
+        c.screen(value, field)?;
     }
     if let Some(body) = &req.body {
         if !check_body(&req.method, &req.headers, body) {
-            return Err(refuse(RefusalReason::BodyNotAllowed, "body".into()));
+            return Err(c.refuse(RefusalReason::BodyNotAllowed, "body".into()));
         }
-        screen(&String::from_utf8_lossy(body), &|| "body".into())?;
+        c.screen(&String::from_utf8_lossy(body), || "body".into())?;
     }
     Ok(())
 }
 
-fn check_query_pair(
-    name: &str,
-    value: &str,
-    screen: &dyn Fn(&str, &dyn Fn() -> String) -> Result<(), Refusal>,
-) -> Result<(), Refusal> {
-    screen(name, &|| "a query parameter's name".into())?;
-    screen(value, &|| match nameable(name) {
-        Some(n) => format!("query parameter `{n}`"),
-        None => "a query parameter".to_string(),
-    })
+/// The checks of one request, which every refusal names.
+struct Checker {
+    request: String,
 }
 
-fn check_url(
-    req: &PlannedRequest,
-    screen: &dyn Fn(&str, &dyn Fn() -> String) -> Result<(), Refusal>,
-    refuse: &dyn Fn(RefusalReason, String) -> Refusal,
-) -> Result<(), Refusal> {
-    let Ok(url) = Url::parse(&req.url) else {
-        // The executor refuses it as a bad URL; what it holds is still screened.
-        return screen(&decode(&req.url), &|| "URL".into());
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse(RefusalReason::CredentialInUrl, "URL user info".into()));
+impl Checker {
+    fn refuse(&self, reason: RefusalReason, field: String) -> Refusal {
+        Refusal {
+            reason,
+            request: self.request.clone(),
+            field,
+        }
     }
-    // Segments joined by spaces: an address split over two segments reads as one.
-    let path = decode(url.path()).replace('/', " ");
-    screen(&path, &|| "path".into())?;
-    for (name, value) in url.query_pairs() {
-        check_query_pair(&name, &value, screen)?;
+
+    /// Refuses `text` if it holds personal data; `field` names where it was.
+    fn screen(&self, text: &str, field: impl FnOnce() -> String) -> Result<(), Refusal> {
+        match screen_text(text, FieldKind::Opaque) {
+            Some(r) => Err(self.refuse(RefusalReason::PersonalData(r), field())),
+            None => Ok(()),
+        }
     }
-    if let Some(fragment) = url.fragment() {
-        screen(&decode(fragment), &|| "URL fragment".into())?;
+
+    fn query_pair(&self, name: &str, value: &str) -> Result<(), Refusal> {
+        self.screen(name, || "a query parameter's name".into())?;
+        self.screen(value, || match nameable(name) {
+            Some(n) => format!("query parameter `{n}`"),
+            None => "a query parameter".to_string(),
+        })
     }
-    Ok(())
+
+    fn url(&self, req: &PlannedRequest) -> Result<(), Refusal> {
+        let Ok(url) = Url::parse(&req.url) else {
+            // The executor refuses it as a bad URL; what it holds is still screened.
+            return self.screen(&decode(&req.url), || "URL".into());
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(self.refuse(RefusalReason::CredentialInUrl, "URL user info".into()));
+        }
+        // Segments joined by spaces: an address split over two segments reads as one.
+        let path = decode(url.path()).replace('/', " ");
+        self.screen(&path, || "path".into())?;
+        for (name, value) in url.query_pairs() {
+            self.query_pair(&name, &value)?;
+        }
+        if let Some(fragment) = url.fragment() {
+            self.screen(&decode(fragment), || "URL fragment".into())?;
+        }
+        Ok(())
+    }
 }
 
 fn decode(s: &str) -> String {
@@ -194,7 +200,9 @@ pub fn check_body(method: &str, headers: &[(String, String)], body: &[u8]) -> bo
         "GET" => {
             let json_type = headers.iter().any(|(k, v)| {
                 k.eq_ignore_ascii_case("content-type")
-                    && v.trim().to_ascii_lowercase().starts_with("application/json")
+                    && v.trim()
+                        .to_ascii_lowercase()
+                        .starts_with("application/json")
             });
             json_type
                 && body.len() <= MAX_GET_BODY_BYTES
@@ -232,10 +240,8 @@ mod tests {
     #[test]
     fn the_bundled_connectors_requests_pass() {
         let mut r = get("https://api.shotgun.live/tickets");
-        r.query.push((
-            "after".into(),
-            "2025-11-01T10:00:00.000Z_900000001".into(),
-        ));
+        r.query
+            .push(("after".into(), "2025-11-01T10:00:00.000Z_900000001".into()));
         check(&r).unwrap();
         let mut q = get("https://qtickets.ru/api/rest/v1/shows/17/seats");
         q.headers
@@ -263,7 +269,9 @@ mod tests {
         let in_url = get(&format!("https://vendor.test/x?q={pct}"));
         assert_eq!(refused(&in_url).field, "query parameter `q`");
         let mut in_query = get("https://vendor.test/x");
-        in_query.query.push(("note".into(), "06 12 34 56 78".into()));
+        in_query
+            .query
+            .push(("note".into(), "06 12 34 56 78".into()));
         let r = refused(&in_query);
         assert_eq!(r.field, "query parameter `note`");
         assert_eq!(r.reason, RefusalReason::PersonalData(RejectReason::Phone));
@@ -288,7 +296,10 @@ mod tests {
         let mut id = get("https://vendor.test/x");
         id.id = EMAIL.into();
         let r = refused(&id);
-        assert_eq!((r.request.as_str(), r.field.as_str()), ("<withheld>", "request id"));
+        assert_eq!(
+            (r.request.as_str(), r.field.as_str()),
+            ("<withheld>", "request id")
+        );
     }
 
     #[test]
@@ -309,7 +320,10 @@ mod tests {
             r.headers.push((h.into(), "v".into()));
             let refusal = refused(&r);
             assert_eq!(refusal.reason, RefusalReason::HeaderNotAllowed, "{h}");
-            assert_eq!(refusal.field, format!("header `{}`", h.to_ascii_lowercase()));
+            assert_eq!(
+                refusal.field,
+                format!("header `{}`", h.to_ascii_lowercase())
+            );
         }
         let mut crlf = get("https://vendor.test/x");
         crlf.headers

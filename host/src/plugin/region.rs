@@ -20,7 +20,19 @@ fn is_country(s: &str) -> bool {
         && CODES
             .binary_search(&s.to_ascii_uppercase().as_str())
             .is_ok();
-    code || NAMES.binary_search(&s.to_lowercase().as_str()).is_ok()
+    if code {
+        return true;
+    }
+    // Lower-cased on the stack for ASCII names (nearly all regions), on the heap otherwise.
+    let mut buf = [0u8; MAX_REGION_BYTES];
+    if s.is_ascii() && s.len() <= buf.len() {
+        let lower = &mut buf[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        let lower = std::str::from_utf8(lower).expect("ASCII");
+        return NAMES.binary_search(&lower).is_ok();
+    }
+    NAMES.binary_search(&s.to_lowercase().as_str()).is_ok()
 }
 
 /// A country or city name: letters and the punctuation names use, no digit.

