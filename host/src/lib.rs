@@ -18,3 +18,4 @@ pub mod plugin;
 pub mod sink;
 pub mod state;
 pub mod sync;
+pub mod zone;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{AccountConfig, Config, Vars};
 use crate::sync::{sync_account, RunOptions};
+use crate::zone::Zone;
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -85,6 +86,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 secrets: token(shotgun.token()),
                 interval_secs: None,
                 extra_origins: vec![sg_base.clone()],
+                tz: None,
             },
             AccountConfig {
                 vendor: "qtickets".into(),
@@ -93,10 +95,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 secrets: token(qtickets.token()),
                 interval_secs: None,
                 extra_origins: vec![qt_base.clone()],
+                tz: None,
             },
         ],
         compat_shotgun_metrics: true,
-        tz_offset_min: 180,
+        tz: Zone::default(),
         // The simulators are local: no need to pace requests as the real APIs require.
         max_requests_per_minute: Some(0),
         clickhouse,

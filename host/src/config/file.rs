@@ -22,6 +22,7 @@
 //! [[account]]
 //! vendor = "shotgun"
 //! name = "paris"
+//! tz = "Europe/Paris"              # this account's sales days; default: the global tz
 //! interval_secs = 300
 //! settings = { organizer_id = "123456" }
 //! secrets = { token = { credential = "shotgun_paris_token" } }
@@ -72,6 +73,8 @@ pub struct AccountSection {
     /// Origins allowed beyond the plugin's manifest (its own `base_url` settings are added).
     #[serde(default)]
     pub extra_origins: Vec<String>,
+    /// The zone of this account's sales days (IANA name or `+HH:MM`); default: `tz`/`TZ`.
+    pub tz: Option<String>,
 }
 
 /// Where a secret's value lives.
@@ -220,6 +223,11 @@ impl ConfigFile {
                 secrets,
                 interval_secs: a.interval_secs,
                 extra_origins,
+                tz: a
+                    .tz
+                    .as_deref()
+                    .map(|z| super::zone_setting(&at("tz"), z))
+                    .transpose()?,
             });
         }
         Ok(out)
