@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 use crate::config::{AccountConfig, Config, Vars};
 use crate::sync::{sync_account, RunOptions};
 use crate::zone::Zone;
+use anyhow::Context;
+
+use super::demo_victoria::{self, DemoVictoria};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -39,6 +42,10 @@ pub struct DemoArgs {
     /// Seconds between simulated intervals while serving.
     #[arg(long, default_value_t = 10)]
     pub every: u64,
+    /// Also start VictoriaMetrics (Debian's `victoria-metrics`) on loopback, scraping the demo,
+    /// with the history backfilled, and print links to its UI with ready-made queries.
+    #[arg(long, conflicts_with = "once")]
+    pub victoria: bool,
 }
 
 fn money(minor: i64) -> String {
@@ -185,6 +192,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             state_dir.join("warehouse.sqlite").display()
         ),
     }
+    // --victoria: the figures as graphs, history included, in VictoriaMetrics' own UI.
+    let _victoria = match args.victoria {
+        true => Some(start_victoria(&app, &state_dir, bound).await?),
+        false => None,
+    };
     if args.once {
         return Ok(if all_ok {
             ExitCode::SUCCESS
@@ -210,6 +222,37 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn start_victoria(
+    app: &App,
+    state_dir: &std::path::Path,
+    metrics: SocketAddr,
+) -> anyhow::Result<DemoVictoria> {
+    let every = Duration::from_secs(10);
+    let vm = DemoVictoria::start(&state_dir.join("victoria"), metrics, every).await?;
+    let written = vm
+        .backfill(app.deps.state.clone(), metrics, &app.config.tz)
+        .await
+        .context("backfilling the history into VictoriaMetrics")?;
+    println!();
+    println!(
+        "VictoriaMetrics: {} (scrapes /metrics every {} s; {written} samples of history backfilled)",
+        vm.url(),
+        every.as_secs()
+    );
+    if vm.has_vmui().await {
+        println!("VMUI:     {}/vmui/", vm.url());
+        for q in demo_victoria::QUERIES {
+            println!("  {}: {}", q.what, vm.vmui_link(q.promql));
+        }
+    } else {
+        println!("VMUI:     not in this build (Debian's victoria-metrics leaves the web UI out); the same queries as JSON, or point Grafana at it with deploy/grafana/provisioning:");
+        for q in demo_victoria::QUERIES {
+            println!("  {}: {}", q.what, vm.api_link(q));
+        }
+    }
+    Ok(vm)
 }
 
 /// Prints one vendor's figures from the ledger beside the simulator's; true when all agree.
