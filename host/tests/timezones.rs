@@ -274,8 +274,29 @@ async fn every_command_takes_tz_europe_paris() {
         let (ok, out) = paris(&args);
         assert!(ok, "boxoffice {args:?} with TZ=Europe/Paris:\n{out}");
     }
+    // The demo (its own accounts, sales days in TZ).
+    let (ok, out) = run({
+        let mut c = bin(dir.path(), "Europe/Paris");
+        c.args([
+            "demo",
+            "--once",
+            "--port",
+            "0",
+            "--tickets",
+            "300",
+            "--orders",
+            "50",
+        ])
+        .arg("--state-dir")
+        .arg(dir.path().join("demo"));
+        c
+    });
+    assert!(
+        ok && out.contains("synced shotgun/demo: ok"),
+        "demo with TZ=Europe/Paris:\n{out}"
+    );
     // A misspelt zone: commands refuse it, naming the variable and the value.
-    for args in [vec!["migrate"], vec!["sync"]] {
+    for args in [vec!["migrate"], vec!["sync"], vec!["demo", "--once"]] {
         let (ok, out) = run({
             let mut c = bin(dir.path(), "Europe/Pariss");
             c.args(&args);

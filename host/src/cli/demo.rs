@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use crate::config::{AccountConfig, Config, Vars};
 use crate::sync::{sync_account, RunOptions};
-use crate::zone::Zone;
 use anyhow::Context;
 
 use super::demo_victoria::{self, DemoVictoria};
@@ -76,8 +75,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sg_base = shotgun_srv.base_url();
     let qt_base = format!("{}/api/rest/v1", qtickets_srv.base_url());
     let token = |t: String| std::collections::BTreeMap::from([("token".to_string(), t)]);
-    // ClickHouse when the operator's CLICKHOUSE_* variables say so, else the SQLite warehouse.
-    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?.clickhouse;
+    // ClickHouse when the operator's CLICKHOUSE_* variables say so, else the SQLite warehouse;
+    // sales days in their TZ.
+    let env = Config::from_vars(&Vars::from_process(&[])?)?;
+    let (clickhouse, tz) = (env.clickhouse, env.tz);
     let config = Config {
         state_dir: state_dir.clone(),
         listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
@@ -106,7 +107,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             },
         ],
         compat_shotgun_metrics: true,
-        tz: Zone::default(),
+        tz,
         // The simulators are local: no need to pace requests as the real APIs require.
         max_requests_per_minute: Some(0),
         clickhouse,
