@@ -153,6 +153,10 @@ impl ConfigFile {
         );
         put("BOXOFFICE_LISTEN_HOST", self.listen_host.clone());
         put("EXPORTER_PORT", self.listen_port.map(|p| p.to_string()));
+        if let Some(tz) = &self.tz {
+            // Named as the file spells it (the environment's TZ, if set, overrides it later).
+            super::zone_setting("tz", tz)?;
+        }
         put("TZ", self.tz.clone());
         put(
             "BOXOFFICE_PLUGIN_DIR",

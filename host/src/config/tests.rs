@@ -253,4 +253,8 @@ fn any_iana_zone_in_tz_and_per_account() {
         "{e}"
     );
     assert!(!e.contains("tz-secret-canary"));
+
+    std::fs::write(&cfg, "tz = \"Paris\"\n").unwrap();
+    let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
+    assert!(e.starts_with("tz: `Paris`"), "{e}");
 }
