@@ -69,7 +69,8 @@ fn writes(c: &mut Criterion) {
     let state_path = scratch.path().join("state.sqlite");
     let state = StateStore::open(&state_path).expect("opening the state database");
     let wh_path = scratch.path().join("warehouse.sqlite");
-    let wh = SqliteWarehouse::open(&wh_path, 0).expect("opening the warehouse");
+    let wh = SqliteWarehouse::open(&wh_path, boxoffice::zone::Zone::utc())
+        .expect("opening the warehouse");
     let written_state = AtomicU64::new(0);
     let written_wh = AtomicU64::new(0);
     let round = AtomicU64::new(0);

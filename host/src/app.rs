@@ -66,7 +66,7 @@ pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
 pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
     Ok(match &config.clickhouse {
         Some(ch) => {
-            let (w, report) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)
+            let (w, report) = ClickhouseWarehouse::open(ch.clone(), config.zones())
                 .await
                 .with_context(|| {
                     format!(
@@ -85,7 +85,7 @@ pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
         }
         None => Arc::new(SqliteWarehouse::open(
             &config.state_dir.join("warehouse.sqlite"),
-            config.tz_offset_min,
+            config.zones(),
         )?),
     })
 }

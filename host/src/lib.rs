@@ -19,3 +19,4 @@ pub mod plugin;
 pub mod sink;
 pub mod state;
 pub mod sync;
+pub mod zone;

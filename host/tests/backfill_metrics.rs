@@ -13,6 +13,7 @@ use std::process::Command;
 use boxoffice::metrics::history::{Grid, Step};
 use boxoffice::metrics::import::{backfill, ImportOptions, Target};
 use boxoffice::sync::{sync_account, RunOptions};
+use boxoffice::zone::Zone;
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim, Status};
 use boxoffice_testkit::victoria::{start_or_skip, VictoriaMetricsServer};
 use common::{shotgun_account, Pipeline};
@@ -272,9 +273,15 @@ async fn backfilled_history_equals_the_simulators_past_and_a_second_run_adds_not
         "the scenario must change tickets: {refunds} refunds, {cancels} cancels, {resales} resales, {scans} scans"
     );
 
-    let grid = Grid::for_ledger(&p.state, Step::HOUR, None, now, TZ_MIN)
-        .unwrap()
-        .unwrap();
+    let grid = Grid::for_ledger(
+        &p.state,
+        Step::HOUR,
+        None,
+        now,
+        &Zone::fixed_minutes(TZ_MIN),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(grid.last_ms(), now);
     let want = expected(&sim, &grid);
     let groups = want.len() / FAMILIES.len();
@@ -457,9 +464,15 @@ async fn basic_auth_from_the_url_is_used_and_never_shown() {
         ..Default::default()
     };
     assert!(sync_account(&p.deps, &account, &opts).await.unwrap().ok());
-    let grid = Grid::for_ledger(&p.state, Step::DAY, None, sim.now_ms(), TZ_MIN)
-        .unwrap()
-        .unwrap();
+    let grid = Grid::for_ledger(
+        &p.state,
+        Step::DAY,
+        None,
+        sim.now_ms(),
+        &Zone::fixed_minutes(TZ_MIN),
+    )
+    .unwrap()
+    .unwrap();
     let with = vm.url().replace("http://", "http://bo:vm-pass-CANARY@");
     let (hist, stats) = backfill(
         p.state.clone(),

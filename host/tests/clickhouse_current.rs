@@ -77,7 +77,7 @@ fn migrations_and_rows_work_on_a_current_clickhouse() {
     let spec = serde_json::json!({
         "statements": statements,
         "inserts": {
-            "tickets": [rows::ticket("qtickets", "main", &ticket, 180)],
+            "tickets": [rows::ticket("qtickets", "main", &ticket, &boxoffice::zone::Zone::default())],
             "events": [rows::event("qtickets", "main", &event)],
             "inventory_snapshots": [rows::inventory("qtickets", "main", &inventory)],
             "job_runs": [rows::run(&run)],

@@ -955,9 +955,12 @@ async fn clickhouse_views_equal_the_simulators_truth() {
     check_bad_plans_write_nothing(&wh, dir.path());
     // The views stay readable by the dashboards' read-only user's path: a second migration
     // run (start-up of another process) applies nothing and keeps the visibility column.
-    let (_, report) = boxoffice::sink::ClickhouseWarehouse::open(ch_config(&ch, &db), MSK_MIN)
-        .await
-        .unwrap();
+    let (_, report) = boxoffice::sink::ClickhouseWarehouse::open(
+        ch_config(&ch, &db),
+        boxoffice::zone::Zone::default(),
+    )
+    .await
+    .unwrap();
     assert!(report.applied.is_empty(), "{report:?}");
     assert_eq!(
         wh.one("SELECT type FROM system.columns WHERE database = currentDatabase() AND table = 'tickets' AND name = 'visibility'"),

@@ -100,14 +100,12 @@ pub async fn run(args: BackfillMetricsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let state = Arc::new(StateStore::open(&path)?);
-    let tz_ms = config.tz_offset_min as i64 * 60_000;
-    let since_ms = args.since.map(|d| d * 86_400_000 - tz_ms);
+    let since_ms = args.since.map(|d| config.tz.day_start_ms(d));
     let now = crate::clock::now_ms();
     if since_ms.is_some_and(|s| s > now) {
         anyhow::bail!("--since is in the future");
     }
-    let Some(grid) = Grid::for_ledger(&state, args.step, since_ms, now, config.tz_offset_min)?
-    else {
+    let Some(grid) = Grid::for_ledger(&state, args.step, since_ms, now, &config.tz)? else {
         println!(
             "nothing to backfill: the ledger {} has no tickets in the range",
             path.display()

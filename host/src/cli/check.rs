@@ -28,6 +28,17 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         config.accounts.len(),
         config.state_dir.display()
     );
+    // Which zone cuts whose sales days: a wrong `tz` shows here before it shows in the data.
+    let mut by_zone: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for a in &config.accounts {
+        by_zone
+            .entry(config.zone_of(a).name())
+            .or_default()
+            .push(format!("{}/{}", a.vendor, a.name));
+    }
+    for (zone, accounts) in &by_zone {
+        println!("ok   sales days in {zone}: {}", accounts.join(", "));
+    }
     if config.accounts.is_empty() {
         println!("FAIL config: no accounts (set SHOTGUN_TOKEN + SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file)");
         return Ok(ExitCode::FAILURE);

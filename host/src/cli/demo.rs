@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 
 use crate::config::{AccountConfig, Config, Vars};
 use crate::sync::{sync_account, RunOptions};
+use anyhow::Context;
+
+use super::demo_victoria::{self, DemoVictoria};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -38,6 +41,10 @@ pub struct DemoArgs {
     /// Seconds between simulated intervals while serving.
     #[arg(long, default_value_t = 10)]
     pub every: u64,
+    /// Also start VictoriaMetrics (Debian's `victoria-metrics`) on loopback, scraping the demo,
+    /// with the history backfilled, and print links to its UI with ready-made queries.
+    #[arg(long, conflicts_with = "once")]
+    pub victoria: bool,
 }
 
 fn money(minor: i64) -> String {
@@ -68,8 +75,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sg_base = shotgun_srv.base_url();
     let qt_base = format!("{}/api/rest/v1", qtickets_srv.base_url());
     let token = |t: String| std::collections::BTreeMap::from([("token".to_string(), t)]);
-    // ClickHouse when the operator's CLICKHOUSE_* variables say so, else the SQLite warehouse.
-    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?.clickhouse;
+    // ClickHouse when the operator's CLICKHOUSE_* variables say so, else the SQLite warehouse;
+    // sales days in their TZ.
+    let env = Config::from_vars(&Vars::from_process(&[])?)?;
+    let (clickhouse, tz) = (env.clickhouse, env.tz);
     let config = Config {
         state_dir: state_dir.clone(),
         listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
@@ -86,6 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 interval_secs: None,
                 extra_origins: vec![sg_base.clone()],
                 grant_hosts: vec![],
+                tz: None,
             },
             AccountConfig {
                 vendor: "qtickets".into(),
@@ -95,10 +105,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 interval_secs: None,
                 extra_origins: vec![qt_base.clone()],
                 grant_hosts: vec![],
+                tz: None,
             },
         ],
         compat_shotgun_metrics: true,
-        tz_offset_min: 180,
+        tz,
         // The simulators are local: no need to pace requests as the real APIs require.
         max_requests_per_minute: Some(0),
         clickhouse,
@@ -186,6 +197,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             state_dir.join("warehouse.sqlite").display()
         ),
     }
+    // --victoria: the figures as graphs, history included, in VictoriaMetrics' own UI.
+    let _victoria = match args.victoria {
+        true => Some(start_victoria(&app, &state_dir, bound).await?),
+        false => None,
+    };
     if args.once {
         return Ok(if all_ok {
             ExitCode::SUCCESS
@@ -211,6 +227,37 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn start_victoria(
+    app: &App,
+    state_dir: &std::path::Path,
+    metrics: SocketAddr,
+) -> anyhow::Result<DemoVictoria> {
+    let every = Duration::from_secs(10);
+    let vm = DemoVictoria::start(&state_dir.join("victoria"), metrics, every).await?;
+    let written = vm
+        .backfill(app.deps.state.clone(), metrics, &app.config.tz)
+        .await
+        .context("backfilling the history into VictoriaMetrics")?;
+    println!();
+    println!(
+        "VictoriaMetrics: {} (scrapes /metrics every {} s; {written} samples of history backfilled)",
+        vm.url(),
+        every.as_secs()
+    );
+    if vm.has_vmui().await {
+        println!("VMUI:     {}/vmui/", vm.url());
+        for q in demo_victoria::QUERIES {
+            println!("  {}: {}", q.what, vm.vmui_link(q.promql));
+        }
+    } else {
+        println!("VMUI:     not in this build (Debian's victoria-metrics leaves the web UI out); the same queries as JSON, or point Grafana at it with deploy/grafana/provisioning:");
+        for q in demo_victoria::QUERIES {
+            println!("  {}: {}", q.what, vm.api_link(q));
+        }
+    }
+    Ok(vm)
 }
 
 /// Prints one vendor's figures from the ledger beside the simulator's; true when all agree.

@@ -26,7 +26,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     );
     match &config.clickhouse {
         Some(ch) => {
-            let (_, report) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)
+            let (_, report) = ClickhouseWarehouse::open(ch.clone(), config.zones())
                 .await
                 .with_context(|| format!("migrating ClickHouse {}/{}", ch.url, ch.database))?;
             for name in &report.applied {
@@ -41,7 +41,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             );
         }
         None => {
-            SqliteWarehouse::open(&dir.join("warehouse.sqlite"), config.tz_offset_min)?;
+            SqliteWarehouse::open(&dir.join("warehouse.sqlite"), config.zones())?;
             println!(
                 "SQLite warehouse {}: up to date (set CLICKHOUSE_HOST to use ClickHouse)",
                 dir.join("warehouse.sqlite").display()

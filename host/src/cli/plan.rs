@@ -46,14 +46,14 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = args.source.load()?;
     let (table, place): (Box<dyn PlanTable>, String) = match &config.clickhouse {
         Some(ch) => {
-            let (w, _) = ClickhouseWarehouse::open(ch.clone(), config.tz_offset_min)
+            let (w, _) = ClickhouseWarehouse::open(ch.clone(), config.zones())
                 .await
                 .with_context(|| format!("opening ClickHouse {}/{}", ch.url, ch.database))?;
             (Box::new(w), format!("ClickHouse {}", ch.database))
         }
         None => {
             let path = config.state_dir.join("warehouse.sqlite");
-            let w = SqliteWarehouse::open(&path, config.tz_offset_min)?;
+            let w = SqliteWarehouse::open(&path, config.zones())?;
             (Box::new(w), format!("SQLite warehouse {}", path.display()))
         }
     };

@@ -102,8 +102,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let account = app.account(a)?;
-        let tz_ms = app.config.tz_offset_min as i64 * 60_000;
-        let day_start = |days: i64| days * 86_400_000 - tz_ms;
+        // --from/--to are days of the account's own zone.
+        let zone = app.config.zone_of(a);
+        let day_start = |days: i64| zone.day_start_ms(days);
         let since_ms = match (args.since_hours, args.from) {
             (Some(h), _) => Some(now - h as i64 * 3_600_000),
             (None, Some(d)) => Some(day_start(d)),

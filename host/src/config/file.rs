@@ -22,6 +22,7 @@
 //! [[account]]
 //! vendor = "shotgun"
 //! name = "paris"
+//! tz = "Europe/Paris"              # this account's sales days; default: the global tz
 //! interval_secs = 300
 //! settings = { organizer_id = "123456" }
 //! secrets = { token = { credential = "shotgun_paris_token" } }
@@ -89,6 +90,8 @@ pub struct AccountSection {
     /// connector reaches nothing else; a bundled one also reaches its manifest's hosts.
     #[serde(default)]
     pub grant_hosts: Vec<String>,
+    /// The zone of this account's sales days (IANA name or `+HH:MM`); default: `tz`/`TZ`.
+    pub tz: Option<String>,
 }
 
 /// Where a secret's value lives.
@@ -167,6 +170,10 @@ impl ConfigFile {
         );
         put("BOXOFFICE_LISTEN_HOST", self.listen_host.clone());
         put("EXPORTER_PORT", self.listen_port.map(|p| p.to_string()));
+        if let Some(tz) = &self.tz {
+            // Named as the file spells it (the environment's TZ, if set, overrides it later).
+            super::zone_setting("tz", tz)?;
+        }
         put("TZ", self.tz.clone());
         put(
             "BOXOFFICE_PLUGIN_DIR",
@@ -270,6 +277,11 @@ impl ConfigFile {
                 interval_secs: a.interval_secs,
                 extra_origins,
                 grant_hosts,
+                tz: a
+                    .tz
+                    .as_deref()
+                    .map(|z| super::zone_setting(&at("tz"), z))
+                    .transpose()?,
             });
         }
         Ok(out)

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::sink::ClickhouseConfig;
 pub use plugins::{PluginPin, PluginPins};
+use crate::zone::{AccountZones, Zone};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -68,6 +69,8 @@ pub struct AccountConfig {
     pub extra_origins: Vec<String>,
     /// Host names the operator grants the account (HTTPS on 443, public addresses only).
     pub grant_hosts: Vec<String>,
+    /// The zone of this account's sales days; `None` takes the installation's `TZ`.
+    pub tz: Option<Zone>,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -80,6 +83,7 @@ impl std::fmt::Debug for AccountConfig {
             .field("interval_secs", &self.interval_secs)
             .field("extra_origins", &self.extra_origins)
             .field("grant_hosts", &self.grant_hosts)
+            .field("tz", &self.tz)
             .finish()
     }
 }
@@ -91,8 +95,8 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// Serve the old Shotgun exporter's metric names too.
     pub compat_shotgun_metrics: bool,
-    /// Minutes east of UTC of the reporting time zone (sales dates).
-    pub tz_offset_min: i32,
+    /// The reporting time zone (sales days) of accounts without their own `tz`.
+    pub tz: Zone,
     /// Overrides every vendor's request budget (0 = unlimited; for simulators and tests).
     pub max_requests_per_minute: Option<u32>,
     /// The ClickHouse warehouse; `None` writes the embedded SQLite warehouse.
@@ -295,6 +299,7 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         interval_secs: v.number("SCRAPE_INTERVAL")?,
         extra_origins,
         grant_hosts: Vec::new(),
+        tz: None,
     }))
 }
 
@@ -367,6 +372,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         interval_secs: v.number("QTICKETS_INTERVAL_SECS")?,
         extra_origins,
         grant_hosts: Vec::new(),
+        tz: None,
     }))
 }
 
@@ -450,35 +456,24 @@ fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
     }))
 }
 
-/// Offsets of the time zones users of the old tools set in `TZ`; both have had no DST since
-/// 2011/2014. Others can be given as `+HH:MM`.
-fn tz_offset(v: &Vars) -> Result<i32, ConfigError> {
-    let tz = v.get("TZ").unwrap_or("Europe/Moscow").trim();
-    let fixed = match tz {
-        "UTC" | "Etc/UTC" | "GMT" => Some(0),
-        "Europe/Moscow" => Some(180),
-        "Asia/Novosibirsk" => Some(420),
-        "Asia/Yekaterinburg" => Some(300),
-        _ => None,
-    };
-    if let Some(m) = fixed {
-        return Ok(m);
+/// The installation's zone from `TZ`: any IANA name or a fixed `+HH:MM` (default
+/// Europe/Moscow, the old tools' zone).
+fn tz(v: &Vars) -> Result<Zone, ConfigError> {
+    match v.get("TZ") {
+        None => Ok(Zone::default()),
+        Some(s) => zone_setting("TZ", s),
     }
-    let b = tz.as_bytes();
-    if b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {
-        if let (Ok(h), Ok(m)) = (tz[1..3].parse::<i32>(), tz[4..6].parse::<i32>()) {
-            return Ok(if b[0] == b'-' {
-                -(h * 60 + m)
-            } else {
-                h * 60 + m
-            });
-        }
-    }
-    Err(invalid(
-        "TZ",
-        format!("`{tz}` is not a supported time zone"),
-        "use Europe/Moscow, UTC, or a fixed offset like +03:00",
-    ))
+}
+
+/// A zone setting under `key`; the error names the key and the value.
+pub(crate) fn zone_setting(key: &str, value: &str) -> Result<Zone, ConfigError> {
+    Zone::parse(value).map_err(|e| {
+        invalid(
+            key,
+            e.to_string(),
+            "use an IANA zone such as Europe/Paris, Europe/Moscow or UTC, or a fixed offset like +03:00",
+        )
+    })
 }
 
 impl Config {
@@ -527,13 +522,28 @@ impl Config {
             listen,
             accounts,
             compat_shotgun_metrics: v.bool("BOXOFFICE_SHOTGUN_COMPAT_METRICS", false)?,
-            tz_offset_min: tz_offset(v)?,
+            tz: tz(v)?,
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
             clickhouse: clickhouse(v)?,
             plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
             plugins: PluginPins::load(&v.file_plugins, &v.vars)?,
             max_response_bytes: v.number("BOXOFFICE_MAX_RESPONSE_BYTES")?,
         })
+    }
+
+    /// The zone of each account's sales days (its own `tz`, else `TZ`).
+    pub fn zones(&self) -> AccountZones {
+        self.accounts
+            .iter()
+            .fold(AccountZones::new(self.tz.clone()), |z, a| match &a.tz {
+                Some(tz) => z.with(&a.vendor, &a.name, tz.clone()),
+                None => z,
+            })
+    }
+
+    /// The zone of `account`'s sales days.
+    pub fn zone_of<'a>(&'a self, account: &'a AccountConfig) -> &'a Zone {
+        account.tz.as_ref().unwrap_or(&self.tz)
     }
 }
 

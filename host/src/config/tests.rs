@@ -96,7 +96,7 @@ fn old_qtickets_loader_names_are_accepted() {
     assert_eq!(ch.url, "http://ch.internal:8123");
     assert_eq!(ch.database, "zakaz");
     assert_eq!(ch.password, "ch-secret-canary");
-    assert_eq!(c.tz_offset_min, 180);
+    assert_eq!(c.tz.name(), "Europe/Moscow");
     let printed = format!("{c:?}");
     assert!(!printed.contains("qt-secret-canary") && !printed.contains("ch-secret-canary"));
 }
@@ -162,7 +162,7 @@ secrets = {{ token = {{ env = "LYON_TOKEN_FOR_TEST" }} }}
     v.vars.insert("TZ".into(), "+02:00".into()); // as if exported: the environment wins
     let c = Config::from_vars(&v).unwrap();
     assert_eq!(c.listen.port(), 9500);
-    assert_eq!(c.tz_offset_min, 120);
+    assert_eq!(c.tz.name(), "+02:00");
     let names: Vec<_> = c.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["paris", "lyon"]);
     assert_eq!(c.accounts[0].secrets["token"], "paris-secret-canary");
@@ -214,4 +214,75 @@ fn short_secrets_are_refused_naming_the_key() {
     let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
     assert!(e.contains("(shotgun/paris).secrets.token"), "{e}");
     assert!(!e.contains("abc123"), "{e}");
+}
+
+#[test]
+fn any_iana_zone_in_tz_and_per_account() {
+    for (tz, name) in [
+        ("Europe/Paris", "Europe/Paris"),
+        (
+            "America/Argentina/Buenos_Aires",
+            "America/Argentina/Buenos_Aires",
+        ),
+        ("+05:30", "+05:30"),
+        ("UTC", "UTC"),
+    ] {
+        let c = Config::from_vars(&Vars::from_pairs([("TZ", tz)])).unwrap();
+        assert_eq!(c.tz.name(), name);
+    }
+    let e = Config::from_vars(&Vars::from_pairs([("TZ", "Europe/Pariss")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("TZ:") && e.contains("`Europe/Pariss`") && e.contains("Europe/Paris"),
+        "{e}"
+    );
+
+    // A Paris Shotgun account and a Moscow QTickets account in one daemon; a third account
+    // without `tz` takes the global one.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boxoffice.toml");
+    let account = |vendor: &str, name: &str, tz: &str| {
+        format!(
+            "[[account]]\nvendor = \"{vendor}\"\nname = \"{name}\"\n{tz}\nsecrets = {{ token = {{ env = \"TZ_TEST_TOKEN\" }} }}\n"
+        )
+    };
+    std::env::set_var("TZ_TEST_TOKEN", "tz-secret-canary");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tz = \"Asia/Novosibirsk\"\n{}{}{}",
+            account("shotgun", "paris", "tz = \"Europe/Paris\""),
+            account("qtickets", "msk", "tz = \"Europe/Moscow\""),
+            account("qtickets", "nsk", ""),
+        ),
+    )
+    .unwrap();
+    let c = Config::from_vars(&Vars::load(Some(&cfg), &[]).unwrap()).unwrap();
+    let zones = c.zones();
+    assert_eq!(zones.of("shotgun", "paris").name(), "Europe/Paris");
+    assert_eq!(zones.of("qtickets", "msk").name(), "Europe/Moscow");
+    assert_eq!(zones.of("qtickets", "nsk").name(), "Asia/Novosibirsk");
+    assert_eq!(c.zone_of(&c.accounts[0]).name(), "Europe/Paris");
+    assert_eq!(c.zone_of(&c.accounts[2]).name(), "Asia/Novosibirsk");
+
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}{}",
+            account("shotgun", "paris", "tz = \"Europe/Paris\""),
+            account("qtickets", "msk", "tz = \"Moscow\""),
+        ),
+    )
+    .unwrap();
+    let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
+    assert!(
+        e.starts_with("account[1] (qtickets/msk).tz:") && e.contains("`Moscow`"),
+        "{e}"
+    );
+    assert!(!e.contains("tz-secret-canary"));
+
+    std::fs::write(&cfg, "tz = \"Paris\"\n").unwrap();
+    let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
+    assert!(e.starts_with("tz: `Paris`"), "{e}");
 }

@@ -22,6 +22,7 @@ use super::label::LabelValue;
 use super::ledger::{major, Labels};
 use crate::model::{Ticket, TicketStatus};
 use crate::state::StateStore;
+use crate::zone::Zone;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum HistoryError {
@@ -89,6 +90,8 @@ impl fmt::Display for Step {
 
 /// The sample times: every step, aligned to the local zone (a 1d step samples at local
 /// midnight, as the daily figures of the warehouse are cut), from `first_ms` for `len` steps.
+/// The grid is even in real time (series samples are): the zone's offset at the first
+/// boundary aligns it, so after a DST change a 1d grid samples at 23:00 or 01:00 local.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grid {
     pub first_ms: i64,
@@ -99,8 +102,8 @@ pub struct Grid {
 impl Grid {
     /// Boundaries from the first at or after `from_ms` to the last at or before `until_ms`;
     /// `None` when there is none.
-    pub fn new(step: Step, from_ms: i64, until_ms: i64, tz_offset_min: i32) -> Option<Self> {
-        let (s, tz) = (step.ms, tz_offset_min as i64 * 60_000);
+    pub fn new(step: Step, from_ms: i64, until_ms: i64, zone: &Zone) -> Option<Self> {
+        let (s, tz) = (step.ms, zone.offset_secs_at(from_ms) * 1000);
         let up = |t: i64| {
             let x = t + tz;
             (x.div_euclid(s) + (x.rem_euclid(s) != 0) as i64) * s - tz
@@ -121,7 +124,7 @@ impl Grid {
         step: Step,
         since_ms: Option<i64>,
         until_ms: i64,
-        tz_offset_min: i32,
+        zone: &Zone,
     ) -> anyhow::Result<Option<Self>> {
         let first: Option<i64> = state
             .conn()
@@ -130,12 +133,7 @@ impl Grid {
         let Some(first) = first else {
             return Ok(None);
         };
-        Ok(Self::new(
-            step,
-            since_ms.unwrap_or(first),
-            until_ms,
-            tz_offset_min,
-        ))
+        Ok(Self::new(step, since_ms.unwrap_or(first), until_ms, zone))
     }
 
     pub fn at(&self, i: usize) -> i64 {
@@ -616,19 +614,25 @@ mod tests {
     #[test]
     fn the_grid_is_aligned_to_the_local_zone() {
         // Moscow (+03:00): a day starts at 21:00 UTC the day before.
-        let g = Grid::new(Step::DAY, T0 + 5 * H, T0 + 3 * 24 * H, 180).unwrap();
+        let g = Grid::new(
+            Step::DAY,
+            T0 + 5 * H,
+            T0 + 3 * 24 * H,
+            &Zone::fixed_minutes(180),
+        )
+        .unwrap();
         assert_eq!(g.first_ms, T0 + 21 * H);
         assert_eq!(g.len, 3);
         assert_eq!(g.last_ms(), T0 + (2 * 24 + 21) * H);
         // Hours: from the first at or after, to the last at or before.
-        let g = Grid::new(Step::HOUR, T0 + 1, T0 + 3 * H, 0).unwrap();
+        let g = Grid::new(Step::HOUR, T0 + 1, T0 + 3 * H, &Zone::fixed_minutes(0)).unwrap();
         assert_eq!((g.first_ms, g.len), (T0 + H, 3));
-        let g = Grid::new(Step::HOUR, T0, T0 + 3 * H - 1, 0).unwrap();
+        let g = Grid::new(Step::HOUR, T0, T0 + 3 * H - 1, &Zone::fixed_minutes(0)).unwrap();
         assert_eq!((g.first_ms, g.len), (T0, 3));
         // Half-hour zones keep hours on local half-hours.
-        let g = Grid::new(Step::HOUR, T0, T0 + 2 * H, 330).unwrap();
+        let g = Grid::new(Step::HOUR, T0, T0 + 2 * H, &Zone::fixed_minutes(330)).unwrap();
         assert_eq!(g.first_ms, T0 + H / 2);
-        assert!(Grid::new(Step::HOUR, T0 + 1, T0 + H - 1, 0).is_none());
+        assert!(Grid::new(Step::HOUR, T0 + 1, T0 + H - 1, &Zone::fixed_minutes(0)).is_none());
         // A change at a boundary counts at that boundary; between, at the next one.
         let g = hours(3);
         assert_eq!(g.index_of(T0 - 5 * H), 0);
@@ -706,7 +710,7 @@ mod tests {
             tickets.push(t);
         }
         let (_d, s) = store(tickets);
-        let grid = Grid::new(Step::HOUR, T0, T0 + 20 * H, 0).unwrap();
+        let grid = Grid::new(Step::HOUR, T0, T0 + 20 * H, &Zone::fixed_minutes(0)).unwrap();
         let (got, stats, order) = history(&s, &grid);
         assert_eq!(stats.tickets, 300);
         assert_eq!(stats.events, 3);
@@ -761,7 +765,7 @@ mod tests {
         let mut t = ticket(1, "e1", "A", TicketStatus::Valid);
         t.ordered_at_ms = T0 - 48 * H;
         let (_d, s) = store(vec![t]);
-        let g = Grid::for_ledger(&s, Step::HOUR, Some(T0), T0 + 2 * H, 0)
+        let g = Grid::for_ledger(&s, Step::HOUR, Some(T0), T0 + 2 * H, &Zone::utc())
             .unwrap()
             .unwrap();
         assert_eq!((g.first_ms, g.len), (T0, 3));
@@ -771,13 +775,13 @@ mod tests {
             [1.0; 3]
         );
         // Default: from the first order (here on a day boundary, which is included).
-        let g = Grid::for_ledger(&s, Step::DAY, None, T0, 0)
+        let g = Grid::for_ledger(&s, Step::DAY, None, T0, &Zone::utc())
             .unwrap()
             .unwrap();
         assert_eq!((g.first_ms, g.len), (T0 - 48 * H, 3));
         let (_e, empty) = store(vec![]);
         assert_eq!(
-            Grid::for_ledger(&empty, Step::HOUR, None, T0, 0).unwrap(),
+            Grid::for_ledger(&empty, Step::HOUR, None, T0, &Zone::utc()).unwrap(),
             None
         );
     }
@@ -789,7 +793,7 @@ mod tests {
         let text = crate::metrics::Metrics::new(s.clone(), false)
             .encode()
             .unwrap();
-        let grid = Grid::new(Step::HOUR, T0, T0 + H, 0).unwrap();
+        let grid = Grid::new(Step::HOUR, T0, T0 + H, &Zone::fixed_minutes(0)).unwrap();
         let (got, _, _) = history(&s, &grid);
         assert_eq!(got.len(), FAMILIES.len());
         for (name, labels) in got.keys() {

@@ -227,6 +227,15 @@ impl Metrics {
     /// appears only with its first increment is invisible to `increase()` and to alerts on it.
     fn known_account(&self, vendor: &str, account: &str) {
         let _ = self.http_retries.get_or_create(&acct(vendor, account));
+        // The failure statuses of `sync_account`, so the first failure after a start counts in
+        // `increase()` (deploy/alerts: BoxofficeFailedRuns).
+        for status in ["failed", "rate_limited"] {
+            let _ = self.runs.get_or_create(&StatusLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                status: status.into(),
+            });
+        }
         for reason in crate::plugin::RejectReason::ALL {
             let _ = self.rejected.get_or_create(&ReasonLabels {
                 vendor: vendor.into(),

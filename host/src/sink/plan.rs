@@ -296,15 +296,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<PlanRow>, PlanError> {
 
 /// `YYYY-MM-DD HH:MM:SS` in Moscow time (the old loader's naive DateTime convention).
 fn moscow_datetime(ms: i64) -> String {
-    const MSK_MIN: i32 = 180;
-    let secs = (ms.div_euclid(1000) + MSK_MIN as i64 * 60).rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        crate::clock::local_date(ms, MSK_MIN),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    crate::zone::Zone::default().local_datetime(ms)
 }
 
 /// Where plans are stored. `upsert_plans` writes all rows or none.

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection};
 use super::{RunRecord, Sink, SinkFuture};
 use crate::model::Record;
 use crate::state::migrate::{self, Migration};
+use crate::zone::AccountZones;
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -27,12 +28,12 @@ pub const MIGRATIONS: &[Migration] = &[
 
 pub struct SqliteWarehouse {
     conn: Mutex<Connection>,
-    /// Offset of the reporting time zone in minutes, used for `sales_date`.
-    tz_offset_min: i32,
+    /// The zone of each account's `sales_date`.
+    zones: AccountZones,
 }
 
 impl SqliteWarehouse {
-    pub fn open(path: &Path, tz_offset_min: i32) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, zones: impl Into<AccountZones>) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -43,7 +44,7 @@ impl SqliteWarehouse {
             .with_context(|| format!("migrating SQLite warehouse {}", path.display()))?;
         Ok(Self {
             conn: Mutex::new(conn),
-            tz_offset_min,
+            zones: zones.into(),
         })
     }
 
@@ -58,15 +59,13 @@ impl SqliteWarehouse {
         // Each statement is looked up once per page, not once per row (the lookup hashes the
         // whole SQL text).
         let (mut tickets, mut events, mut inventory) = (None, None, None);
+        let zone = self.zones.of(vendor, account);
         for r in records {
             match r {
                 Record::Ticket(t) => {
-                    let local = t.ordered_at_ms / 1000 + self.tz_offset_min as i64 * 60;
-                    // The local date as SQLite's date() would print it, without its per-row
-                    // parsing of modifiers.
-                    let (y, m, d) =
-                        boxoffice_plugin_sdk::time::civil_from_days(local.div_euclid(86_400));
-                    let sales_date = format!("{y:04}-{m:02}-{d:02}");
+                    // The account's local day, DST included (SQLite's date() knows only
+                    // UTC and the host's zone).
+                    let sales_date = zone.local_date(t.ordered_at_ms);
                     let st = match &mut tickets {
                         Some(st) => st,
                         None => tickets.insert(tx.prepare_cached(

@@ -13,6 +13,7 @@ use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
 use boxoffice::sink::{ClickhouseConfig, ClickhouseWarehouse, Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
 use boxoffice::sync::{sync_account, Account, RunOptions, SyncDeps};
+use boxoffice::zone::Zone;
 use boxoffice_sim::shotgun::ShotgunSim;
 use boxoffice_sim::SimServer;
 use boxoffice_testkit::clickhouse::ClickhouseEndpoint;
@@ -27,15 +28,16 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sink =
-            Arc::new(SqliteWarehouse::open(&dir.path().join("warehouse.sqlite"), 180).unwrap());
+        let sink = Arc::new(
+            SqliteWarehouse::open(&dir.path().join("warehouse.sqlite"), Zone::default()).unwrap(),
+        );
         Self::with_sink(dir, sink)
     }
 
     /// A pipeline writing to ClickHouse `database` (created and migrated here), TZ Moscow.
     pub async fn clickhouse(endpoint: &ClickhouseEndpoint, database: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (sink, _) = ClickhouseWarehouse::open(ch_config(endpoint, database), 180)
+        let (sink, _) = ClickhouseWarehouse::open(ch_config(endpoint, database), Zone::default())
             .await
             .unwrap();
         Self::with_sink(dir, Arc::new(sink))

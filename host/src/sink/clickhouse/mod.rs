@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod rows;
 
 use crate::model::Record;
+use crate::zone::AccountZones;
 
 use super::{RunRecord, Sink, SinkFuture};
 pub use client::{ClickhouseClient, ClickhouseConfig, ClickhouseError};
@@ -18,21 +19,22 @@ pub use migrate::{MigrateError, MigrateReport, MIGRATIONS};
 
 pub struct ClickhouseWarehouse {
     client: ClickhouseClient,
-    tz_offset_min: i32,
+    /// The zone of each account's `sales_date` (computed here: the views group on it).
+    zones: AccountZones,
 }
 
 impl ClickhouseWarehouse {
     /// Connects and brings the schema up to date (the start-up migration).
     pub async fn open(
         config: ClickhouseConfig,
-        tz_offset_min: i32,
+        zones: impl Into<AccountZones>,
     ) -> Result<(Self, MigrateReport), MigrateError> {
         let client = ClickhouseClient::new(config)?;
         let report = migrate::apply(&client, MIGRATIONS).await?;
         Ok((
             Self {
                 client,
-                tz_offset_min,
+                zones: zones.into(),
             },
             report,
         ))
@@ -49,11 +51,10 @@ impl ClickhouseWarehouse {
         records: &[Record],
     ) -> Result<(), ClickhouseError> {
         let (mut tickets, mut events, mut inventory) = (Vec::new(), Vec::new(), Vec::new());
+        let zone = self.zones.of(vendor, account);
         for r in records {
             match r {
-                Record::Ticket(t) => {
-                    tickets.push(rows::ticket(vendor, account, t, self.tz_offset_min))
-                }
+                Record::Ticket(t) => tickets.push(rows::ticket(vendor, account, t, zone)),
                 Record::Event(e) => events.push(rows::event(vendor, account, e)),
                 Record::Inventory(v) => inventory.push(rows::inventory(vendor, account, v)),
             }

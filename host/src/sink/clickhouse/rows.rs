@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::model::{Event, Inventory, Ticket};
 use crate::sink::RunRecord;
+use crate::zone::Zone;
 
 #[derive(Serialize)]
 struct TicketRow<'a> {
@@ -43,7 +44,8 @@ fn s(o: &Option<String>) -> &str {
     o.as_deref().unwrap_or("")
 }
 
-pub fn ticket(vendor: &str, account: &str, t: &Ticket, tz_offset_min: i32) -> String {
+/// `zone`: the account's, whose local day is the row's `sales_date`.
+pub fn ticket(vendor: &str, account: &str, t: &Ticket, zone: &Zone) -> String {
     let row = TicketRow {
         vendor,
         account,
@@ -62,7 +64,7 @@ pub fn ticket(vendor: &str, account: &str, t: &Ticket, tz_offset_min: i32) -> St
         kept_minor: t.kept_minor(),
         currency: &t.currency,
         ordered_at_ms: t.ordered_at_ms,
-        sales_date: crate::clock::local_date(t.ordered_at_ms, tz_offset_min),
+        sales_date: zone.local_date(t.ordered_at_ms),
         updated_at_ms: t.updated_at_ms,
         scanned_at_ms: t.scanned_at_ms,
         refunded_at_ms: t.refunded_at_ms,
