@@ -1,6 +1,7 @@
 //! The sandbox in the daemon: hostile drop-in connectors on some accounts, Shotgun and QTickets
 //! on others, one `boxoffice run` process. The good accounts' figures equal the simulators'
-//! truth, the host's peak RSS stays under 256 MB, `/metrics` passes `promtool check metrics`,
+//! truth, the host's peak RSS stays under 256 MB, `promtool check metrics` has nothing to say
+//! about `/metrics`,
 //! and a loopback listener standing in for hosts nobody granted never sees a connection.
 
 use std::io::Read;
@@ -13,6 +14,21 @@ use std::time::{Duration, Instant};
 use boxoffice::plugin::bundled::test_plugin_path;
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+
+/// The hostile accounts: (account, testbed mode). Each one's every run must fail.
+const HOSTILE: [(&str, &str); 11] = [
+    ("bomb", "memory-bomb"),
+    ("spin", "loop"),
+    ("reach", "reach"),
+    ("steal", "steal-token"),
+    ("exfil", "exfil-query"),
+    ("garble", "garbled-records"),
+    ("fanout", "fan-out"),
+    ("decode", "decode-bomb"),
+    ("records", "record-bomb"),
+    ("bytes", "bytes-bomb"),
+    ("panic", "panic"),
+];
 
 /// Peak RSS the daemon may reach with every hostile account at work (issue 13).
 const PEAK_RSS_LIMIT_KB: u64 = 256 * 1024;
@@ -68,34 +84,6 @@ fn peak_rss_kb(pid: u32) -> u64 {
         .expect("VmHWM in /proc/<pid>/status")
 }
 
-/// OpenMetrics → the Prometheus text format promtool reads (counters described as `x_total`,
-/// no `# EOF`).
-fn to_prometheus_text(openmetrics: &str) -> String {
-    let counters: std::collections::BTreeSet<String> = openmetrics
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .map(str::to_string)
-        .collect();
-    let mut out = String::new();
-    for l in openmetrics.lines().filter(|l| *l != "# EOF") {
-        let mut line = l.to_string();
-        for prefix in ["# HELP ", "# TYPE ", "# UNIT "] {
-            if let Some(rest) = l.strip_prefix(prefix) {
-                let name = rest.split(' ').next().unwrap();
-                if counters.contains(name) {
-                    line = format!("{prefix}{name}_total{}", &rest[name.len()..]);
-                }
-            }
-        }
-        if l.starts_with("# UNIT ") {
-            continue;
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_connectors_fail_their_own_runs_and_nothing_else() {
     let shotgun = ShotgunSim::new(ShotgunConfig {
@@ -110,6 +98,15 @@ async fn hostile_connectors_fail_their_own_runs_and_nothing_else() {
     let qt = qtickets.spawn().await.unwrap();
     let (trap_port, trap_seen) = trap_listener();
     let trap = format!("127.0.0.1:{trap_port}");
+    // The hostile accounts' own vendor, an origin the operator wrote out, so attacks made while
+    // handling a page get their page: a buyer to smuggle out on `/page`, "3" elsewhere.
+    let router = axum::Router::new()
+        .route(
+            "/page",
+            axum::routing::get(|| async { r#"{"buyer":"canary.name@example.invalid"}"# }),
+        )
+        .fallback(|| async { "3" });
+    let vendor = boxoffice_sim::SimServer::start(router, 0).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
@@ -127,9 +124,10 @@ async fn hostile_connectors_fail_their_own_runs_and_nothing_else() {
 vendor = "testbed"
 name = "{name}"
 interval_secs = 1
-settings = {{ mode = "{mode}", addr = "{trap}", targets = "http://{trap}/steal,https://{trap}/steal,http://localhost:{trap_port}/steal" }}
+settings = {{ mode = "{mode}", base_url = "{vendor}", addr = "{trap}", targets = "http://{trap}/steal,https://{trap}/steal,http://localhost:{trap_port}/steal,https://evil.test/steal", exfil_url = "http://{trap}" }}
 secrets = {{ token = {{ file = "{stolen}" }} }}
 "#,
+            vendor = vendor.base_url(),
             stolen = dir.path().join("stolen").display()
         )
     };
@@ -160,14 +158,7 @@ secrets = {{ token = {{ file = "{qttok}" }} }}
         sgtok = dir.path().join("sg").display(),
         qttok = dir.path().join("qt").display(),
     );
-    for (name, mode) in [
-        ("bomb", "memory-bomb"),
-        ("spin", "loop"),
-        ("reach", "reach"),
-        ("socket", "open-socket"),
-        ("garble", "garbled-records"),
-        ("huge", "huge-output"),
-    ] {
+    for (name, mode) in HOSTILE {
         config.push_str(&hostile(name, mode));
     }
     let config_path = dir.path().join("boxoffice.toml");
@@ -189,7 +180,7 @@ secrets = {{ token = {{ file = "{qttok}" }} }}
     let url = format!("http://127.0.0.1:{port}");
     let want_sg: f64 = shotgun.truth().iter().map(|r| r.sold as f64).sum();
     let want_qt: f64 = qtickets.truth().iter().map(|r| r.tickets as f64).sum();
-    let hostile_names = ["bomb", "spin", "reach", "socket", "garble", "huge"];
+    let hostile_names: Vec<&str> = HOSTILE.iter().map(|(name, _)| *name).collect();
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last = String::new();
     let mut done = false;
@@ -246,7 +237,8 @@ secrets = {{ token = {{ file = "{qttok}" }} }}
         "a secret reached the log"
     );
 
-    // The whole scrape parses.
+    // The whole scrape, as a plain HTTP client gets it (the text format promtool reads),
+    // passes without a word.
     if Command::new("promtool").arg("--version").output().is_err() {
         boxoffice_testkit::skip_or_fail(
             "hostile_connectors_fail_their_own_runs_and_nothing_else (promtool part)",
@@ -255,16 +247,19 @@ secrets = {{ token = {{ file = "{qttok}" }} }}
         return;
     }
     let scrape = dir.path().join("scrape.txt");
-    std::fs::write(&scrape, to_prometheus_text(&last)).unwrap();
+    std::fs::write(&scrape, &last).unwrap();
     let out = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::fs::File::open(&scrape).unwrap())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
+    let said = format!(
+        "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
     );
 }

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::sink::ClickhouseConfig;
-pub use plugins::{PluginPin, PluginPins};
 use crate::zone::{AccountZones, Zone};
+pub use plugins::{PluginPin, PluginPins};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {

@@ -11,7 +11,7 @@ use super::bindings::boxoffice::connector::host::{Host, Level};
 use super::firewall::redact;
 use super::limits::{LogCaps, PluginLimits};
 use super::pseudonym::Pseudonymizer;
-use super::store_limits::StoreLimiter;
+use super::store_limits::{HostMemoryBudget, StoreLimiter};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginLog {
@@ -34,7 +34,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(plugin: &str, limits: &PluginLimits, pseudonyms: Arc<Pseudonymizer>) -> Self {
+    pub fn new(
+        plugin: &str,
+        limits: &PluginLimits,
+        host_memory: Arc<HostMemoryBudget>,
+        pseudonyms: Arc<Pseudonymizer>,
+    ) -> Self {
         // Nothing granted: no preopened directories, no environment, no arguments, no sockets,
         // no name lookups. Stdout/stderr go nowhere.
         let wasi = WasiCtx::builder()
@@ -46,7 +51,7 @@ impl HostState {
             plugin: plugin.to_string(),
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimiter::new(limits.memory_bytes, limits.store),
+            limits: StoreLimiter::new(limits.memory_bytes, limits.store, host_memory),
             pseudonyms,
             logs: Vec::new(),
             log_caps: limits.log,
@@ -154,7 +159,12 @@ mod tests {
             log,
             ..PluginLimits::default()
         };
-        HostState::new("testbed", &limits, Arc::new(Pseudonymizer::new([1; 32])))
+        HostState::new(
+            "testbed",
+            &limits,
+            HostMemoryBudget::new(usize::MAX),
+            Arc::new(Pseudonymizer::new([1; 32])),
+        )
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn clip(m: &str) -> String {
 pub(crate) fn classify(e: &wasmtime::Error) -> (TrapKind, String) {
     if let Some(cap) = e.downcast_ref::<StoreCapExceeded>() {
         let kind = match cap.kind {
-            StoreCap::MemoryBytes => TrapKind::Memory,
+            StoreCap::MemoryBytes | StoreCap::HostMemoryBytes => TrapKind::Memory,
             StoreCap::TableElements => TrapKind::Table,
         };
         return (kind, cap.to_string());

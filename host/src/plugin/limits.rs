@@ -11,6 +11,10 @@ use std::time::Duration;
 pub struct PluginLimits {
     /// All linear memories of one instance together (a store); growing past it traps the guest.
     pub memory_bytes: usize,
+    /// All linear memories of every live instance of the runtime together: several runs at
+    /// once (the daemon runs up to four) must not add up past what the host can hold. Larger
+    /// than `memory_bytes`, so one runaway instance leaves room for the others.
+    pub host_memory_bytes: usize,
     /// Wall-clock budget of one guest call (epoch interruption); past it the guest traps.
     pub call_deadline: Duration,
     /// Cap on what one call may return (records, requests and cursor, lifted into the host).
@@ -78,7 +82,8 @@ pub struct LogCaps {
 impl Default for PluginLimits {
     fn default() -> Self {
         Self {
-            memory_bytes: 128 << 20,
+            memory_bytes: 96 << 20,
+            host_memory_bytes: 128 << 20,
             call_deadline: Duration::from_secs(5),
             max_output_bytes: 16 << 20,
             fuel_per_call: None,
@@ -106,7 +111,7 @@ impl Default for PageCaps {
         Self {
             // Real pages hold 100–10,000 records.
             max_items: 50_000,
-            max_decoded_bytes: 64 << 20,
+            max_decoded_bytes: 16 << 20,
             max_string_bytes: 64 << 10,
             max_planned_requests: 5_000,
         }

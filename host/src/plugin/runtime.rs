@@ -20,6 +20,7 @@ use super::host_state::HostState;
 use super::instance::{classify, PluginInstance};
 use super::limits::{PluginLimits, EPOCH_TICK};
 use super::pseudonym::Pseudonymizer;
+use super::store_limits::HostMemoryBudget;
 use crate::model::Manifest;
 
 pub use super::contract::{compatible, wit_version_of};
@@ -31,6 +32,8 @@ pub struct PluginRuntime {
     linker: Arc<Linker<HostState>>,
     cache: ComponentCache,
     limits: PluginLimits,
+    /// Shared by every store this runtime makes (`PluginLimits::host_memory_bytes`).
+    host_memory: Arc<HostMemoryBudget>,
 }
 
 /// A compiled component, ready to instantiate many times.
@@ -72,6 +75,7 @@ impl PluginRuntime {
             engine,
             linker: Arc::new(linker),
             cache: ComponentCache::new(cache_dir),
+            host_memory: HostMemoryBudget::new(limits.host_memory_bytes),
             limits,
         })
     }
@@ -152,7 +156,7 @@ impl PluginRuntime {
     fn new_store(&self, plugin: &str, pseudonyms: Arc<Pseudonymizer>) -> Store<HostState> {
         let mut store = Store::new(
             &self.engine,
-            HostState::new(plugin, &self.limits, pseudonyms),
+            HostState::new(plugin, &self.limits, self.host_memory.clone(), pseudonyms),
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();

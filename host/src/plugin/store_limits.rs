@@ -1,10 +1,15 @@
 //! The store-wide resource limiter: what all of one plugin instance's linear memories and
-//! tables may take together, and how many instances, memories and tables it may create.
+//! tables may take together, and how many instances, memories and tables it may create; and
+//! the host-wide budget all instances' memories share.
 //!
 //! Owns: counting bytes and elements across every memory and table of a store (wasmtime's
 //! `StoreLimits` caps each one separately, so several memories or tables each under the cap add
-//! up without bound) and the typed error a refusal traps with. It does not own the numbers
-//! (`limits`) or how a trap is reported (`instance`).
+//! up without bound), the [`HostMemoryBudget`] (several runs at once, each under its store's
+//! cap, must not add up past what the host can hold either) and the typed error a refusal
+//! traps with. It does not own the numbers (`limits`) or how a trap is reported (`instance`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use thiserror::Error;
 use wasmtime::ResourceLimiter;
@@ -18,6 +23,8 @@ pub enum StoreCap {
     MemoryBytes,
     /// Elements of all tables together.
     TableElements,
+    /// Bytes of every running instance's memories together (the host-wide budget).
+    HostMemoryBytes,
 }
 
 /// The error a refused growth traps with; `instance::classify` finds it in the trap's chain.
@@ -25,11 +32,56 @@ pub enum StoreCap {
 #[error("{} cap of the store reached: {requested} requested in all, the cap is {cap}", match .kind {
     StoreCap::MemoryBytes => "memory (bytes of all linear memories)",
     StoreCap::TableElements => "table (elements of all tables)",
+    StoreCap::HostMemoryBytes => "host-wide plugin memory (all running instances)",
 })]
 pub struct StoreCapExceeded {
     pub kind: StoreCap,
     pub requested: usize,
     pub cap: usize,
+}
+
+/// Linear-memory bytes every live plugin store holds together, against one cap: shared by
+/// the stores of one runtime, taken as memories grow, given back when a store is dropped.
+#[derive(Debug)]
+pub struct HostMemoryBudget {
+    used: AtomicUsize,
+    cap: usize,
+}
+
+impl HostMemoryBudget {
+    pub fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            used: AtomicUsize::new(0),
+            cap,
+        })
+    }
+
+    /// Bytes held by live stores now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `bytes`, or says how much all stores would then hold.
+    fn take(&self, bytes: usize) -> Result<(), usize> {
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            let want = used.saturating_add(bytes);
+            if want > self.cap {
+                return Err(want);
+            }
+            match self
+                .used
+                .compare_exchange_weak(used, want, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    fn give_back(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
 }
 
 /// Counts what a store holds; one per store.
@@ -39,15 +91,17 @@ pub struct StoreLimiter {
     memory_cap: usize,
     memory_bytes: usize,
     table_elements: usize,
+    host: Arc<HostMemoryBudget>,
 }
 
 impl StoreLimiter {
-    pub fn new(memory_cap: usize, caps: StoreCaps) -> Self {
+    pub fn new(memory_cap: usize, caps: StoreCaps, host: Arc<HostMemoryBudget>) -> Self {
         Self {
             caps,
             memory_cap,
             memory_bytes: 0,
             table_elements: 0,
+            host,
         }
     }
 
@@ -91,14 +145,25 @@ impl ResourceLimiter for StoreLimiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        grow(
+        let before = self.memory_bytes;
+        let granted = grow(
             &mut self.memory_bytes,
             self.memory_cap,
             StoreCap::MemoryBytes,
             current,
             desired,
             maximum,
-        )
+        )?;
+        let added = self.memory_bytes - before;
+        if let Err(requested) = self.host.take(added) {
+            self.memory_bytes = before;
+            return Err(wasmtime::Error::new(StoreCapExceeded {
+                kind: StoreCap::HostMemoryBytes,
+                requested,
+                cap: self.host.cap,
+            }));
+        }
+        Ok(granted)
     }
 
     fn table_growing(
@@ -131,6 +196,13 @@ impl ResourceLimiter for StoreLimiter {
     }
 }
 
+impl Drop for StoreLimiter {
+    /// A dropped store's memories are gone: their bytes go back to the host-wide budget.
+    fn drop(&mut self) {
+        self.host.give_back(self.memory_bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +214,29 @@ mod tests {
                 max_table_elements: 10,
                 ..StoreCaps::default()
             },
+            HostMemoryBudget::new(usize::MAX),
         )
+    }
+
+    #[test]
+    fn stores_share_the_host_budget_and_give_it_back_when_dropped() {
+        let host = HostMemoryBudget::new(150);
+        let mut a = StoreLimiter::new(100, StoreCaps::default(), host.clone());
+        let mut b = StoreLimiter::new(100, StoreCaps::default(), host.clone());
+        assert!(a.memory_growing(0, 100, None).unwrap());
+        // Each store is under its own cap; together they would pass the host's.
+        let err = b.memory_growing(0, 60, None).unwrap_err();
+        let cap = err.downcast_ref::<StoreCapExceeded>().unwrap();
+        assert_eq!(
+            (cap.kind, cap.requested, cap.cap),
+            (StoreCap::HostMemoryBytes, 160, 150)
+        );
+        assert_eq!(b.memory_bytes(), 0, "a refused growth is not counted");
+        assert!(b.memory_growing(0, 50, None).unwrap());
+        assert_eq!(host.used(), 150);
+        drop(a);
+        assert_eq!(host.used(), 50, "a dropped store gives its memory back");
+        assert!(b.memory_growing(50, 100, None).unwrap());
     }
 
     #[test]
