@@ -742,13 +742,7 @@ fn to_prometheus_text(openmetrics: &str) -> String {
 
 #[tokio::test]
 async fn a_full_scrape_passes_promtool_check_metrics() {
-    let test = "a_full_scrape_passes_promtool_check_metrics";
-    if std::process::Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        boxoffice_testkit::skip_or_fail(test, "promtool is not installed (Debian: prometheus)");
+    if !boxoffice_testkit::promtool::installed("a_full_scrape_passes_promtool_check_metrics") {
         return;
     }
     // Both vendors, compat names on, and vendor text that needs escaping.
@@ -781,32 +775,14 @@ async fn a_full_scrape_passes_promtool_check_metrics() {
         assert!(named(&s, family).next().is_some(), "{family}");
     }
     let input = to_prometheus_text(&text);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("scrape.txt");
-    std::fs::write(&path, &input).unwrap();
-    let out = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&path).unwrap())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (passed, said) = boxoffice_testkit::promtool::check_metrics(&input);
     assert!(
-        out.status.success() && said.trim().is_empty(),
+        passed && said.trim().is_empty(),
         "promtool: {said}\n--- scrape ---\n{input}"
     );
     // promtool must be able to fail here: a gauge named like a counter is refused.
     let bad = format!("{input}# HELP bad_total x\n# TYPE bad_total gauge\nbad_total 1\n");
-    std::fs::write(&path, bad).unwrap();
-    let out = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&path).unwrap())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    assert!(!boxoffice_testkit::promtool::check_metrics(&bad).0);
 }
 
 #[test]

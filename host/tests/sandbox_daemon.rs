@@ -239,27 +239,11 @@ secrets = {{ token = {{ file = "{qttok}" }} }}
 
     // The whole scrape, as a plain HTTP client gets it (the text format promtool reads),
     // passes without a word.
-    if Command::new("promtool").arg("--version").output().is_err() {
-        boxoffice_testkit::skip_or_fail(
-            "hostile_connectors_fail_their_own_runs_and_nothing_else (promtool part)",
-            "promtool is not installed (Debian: prometheus)",
-        );
+    if !boxoffice_testkit::promtool::installed(
+        "hostile_connectors_fail_their_own_runs_and_nothing_else (promtool part)",
+    ) {
         return;
     }
-    let scrape = dir.path().join("scrape.txt");
-    std::fs::write(&scrape, &last).unwrap();
-    let out = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&scrape).unwrap())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}"
-    );
+    let (passed, said) = boxoffice_testkit::promtool::check_metrics(&last);
+    assert!(passed && said.trim().is_empty(), "promtool: {said}");
 }

@@ -66,32 +66,6 @@ async fn live_scrape(p: &Pipeline, accept: &str) -> (String, String) {
     (ctype, r.text().await.unwrap())
 }
 
-fn promtool_installed(test: &str) -> bool {
-    let ok = Command::new("promtool").arg("--version").output().is_ok();
-    if !ok {
-        boxoffice_testkit::skip_or_fail(test, "promtool is not installed (Debian: prometheus)");
-    }
-    ok
-}
-
-/// What `promtool check metrics` says about `text` (stdout and stderr), and whether it passed.
-fn promtool_check(text: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("scrape.txt");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&path).unwrap())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
-}
-
 /// Both simulators synced into one pipeline, as `boxoffice demo` does.
 async fn demo_pipeline(shotgun_name: &str) -> Pipeline {
     let p = Pipeline::new();
@@ -116,14 +90,14 @@ async fn demo_pipeline(shotgun_name: &str) -> Pipeline {
 #[tokio::test]
 async fn a_live_scrape_after_a_demo_sync_is_silent_under_promtool() {
     let test = "a_live_scrape_after_a_demo_sync_is_silent_under_promtool";
-    if !promtool_installed(test) {
+    if !boxoffice_testkit::promtool::installed(test) {
         return;
     }
     let p = demo_pipeline("main").await;
     let (ctype, text) = live_scrape(&p, CURL_ACCEPT).await;
     assert!(text.contains("boxoffice_tickets_sold_total{vendor=\"qtickets\""));
     assert!(text.contains("shotgun_api_requests_total{"));
-    let (ok, said) = promtool_check(&text);
+    let (ok, said) = boxoffice_testkit::promtool::check_metrics(&text);
     assert!(
         ok && said.trim().is_empty(),
         "promtool: {said}\n--- scrape ---\n{text}"
@@ -135,7 +109,7 @@ async fn a_live_scrape_after_a_demo_sync_is_silent_under_promtool() {
         .filter(|l| !l.starts_with("# HELP boxoffice_sync_runs_total"))
         .map(|l| format!("{l}\n"))
         .collect();
-    let (_, said) = promtool_check(&stripped);
+    let (_, said) = boxoffice_testkit::promtool::check_metrics(&stripped);
     assert!(said.contains("no help text"), "{said}");
 }
 
@@ -259,7 +233,7 @@ fn nasty_ticket(id: u32) -> Ticket {
 #[tokio::test]
 async fn hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_round_trip() {
     let test = "hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_round_trip";
-    if !promtool_installed(test) {
+    if !boxoffice_testkit::promtool::installed(test) {
         return;
     }
     // A real sync under the hostile account name: run, request and health families.
@@ -295,7 +269,7 @@ async fn hostile_account_names_ids_and_vendor_text_keep_the_scrape_valid_and_rou
         .attempt("shotgun", NASTY_TEXT, AttemptOutcome::Status(200));
 
     let (_, text) = live_scrape(&p, CURL_ACCEPT).await;
-    let (ok, said) = promtool_check(&text);
+    let (ok, said) = boxoffice_testkit::promtool::check_metrics(&text);
     assert!(
         ok && said.trim().is_empty(),
         "promtool: {said}\n--- scrape ---\n{text}"

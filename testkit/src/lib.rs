@@ -8,6 +8,7 @@
 
 pub mod clickhouse;
 mod process;
+pub mod promtool;
 pub mod victoria;
 
 pub use clickhouse::ClickhouseServer;
