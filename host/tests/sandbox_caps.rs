@@ -122,11 +122,14 @@ async fn the_connector_shell_loads_and_runs_as_a_connector() {
     assert!(inst.begin(&ctx("ok")).await.unwrap().is_empty());
 }
 
-/// Four memories of 100 MiB each: every one under a per-memory cap of 128 MiB, 400 MiB
-/// together. The store's total is what counts.
+/// Four memories of 100 MiB each: every one under a per-memory cap of 128 MiB (the old
+/// per-memory limit), 400 MiB together. The store's total is what counts.
 #[tokio::test]
 async fn several_memories_each_under_the_cap_are_refused_together() {
-    let rt = runtime(PluginLimits::default());
+    let rt = runtime(PluginLimits {
+        memory_bytes: 128 << 20,
+        ..PluginLimits::default()
+    });
     let wat = shell(
         "(memory 1600) (memory 1600) (memory 1600) (memory 1600)",
         "",
@@ -348,7 +351,10 @@ async fn a_list_claiming_a_million_entries_is_refused_before_allocation() {
 
 #[tokio::test]
 async fn a_small_blob_of_many_tiny_records_stops_at_the_record_cap() {
-    let rt = runtime(PluginLimits::default());
+    // Bytes generous enough that the count is the cap these records reach first.
+    let mut limits = PluginLimits::default();
+    limits.page.max_decoded_bytes = 64 << 20;
+    let rt = runtime(limits);
     assert_eq!(
         page_cap(&rt, "record-bomb").await,
         (PageCap::Items, 50_000, Some(50_000))
@@ -361,9 +367,9 @@ async fn a_small_blob_of_many_tiny_records_stops_at_the_record_cap() {
 async fn records_decoding_past_the_page_byte_cap_are_refused() {
     let rt = runtime(PluginLimits::default());
     let (what, cap, record) = page_cap(&rt, "bytes-bomb").await;
-    assert_eq!((what, cap), (PageCap::DecodedBytes, 64 << 20));
-    // ~6.5 KB a record in the host: the cap is crossed after about ten thousand.
-    assert!((8_000..12_000).contains(&record.unwrap()), "{record:?}");
+    assert_eq!((what, cap), (PageCap::DecodedBytes, 16 << 20));
+    // ~6.5 KB a record in the host: the cap is crossed after about 2,600.
+    assert!((2_000..3_200).contains(&record.unwrap()), "{record:?}");
     assert_still_healthy(&rt).await;
 }
 
@@ -426,7 +432,9 @@ async fn a_log_line_cannot_forge_another_line() {
     assert_eq!(logs.len(), 1);
     assert_eq!(
         logs[0].message,
-        "page read\\n2026-12-04T00:00:00.000000Z  INFO boxoffice::sync::run: sync finished: ok\\r\\u{1b}[2K\\u{202e}"
+        // The bidi override is an invisible formatting character: the firewall's folding drops
+        // it before the rest is escaped.
+        "page read\\n2026-12-04T00:00:00.000000Z  INFO boxoffice::sync::run: sync finished: ok\\r\\u{1b}[2K"
     );
 
     let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -363,7 +363,7 @@ fn account_names_from_the_environment_are_checked_and_the_key_named() {
     );
     // Printable names, quotes and backslashes included, are fine: the labels escape them.
     let c = Config::from_vars(&Vars::from_pairs([
-        ("QTICKETS_TOKEN", "t"),
+        ("QTICKETS_TOKEN", "qt-canary-token"),
         ("ORG_NAME", "Театр \"Глобус\" \\ Новосибирск"),
     ]))
     .unwrap();
