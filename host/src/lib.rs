@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod malloc_tuning;
 pub mod metrics;
 pub mod model;
 pub mod names;

@@ -1,3 +1,4 @@
 fn main() -> std::process::ExitCode {
+    boxoffice::malloc_tuning::apply();
     boxoffice::cli::main()
 }
