@@ -7,8 +7,8 @@
 //! It does not own schemas or data: tests create their own databases.
 
 pub mod clickhouse;
-mod process;
 pub mod pretix;
+mod process;
 pub mod promtool;
 pub mod victoria;
 

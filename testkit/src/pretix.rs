@@ -139,7 +139,9 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
 }
 
 /// An exclusive `flock` held until drop: one installer at a time across test processes.
-struct FileLock(File);
+struct FileLock {
+    _file: File,
+}
 
 impl FileLock {
     fn acquire(path: &Path) -> anyhow::Result<Self> {
@@ -158,7 +160,7 @@ impl FileLock {
                 std::io::Error::last_os_error()
             );
         }
-        Ok(Self(f))
+        Ok(Self { _file: f })
     }
 }
 
@@ -459,7 +461,7 @@ mod tests {
 
     #[test]
     fn starts_seeded_and_reports_every_state() {
-        let Some(s) = PretixServer::for_test("testkit pretix", 80) else {
+        let Some(s) = PretixServer::for_test("testkit pretix", 240) else {
             return;
         };
         eprintln!("pretix start: {:?}", s.startup());

@@ -22,7 +22,7 @@ use boxoffice_plugin_sdk::{
 use crate::cursor::{Cursor, EventState};
 use crate::model::{Listing, WireOrder};
 use crate::money::{decimal_to_minor, exponent};
-use crate::plan::{self, Settings};
+use crate::plan;
 use crate::stamp;
 
 fn bad(slug: &str, code: &str, what: impl std::fmt::Display) -> PluginError {
