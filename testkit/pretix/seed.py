@@ -192,6 +192,22 @@ def make_order(rng, i, ev, items, clist, testmode=False):
     return order, positions
 
 
+def backdate(org):
+    """Moves every seeded order's `last_modified` (and its refunds' `created`) to when it last
+    changed in the story — payment, check-in, refund — as a shop's history has it; pretix's
+    `auto_now` would stamp them all with the seeding's minute. `update()` bypasses `auto_now`."""
+    for o in Order.objects.filter(event__organizer=org):
+        refunds = list(o.refunds.all())
+        for r in refunds:
+            if r.execution_date:
+                OrderRefund.objects.filter(pk=r.pk).update(created=r.execution_date)
+        stamps = [o.datetime]
+        stamps += [r.execution_date for r in refunds if r.execution_date]
+        stamps += [p.payment_date for p in o.payments.all() if p.payment_date]
+        stamps += list(Checkin.objects.filter(position__order=o).values_list("datetime", flat=True))
+        Order.objects.filter(pk=o.pk).update(last_modified=max(stamps) + dt.timedelta(minutes=1))
+
+
 def oauth_token(org, team):
     """A read-only OAuth access token of a team member, as pretix's OAuth flow would grant it
     (pretix takes these as `Authorization: Bearer`; team tokens only as `Token`). Minted here
@@ -240,6 +256,7 @@ def main():
             order, positions = make_order(rng, args.orders + j, ev, items, clist, testmode=True)
             secrets.append(order.secret)
             secrets.extend(p.secret for p in positions)
+        backdate(org)
     json.dump({
         "organizer": ORGANIZER,
         "events": [e[0].slug for e in events],
