@@ -1,6 +1,6 @@
-//! Builds the bundled connectors (and the misbehaving test connector) for wasm32-wasip2 with a
-//! nested cargo invocation, the way wasmtime builds its guest test programs, and hands their
-//! paths to the crate through `BOXOFFICE_PLUGIN_DIR`.
+//! Builds the bundled connectors (and, not bundled, the misbehaving test connector and the
+//! pretix drop-in) for wasm32-wasip2 with a nested cargo invocation, the way wasmtime builds
+//! its guest test programs, and hands their paths to the crate through `BOXOFFICE_PLUGIN_DIR`.
 //!
 //! The nested build uses its own target directory (sharing the outer one would deadlock on its
 //! lock) and drops flags meant for the host target.
@@ -12,6 +12,8 @@ const PLUGINS: &[&str] = &[
     "boxoffice-plugin-shotgun",
     "boxoffice-plugin-qtickets",
     "boxoffice-plugin-testbed",
+    // A drop-in, not bundled: tests copy the built `.wasm` into a plugin dir.
+    "boxoffice-plugin-pretix",
 ];
 const TARGET: &str = "wasm32-wasip2";
 

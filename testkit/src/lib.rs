@@ -1,5 +1,5 @@
-//! Real servers for tests and benchmarks, started from the Debian packages on loopback ports
-//! with throwaway data directories.
+//! Real servers for tests and benchmarks, started from the Debian packages (pretix: from PyPI,
+//! into a venv) on loopback ports with throwaway data directories.
 //!
 //! Owns: finding the server binary, writing a minimal config, starting, health-polling,
 //! stopping and restarting it, and the skip rule: a test whose server is missing prints that it
@@ -7,11 +7,13 @@
 //! It does not own schemas or data: tests create their own databases.
 
 pub mod clickhouse;
+pub mod pretix;
 mod process;
 pub mod promtool;
 pub mod victoria;
 
 pub use clickhouse::ClickhouseServer;
+pub use pretix::PretixServer;
 pub use victoria::VictoriaMetricsServer;
 
 /// True when CI demands that every server-backed test really runs.

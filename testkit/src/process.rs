@@ -7,9 +7,14 @@ use std::sync::mpsc;
 /// test that panics or is killed never leaves a server behind. (The signal follows the thread
 /// that spawned the child, hence the dedicated thread.)
 pub fn spawn_bound(mut cmd: Command) -> std::io::Result<Child> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    spawn_bound_keeping_output(cmd)
+}
+
+/// Like [`spawn_bound`], keeping whatever stdout and stderr the caller set on `cmd` (e.g. a
+/// log file).
+pub fn spawn_bound_keeping_output(mut cmd: Command) -> std::io::Result<Child> {
+    cmd.stdin(Stdio::null());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         // SAFETY: prctl is async-signal-safe and touches only this child's state.

@@ -26,7 +26,8 @@ pub const QTICKETS: BundledPlugin = BundledPlugin {
 /// Every connector the binary ships (the misbehaving test connector is not one of them).
 pub const ALL: &[BundledPlugin] = &[SHOTGUN, QTICKETS];
 
-/// Path of a built test connector (`testbed`), for tests and `plugins inspect`.
+/// Path of a built connector that is not bundled — the misbehaving `testbed`, the `pretix`
+/// drop-in — for tests and `plugins inspect`.
 pub fn test_plugin_path(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("BOXOFFICE_PLUGIN_DIR")).join(format!("boxoffice_plugin_{name}.wasm"))
 }
