@@ -176,16 +176,16 @@ fn records(text: &str) -> Result<Vec<Record>, PlanError> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
+    // Line numbers come from the byte offsets: the crate's own count is off after CRLF ends.
+    let lines = LineIndex::new(text);
     let mut out: Vec<(usize, usize, csv::StringRecord)> = Vec::new();
     for result in reader.records() {
         let record = result.map_err(|e| PlanError::Line {
-            line: e.position().map_or(0, |p| p.line() as usize),
+            line: e.position().map_or(0, |p| lines.line_of(text, p.byte() as usize)),
             message: e.to_string(),
         })?;
-        let (line, byte) = record
-            .position()
-            .map_or((0, 0), |p| (p.line() as usize, p.byte() as usize));
-        out.push((line, byte, record));
+        let byte = record.position().map_or(0, |p| p.byte() as usize);
+        out.push((lines.line_of(text, byte), byte, record));
     }
     let mut records = Vec::with_capacity(out.len());
     for (i, (line, start, record)) in out.iter().enumerate() {
@@ -209,6 +209,35 @@ fn records(text: &str) -> Result<Vec<Record>, PlanError> {
         });
     }
     Ok(records)
+}
+
+/// Where each line starts, for the line number of a byte offset. A line ends at `\n`, `\r\n`
+/// or a lone `\r` (the three ends the CSV reader accepts).
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let mut starts = vec![0];
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        LineIndex { starts }
+    }
+
+    /// 1-based line of the first character at or after `byte` that is not a line end (the
+    /// reader reports a record after CRLF as starting at its `\n`).
+    fn line_of(&self, text: &str, byte: usize) -> usize {
+        let skipped = text.as_bytes()[byte.min(text.len())..]
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        self.starts.partition_point(|&s| s <= byte + skipped)
+    }
 }
 
 /// Parses and validates a whole plan file. Every record is checked; the first problem is
@@ -540,6 +569,9 @@ mod tests {
         ));
         assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
         assert!(err("\u{feff}\r\n").contains("empty"));
+        // Old Mac line ends (a lone CR) count as lines too.
+        let e = err(&format!("{HEADER}\r2026-03-01,1,Paris,1,1\r2026-03-02,1,Lyon,1,x\r"));
+        assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
     }
 
     #[test]
