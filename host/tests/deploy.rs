@@ -178,7 +178,8 @@ fn the_package_installs_what_the_units_name() {
     let env_file = installed_path(&assets, &deploy_dir().join("boxoffice.env.sample"))
         .filter(|p| p.starts_with("/etc/"))
         .expect("the env sample is installed under /etc (a conffile)");
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join(deb["maintainer-scripts"].as_str().unwrap());
+    let scripts =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(deb["maintainer-scripts"].as_str().unwrap());
     let postinst = std::fs::read_to_string(scripts.join("postinst")).unwrap();
     for name in [
         "boxoffice.service",
@@ -186,7 +187,8 @@ fn the_package_installs_what_the_units_name() {
         "boxoffice-sync.timer",
     ] {
         let path = deploy_dir().join(name);
-        let installed = installed_path(&assets, &path).unwrap_or_else(|| panic!("{name} not packaged"));
+        let installed =
+            installed_path(&assets, &path).unwrap_or_else(|| panic!("{name} not packaged"));
         assert_eq!(installed, format!("/usr/lib/systemd/system/{name}"));
         let unit = std::fs::read_to_string(&path).unwrap();
         if name.ends_with(".timer") {
@@ -194,19 +196,32 @@ fn the_package_installs_what_the_units_name() {
         }
         let exec = unit_value(&unit, "ExecStart");
         let words: Vec<&str> = exec[0].split_whitespace().collect();
-        assert_eq!(words[0], binary, "{name}: ExecStart is not the packaged binary");
-        let envfile = words.iter().position(|w| *w == "--envfile").map(|i| words[i + 1]);
+        assert_eq!(
+            words[0], binary,
+            "{name}: ExecStart is not the packaged binary"
+        );
+        let envfile = words
+            .iter()
+            .position(|w| *w == "--envfile")
+            .map(|i| words[i + 1]);
         assert_eq!(envfile, Some(env_file.as_str()), "{name}: --envfile");
         for doc in unit_value(&unit, "Documentation") {
             let doc = doc.strip_prefix("file://").unwrap();
             let readme = installed_path(&assets, &deploy_dir().join("../README.md"));
-            assert_eq!(readme.as_deref(), Some(doc), "{name}: Documentation= not packaged");
+            assert_eq!(
+                readme.as_deref(),
+                Some(doc),
+                "{name}: Documentation= not packaged"
+            );
         }
         let user = unit_value(&unit, "User")[0];
         let group = unit_value(&unit, "Group")[0];
         let state = format!("/var/lib/{}", unit_value(&unit, "StateDirectory")[0]);
         let cache = format!("/var/cache/{}", unit_value(&unit, "CacheDirectory")[0]);
-        assert!(postinst.contains(&format!("groupadd --system {group}")), "{name}: group {group}");
+        assert!(
+            postinst.contains(&format!("groupadd --system {group}")),
+            "{name}: group {group}"
+        );
         assert!(
             postinst.contains(&format!("--home-dir {state}"))
                 && postinst.contains(&format!("{user}\n")),
@@ -220,7 +235,10 @@ fn the_package_installs_what_the_units_name() {
         }
         for cred in unit_value(&unit, "LoadCredential") {
             let (_, file) = cred.split_once(':').unwrap();
-            assert!(file.starts_with("/etc/boxoffice/credentials/"), "{name}: {cred}");
+            assert!(
+                file.starts_with("/etc/boxoffice/credentials/"),
+                "{name}: {cred}"
+            );
         }
         assert!(postinst.contains(&format!(
             "install -d -o root -g {group} -m 0750 /etc/boxoffice/credentials\n"
@@ -237,7 +255,10 @@ fn the_package_installs_what_the_units_name() {
             }
             let installed = installed_path(&assets, &path)
                 .unwrap_or_else(|| panic!("{} is not packaged", path.display()));
-            assert!(installed.starts_with("/usr/share/boxoffice/"), "{installed}");
+            assert!(
+                installed.starts_with("/usr/share/boxoffice/"),
+                "{installed}"
+            );
         }
     }
     // Every asset's source exists (a renamed file must not slip out of the package silently).
@@ -246,7 +267,11 @@ fn the_package_installs_what_the_units_name() {
             continue;
         }
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
-        let dir = if src.contains('*') { path.parent().unwrap() } else { &path };
+        let dir = if src.contains('*') {
+            path.parent().unwrap()
+        } else {
+            &path
+        };
         assert!(dir.exists(), "asset {src} does not exist");
     }
 }
@@ -260,8 +285,15 @@ fn maintainer_scripts_are_executable_posix_sh() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o111, 0o111, "{name} is not executable");
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("#!/bin/sh\n") && text.contains("\nset -e\n"), "{name}");
+        assert!(
+            text.starts_with("#!/bin/sh\n") && text.contains("\nset -e\n"),
+            "{name}"
+        );
         let out = Command::new("sh").arg("-n").arg(&path).output().unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

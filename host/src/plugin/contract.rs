@@ -294,7 +294,10 @@ mod tests {
         assert!(compatible("0.2.0", "0.2.0"));
         assert!(compatible("0.2.7", "0.2.0"));
         assert!(compatible("0.2.0", "0.2.7"));
-        assert!(compatible("0.2.1+build.5", "0.2.0"), "build metadata is ignored");
+        assert!(
+            compatible("0.2.1+build.5", "0.2.0"),
+            "build metadata is ignored"
+        );
         assert!(!compatible("0.3.0", "0.2.0"));
         assert!(!compatible("0.1.9", "0.2.0"));
         assert!(!compatible("1.2.0", "0.2.0"));

@@ -181,7 +181,9 @@ fn records(text: &str) -> Result<Vec<Record>, PlanError> {
     let mut out: Vec<(usize, usize, csv::StringRecord)> = Vec::new();
     for result in reader.records() {
         let record = result.map_err(|e| PlanError::Line {
-            line: e.position().map_or(0, |p| lines.line_of(text, p.byte() as usize)),
+            line: e
+                .position()
+                .map_or(0, |p| lines.line_of(text, p.byte() as usize)),
             message: e.to_string(),
         })?;
         let byte = record.position().map_or(0, |p| p.byte() as usize);
@@ -515,7 +517,10 @@ mod tests {
         let e = err(&format!("{HEADER}\n{ok}\n2026-03-01,1,\"Paris,1,1\n"));
         assert!(e.starts_with("line 3:") && e.contains("not closed"), "{e}");
         let e = err(&format!("{HEADER}\n2026-03-01,1,Pa\"ris,1,1\n{ok}\n"));
-        assert!(e.starts_with("line 2:") && e.contains("odd number of quotes"), "{e}");
+        assert!(
+            e.starts_with("line 2:") && e.contains("odd number of quotes"),
+            "{e}"
+        );
         let e = err(&format!("{HEADER}\n{ok}\n2026-03-01,1,PARIS,2,2\n"));
         assert!(e.starts_with("line 3:") && e.contains("as line 2"), "{e}");
         let e = err(&format!("vendor,{HEADER}\nShotgun,{ok}\n"));
@@ -534,9 +539,8 @@ mod tests {
 
     #[test]
     fn a_quoted_field_may_span_lines_and_later_lines_keep_their_numbers() {
-        let text = format!(
-            "{HEADER}\n2026-03-01,1,\"Saint-\nPetersburg\",1,1\n2026-03-02,1,Paris,1,1\n"
-        );
+        let text =
+            format!("{HEADER}\n2026-03-01,1,\"Saint-\nPetersburg\",1,1\n2026-03-02,1,Paris,1,1\n");
         let rows = parse_csv(&text).unwrap();
         assert_eq!(rows[0].city, "saint- petersburg");
         assert_eq!(rows[1].city, "paris");
@@ -557,7 +561,9 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_and_crlf_line_ends_are_read_as_plain_text() {
-        let text = format!("\u{feff}{HEADER}\r\n2026-03-01,1,Paris,1,1.5\r\n\r\n2026-03-02,1,Lyon,2,2\r\n");
+        let text = format!(
+            "\u{feff}{HEADER}\r\n2026-03-01,1,Paris,1,1.5\r\n\r\n2026-03-02,1,Lyon,2,2\r\n"
+        );
         let rows = parse_csv(&text).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].sales_date, "2026-03-01");
@@ -570,7 +576,9 @@ mod tests {
         assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
         assert!(err("\u{feff}\r\n").contains("empty"));
         // Old Mac line ends (a lone CR) count as lines too.
-        let e = err(&format!("{HEADER}\r2026-03-01,1,Paris,1,1\r2026-03-02,1,Lyon,1,x\r"));
+        let e = err(&format!(
+            "{HEADER}\r2026-03-01,1,Paris,1,1\r2026-03-02,1,Lyon,1,x\r"
+        ));
         assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
     }
 
