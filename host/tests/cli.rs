@@ -501,3 +501,76 @@ async fn drop_in_plugins_load_and_a_broken_one_is_refused_without_stopping_the_r
     );
     assert!(stdout.contains("shotgun/default: ok"), "{stdout}");
 }
+
+/// A spreadsheet's export: BOM, CRLF, a quoted city with a comma and doubled quotes, a quoted
+/// city across two lines. The rows land in the SQLite warehouse; a later file with a bad record
+/// after a multi-line one names the record's line and column and changes nothing.
+#[test]
+fn plan_import_reads_a_spreadsheet_csv_and_a_bad_record_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let import = |name: &str, text: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = bin()
+            .args(["plan", "import"])
+            .arg(&file)
+            .env_clear()
+            .env("BOXOFFICE_STATE_DIR", dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let plans = || -> Vec<(String, String, i64, f64)> {
+        let db = rusqlite::Connection::open(dir.path().join("warehouse.sqlite")).unwrap();
+        let mut st = db
+            .prepare("SELECT city, sales_date, plan_tickets, plan_revenue FROM plan_sales ORDER BY sales_date")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let good = "\u{feff}sales_date,event_id,city,plan_tickets,plan_revenue\r\n\
+                2026-03-01,90001,\"Club \"\"Moon\"\", Paris\",120,150000.50\r\n\
+                2026-03-02,90001,\"Saint-\r\nPetersburg\",80,99.5\r\n\
+                2026-03-03,90001,Lyon,0,0\r\n";
+    let (ok, stdout, stderr) = import("plan.csv", good);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("3 plan row(s)"), "{stdout}");
+    let before = plans();
+    assert_eq!(
+        before,
+        vec![
+            (
+                "club \"moon\", paris".to_string(),
+                "2026-03-01".to_string(),
+                120,
+                150000.5
+            ),
+            (
+                "saint- petersburg".to_string(),
+                "2026-03-02".to_string(),
+                80,
+                99.5
+            ),
+            ("lyon".to_string(), "2026-03-03".to_string(), 0, 0.0),
+        ]
+    );
+    // Line 1 header, 2 ok, 3–4 one record, 5 bad: nothing of it is written.
+    let bad = "sales_date,event_id,city,plan_tickets,plan_revenue\r\n\
+               2026-03-01,90001,\"Club \"\"Moon\"\", Paris\",999,1\r\n\
+               2026-03-02,90001,\"Saint-\r\nPetersburg\",999,1\r\n\
+               2026-03-03,90001,Lyon,1,1.555\r\n";
+    let (ok, _, stderr) = import("bad.csv", bad);
+    assert!(!ok);
+    assert!(
+        stderr.contains("bad.csv: line 5, column `plan_revenue`: `1.555` is not an amount")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert_eq!(plans(), before);
+}

@@ -68,10 +68,16 @@ const LISTED_NAMES: usize = 8;
 
 /// What this host runs, as a refusal says it.
 pub fn supported() -> String {
-    let minor = WIT_VERSION
-        .rsplit_once('.')
-        .map_or(WIT_VERSION, |(mm, _)| mm);
-    format!("{WIT_PACKAGE}@{minor} components (exports manifest, begin, handle)")
+    let host = host_version();
+    format!(
+        "{WIT_PACKAGE}@{}.{} components (exports manifest, begin, handle)",
+        host.major, host.minor
+    )
+}
+
+/// The contract version this host implements, [`WIT_VERSION`] parsed.
+fn host_version() -> semver::Version {
+    semver::Version::parse(WIT_VERSION).expect("WIT_VERSION is a semver version (a test checks)")
 }
 
 /// The contract version `component` was built against, once it is known to be a connector of a
@@ -111,10 +117,15 @@ pub fn check(
     };
     for name in &contract_imports {
         let found = name.split_once('@').map_or("none", |(_, v)| v);
-        if !compatible(found, WIT_VERSION) {
+        let refusal = match semver::Version::parse(found) {
+            Err(e) => Some(format!("`{found}` (not a semver version: {e})")),
+            Ok(v) if !same_contract(&v, &host_version()) => Some(found.to_string()),
+            Ok(_) => None,
+        };
+        if let Some(found) = refusal {
             return Err(PluginError::IncompatibleWit {
                 plugin: plugin.to_string(),
-                found: found.to_string(),
+                found,
                 expected: WIT_VERSION.to_string(),
             });
         }
@@ -237,13 +248,28 @@ pub fn wit_version_of(imports: &[String]) -> Option<String> {
     })
 }
 
-/// Same major.minor (0.x: same minor, as semver treats 0.x minors as breaking).
+/// Whether a component built against contract version `found` runs on a host implementing
+/// `expected`: both semver versions with the same major.minor (under 1.0 a minor is a breaking
+/// change, and the host adds functions in minors, so an older or newer minor is refused either
+/// way); the patch level is free. A pre-release matches only itself. A malformed version
+/// (`0.2`, `v0.2.0`, `0.2.x`, empty) is never compatible.
 pub fn compatible(found: &str, expected: &str) -> bool {
-    let mm = |v: &str| {
-        let mut it = v.split('.');
-        (it.next().map(str::to_owned), it.next().map(str::to_owned))
+    match (
+        semver::Version::parse(found),
+        semver::Version::parse(expected),
+    ) {
+        (Ok(found), Ok(expected)) => same_contract(&found, &expected),
+        _ => false,
+    }
+}
+
+fn same_contract(found: &semver::Version, expected: &semver::Version) -> bool {
+    let pre_ok = if found.pre.is_empty() && expected.pre.is_empty() {
+        true
+    } else {
+        found.pre == expected.pre && found.patch == expected.patch
     };
-    mm(found) == mm(expected)
+    found.major == expected.major && found.minor == expected.minor && pre_ok
 }
 
 #[cfg(test)]
@@ -261,6 +287,45 @@ mod tests {
         assert!(!compatible("0.2.0", "0.1.0"));
         assert!(!compatible("1.1.0", "0.1.0"));
         assert_eq!(wit_version_of(&["wasi:io/poll@0.2.0".to_string()]), None);
+    }
+
+    #[test]
+    fn contract_versions_compare_as_semver() {
+        assert!(compatible("0.2.0", "0.2.0"));
+        assert!(compatible("0.2.7", "0.2.0"));
+        assert!(compatible("0.2.0", "0.2.7"));
+        assert!(
+            compatible("0.2.1+build.5", "0.2.0"),
+            "build metadata is ignored"
+        );
+        assert!(!compatible("0.3.0", "0.2.0"));
+        assert!(!compatible("0.1.9", "0.2.0"));
+        assert!(!compatible("1.2.0", "0.2.0"));
+        assert!(compatible("1.2.3", "1.2.0"));
+        assert!(!compatible("1.3.0", "1.2.0"));
+        assert!(!compatible("0.2.0-rc.1", "0.2.0"));
+        assert!(compatible("0.2.0-rc.1", "0.2.0-rc.1"));
+        assert!(!compatible("0.2.0-rc.1", "0.2.0-rc.2"));
+        // A numeric comparison, not a text one: 0.10 is not 0.1.
+        assert!(!compatible("0.10.0", "0.1.0"));
+    }
+
+    #[test]
+    fn malformed_contract_versions_are_never_compatible() {
+        for bad in [
+            "", "0.2", "v0.2.0", "0.2.x", "0.2.0.1", "02.0.0", "0.2.0 ", " 0.2.0", "0.-2.0",
+            "none", "0.2.0-", "0.2.0+", "ü.2.0",
+        ] {
+            assert!(!compatible(bad, "0.2.0"), "{bad:?} accepted");
+            assert!(!compatible("0.2.0", bad), "host version {bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn the_host_contract_version_is_semver() {
+        let v = host_version();
+        assert_eq!(v.to_string(), WIT_VERSION);
+        assert!(v.pre.is_empty() && v.build.is_empty());
     }
 
     #[test]

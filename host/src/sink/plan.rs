@@ -68,45 +68,6 @@ fn show(v: &str) -> String {
     }
 }
 
-/// Splits one CSV line (RFC 4180 quoting: `"a,b"`, `""` for a quote). Fields are trimmed.
-fn split_line(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cur.push(c),
-            (false, '"') if cur.trim().is_empty() && !was_quoted => {
-                cur.clear();
-                quoted = true;
-                was_quoted = true;
-            }
-            (false, '"') => return Err("a quote inside an unquoted field".into()),
-            (false, ',') => {
-                out.push(cur.trim().to_string());
-                cur.clear();
-                was_quoted = false;
-            }
-            (false, c) if was_quoted && !c.is_whitespace() => {
-                return Err("text after a closing quote".into())
-            }
-            (false, c) => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed (fields cannot span lines)".into());
-    }
-    out.push(cur.trim().to_string());
-    Ok(out)
-}
-
 fn parse_date(v: &str) -> Result<String, String> {
     let bad = || format!("{} is not a date: use YYYY-MM-DD, e.g. 2026-03-01", show(v));
     let b = v.as_bytes();
@@ -156,7 +117,21 @@ fn parse_revenue(v: &str) -> Result<f64, String> {
     v.parse().map_err(|_| bad())
 }
 
+/// A non-empty name without control characters. A quoted value spanning lines (a spreadsheet
+/// cell with a line break) is one name: its lines are joined with a space.
 fn parse_text(v: &str, what: &str) -> Result<String, String> {
+    let joined;
+    let v = if v.contains(['\n', '\r']) {
+        joined = v
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        joined.as_str()
+    } else {
+        v
+    };
     if v.is_empty() {
         return Err(format!("{what} is empty"));
     }
@@ -184,25 +159,104 @@ fn parse_vendor(v: &str) -> Result<String, String> {
     }
 }
 
-/// Parses and validates a whole plan file. Every line is checked; the first problem is
-/// returned with its line number (1 = the header) and column.
-pub fn parse_csv(text: &str) -> Result<Vec<PlanRow>, PlanError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    let header = loop {
-        match lines.next() {
-            None => return Err(PlanError::Empty),
-            Some((_, l)) if l.trim().is_empty() => continue,
-            Some((1, l)) => break l,
-            Some((n, _)) => {
-                return Err(PlanError::Line {
-                    line: n,
-                    message: "blank lines before the header".into(),
-                })
+/// One CSV record: the line it starts on (1 = the first line of the file) and its fields,
+/// trimmed, quotes undone.
+struct Record {
+    line: usize,
+    fields: Vec<String>,
+}
+
+/// Splits the file into records (RFC 4180, by the `csv` crate: `"a,b"`, `""` for a quote,
+/// quoted fields across lines, CRLF or LF). The crate reads a stray or unclosed quote as text;
+/// both are refused here, from the quote count of the record's raw text (each quoted field
+/// holds an even number), so a typo cannot swallow the rest of the file into one value.
+fn records(text: &str) -> Result<Vec<Record>, PlanError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    // Line numbers come from the byte offsets: the crate's own count is off after CRLF ends.
+    let lines = LineIndex::new(text);
+    let mut out: Vec<(usize, usize, csv::StringRecord)> = Vec::new();
+    for result in reader.records() {
+        let record = result.map_err(|e| PlanError::Line {
+            line: e
+                .position()
+                .map_or(0, |p| lines.line_of(text, p.byte() as usize)),
+            message: e.to_string(),
+        })?;
+        let byte = record.position().map_or(0, |p| p.byte() as usize);
+        out.push((lines.line_of(text, byte), byte, record));
+    }
+    let mut records = Vec::with_capacity(out.len());
+    for (i, (line, start, record)) in out.iter().enumerate() {
+        let end = out.get(i + 1).map_or(text.len(), |next| next.1);
+        let raw = &text[*start..end];
+        if raw.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+            return Err(PlanError::Line {
+                line: *line,
+                message: "an odd number of quotes: a quoted field is not closed, or a value holds \
+                          a `\"` without being quoted (quote the value and double the `\"`)"
+                    .into(),
+            });
+        }
+        // A line of only spaces is a blank line, as an empty one is.
+        if record.len() == 1 && record[0].is_empty() {
+            continue;
+        }
+        records.push(Record {
+            line: *line,
+            fields: record.iter().map(str::to_string).collect(),
+        });
+    }
+    Ok(records)
+}
+
+/// Where each line starts, for the line number of a byte offset. A line ends at `\n`, `\r\n`
+/// or a lone `\r` (the three ends the CSV reader accepts).
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let mut starts = vec![0];
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
             }
         }
+        LineIndex { starts }
+    }
+
+    /// 1-based line of the first character at or after `byte` that is not a line end (the
+    /// reader reports a record after CRLF as starting at its `\n`).
+    fn line_of(&self, text: &str, byte: usize) -> usize {
+        let skipped = text.as_bytes()[byte.min(text.len())..]
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        self.starts.partition_point(|&s| s <= byte + skipped)
+    }
+}
+
+/// Parses and validates a whole plan file. Every record is checked; the first problem is
+/// returned with the line its record starts on (1 = the header) and its column.
+pub fn parse_csv(text: &str) -> Result<Vec<PlanRow>, PlanError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut records = records(text)?.into_iter();
+    let Some(header) = records.next() else {
+        return Err(PlanError::Empty);
     };
-    let names = split_line(header).map_err(PlanError::Header)?;
+    if header.line != 1 {
+        return Err(PlanError::Line {
+            line: header.line,
+            message: "blank lines before the header".into(),
+        });
+    }
+    let names = header.fields;
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, n) in names.iter().enumerate() {
         if !REQUIRED.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()) {
@@ -231,11 +285,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<PlanRow>, PlanError> {
 
     let mut rows = Vec::new();
     let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
-    for (n, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields = split_line(line).map_err(|message| PlanError::Line { line: n, message })?;
+    for Record { line: n, fields } in records {
         if fields.len() != names.len() {
             return Err(PlanError::Line {
                 line: n,
@@ -466,10 +516,70 @@ mod tests {
         assert!(e.starts_with("line 3:") && e.contains("4 field(s)"), "{e}");
         let e = err(&format!("{HEADER}\n{ok}\n2026-03-01,1,\"Paris,1,1\n"));
         assert!(e.starts_with("line 3:") && e.contains("not closed"), "{e}");
+        let e = err(&format!("{HEADER}\n2026-03-01,1,Pa\"ris,1,1\n{ok}\n"));
+        assert!(
+            e.starts_with("line 2:") && e.contains("odd number of quotes"),
+            "{e}"
+        );
         let e = err(&format!("{HEADER}\n{ok}\n2026-03-01,1,PARIS,2,2\n"));
         assert!(e.starts_with("line 3:") && e.contains("as line 2"), "{e}");
         let e = err(&format!("vendor,{HEADER}\nShotgun,{ok}\n"));
         assert!(e.starts_with("line 2, column `vendor`:"), "{e}");
+    }
+
+    #[test]
+    fn quoted_fields_hold_commas_and_doubled_quotes() {
+        let rows = parse_csv(&format!(
+            "{HEADER}\n2026-03-01,\"A-1,b\",\"Club \"\"Moon\"\", Paris\",1,1\n"
+        ))
+        .unwrap();
+        assert_eq!(rows[0].event_id, "A-1,b");
+        assert_eq!(rows[0].city, "club \"moon\", paris");
+    }
+
+    #[test]
+    fn a_quoted_field_may_span_lines_and_later_lines_keep_their_numbers() {
+        let text =
+            format!("{HEADER}\n2026-03-01,1,\"Saint-\nPetersburg\",1,1\n2026-03-02,1,Paris,1,1\n");
+        let rows = parse_csv(&text).unwrap();
+        assert_eq!(rows[0].city, "saint- petersburg");
+        assert_eq!(rows[1].city, "paris");
+        // The record after the two-line one starts on line 4.
+        let e = err(&format!(
+            "{HEADER}\n2026-03-01,1,\"Saint-\nPetersburg\",1,1\n2026-03-02,1,Paris,x,1\n"
+        ));
+        assert!(e.starts_with("line 4, column `plan_tickets`:"), "{e}");
+        // A bad value in a multi-line record names the line the record starts on.
+        let e = err(&format!(
+            "{HEADER}\n2026-03-01,1,Paris,1,1\n2026-03-02,1,\"Saint-\nPetersburg\",x,1\n"
+        ));
+        assert!(e.starts_with("line 3, column `plan_tickets`:"), "{e}");
+        // A line break is no way into a number.
+        let e = err(&format!("{HEADER}\n2026-03-01,1,Paris,\"1\n2\",1\n"));
+        assert!(e.starts_with("line 2, column `plan_tickets`:"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_ends_are_read_as_plain_text() {
+        let text = format!(
+            "\u{feff}{HEADER}\r\n2026-03-01,1,Paris,1,1.5\r\n\r\n2026-03-02,1,Lyon,2,2\r\n"
+        );
+        let rows = parse_csv(&text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].sales_date, "2026-03-01");
+        assert_eq!(rows[0].plan_revenue, 1.5);
+        assert_eq!(rows[1].plan_revenue, 2.0);
+        // The BOM is not part of the first column's name, and CRLF counts as one line end.
+        let e = err(&format!(
+            "\u{feff}{HEADER}\r\n2026-03-01,1,Paris,1,1\r\n2026-03-02,1,Lyon,1,x\r\n"
+        ));
+        assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
+        assert!(err("\u{feff}\r\n").contains("empty"));
+        // Old Mac line ends (a lone CR) count as lines too.
+        let e = err(&format!(
+            "{HEADER}\r2026-03-01,1,Paris,1,1\r2026-03-02,1,Lyon,1,x\r"
+        ));
+        assert!(e.starts_with("line 3, column `plan_revenue`:"), "{e}");
     }
 
     #[test]

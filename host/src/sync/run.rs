@@ -169,7 +169,7 @@ pub async fn sync_account(
         .record_run(&vendor, &account.name, &summary, finished_ms);
     if opts.kind != RunKind::DryRun {
         let run = RunRecord {
-            run_id: run_uuid(),
+            run_id: run_uuid(started_ms),
             vendor: vendor.clone(),
             kind: opts.kind.as_str().to_string(),
             account: account.name.clone(),
@@ -203,26 +203,16 @@ pub async fn sync_account(
 }
 
 /// A random (version 4) UUID as text.
-fn run_uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(
-        [
-            &b[..6],
-            &[(b[6] & 0x0f) | 0x40],
-            &b[7..8],
-            &[(b[8] & 0x3f) | 0x80],
-            &b[9..],
-        ]
-        .concat(),
-    );
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+/// A run's id in the warehouse's `job_runs`: a UUID v7 (RFC 9562), its first 48 bits the run's
+/// start in Unix milliseconds and the rest random, so ids sort by start time (the ClickHouse
+/// table and a reader listing runs see them in order) and carry nothing `started_at_ms` does
+/// not already say. The text form is the usual hyphenated lower-case one the columns hold.
+fn run_uuid(started_ms: i64) -> String {
+    let random: [u8; 10] = rand::random();
+    uuid::Builder::from_unix_timestamp_millis(started_ms.max(0) as u64, &random)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 fn plugin_stop(e: PluginError) -> Stop {
@@ -741,4 +731,27 @@ async fn fetch_pages(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_uuid;
+
+    #[test]
+    fn run_ids_are_v7_uuids_that_sort_by_start_time() {
+        let started_ms = 1_772_400_605_123;
+        let id = run_uuid(started_ms);
+        let parsed = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+        // The hyphenated lower-case text the `job_runs.run_id` columns have always held.
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, id.to_lowercase());
+        assert_eq!(id, parsed.hyphenated().to_string());
+        // The first 48 bits are the start in milliseconds.
+        let hex: String = id.chars().filter(|c| *c != '-').take(12).collect();
+        assert_eq!(i64::from_str_radix(&hex, 16).unwrap(), started_ms);
+        assert!(run_uuid(started_ms + 1) > id);
+        assert_ne!(run_uuid(started_ms), id, "the rest is random");
+    }
 }
