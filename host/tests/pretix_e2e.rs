@@ -242,15 +242,14 @@ fn assert_matches(s: &Setup, truth: &Truth, when: &str) {
             ),
             "{when}: /metrics counts of {event}"
         );
-        // `/metrics` writes money as minor / 100 for every currency (metrics::ledger::major);
-        // right for the two-decimal ones only, so JPY's revenue is compared in the warehouse.
-        if t.currency == "EUR" {
-            let want = t.kept_minor as f64 / 100.0;
-            assert!(
-                (revenue["EUR"] - want).abs() < 1e-6,
-                "{when}: /metrics revenue of {event}: {} vs {want}",
-                revenue["EUR"]
-            );
+        // Major units of the event's own currency: EUR has two minor digits, JPY none.
+        let want = boxoffice_records::currency::to_major(t.kept_minor, &t.currency);
+        let got = revenue[t.currency.as_str()];
+        assert!(
+            (got - want).abs() < 1e-6,
+            "{when}: /metrics revenue of {event} in {}: {got} vs {want}",
+            t.currency
+        );
         }
     }
 }

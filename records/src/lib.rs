@@ -22,6 +22,8 @@
 //! It does not own what a record may contain (the host's firewall) or pseudonyms (the host
 //! turns every `PersonalId` into one while decoding; the raw value is never stored).
 
+pub mod currency;
+
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};

@@ -44,7 +44,7 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
                 let mut l = event_labels(&r.vendor, &r.account, &r.event_id);
                 l.push((name, LabelValue::from(&r.value)));
                 l.push(("currency", LabelValue::from(&r.currency)));
-                (l, major(r.revenue_minor))
+                (l, major(r.revenue_minor, &r.currency))
             }),
         )?;
     }
@@ -56,7 +56,7 @@ pub(super) fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), st
             let mut l = event_labels(&f.vendor, &f.account, &f.event_id);
             l.push(("fee_type", LabelValue::from(f.fee_type.as_str())));
             l.push(("currency", LabelValue::from(&f.currency)));
-            (l, major(f.amount_minor))
+            (l, major(f.amount_minor, &f.currency))
         }),
     )?;
     gauge_family(

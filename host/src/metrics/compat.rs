@@ -218,7 +218,7 @@ pub(super) fn encode(
                 .map(|k| (titled(k), k.revenue_minor)),
         )
         .into_iter()
-        .map(|(l, v)| (l, major(v))),
+        .map(|(l, v)| (l, major(v, EUROS))),
     )?;
     counter_family(
         enc,
@@ -247,7 +247,7 @@ pub(super) fn encode(
             })
         }))
         .into_iter()
-        .map(|(l, v)| (l, major(v))),
+        .map(|(l, v)| (l, major(v, EUROS))),
     )?;
     for (dim, family) in BY_DIMENSION {
         let label = dim.as_str();

@@ -195,8 +195,8 @@ pub struct Family {
     /// Pushes `(at_ms, delta)` in the family's integer units: the ticket's contribution is the
     /// sum of the deltas at or before a moment.
     pub changes: fn(&Ticket, &mut Vec<(i64, i64)>),
-    /// Integer units → exposed value.
-    pub value: fn(i64) -> f64,
+    /// Integer units → exposed value (the series' labels say its currency, where it has one).
+    pub value: fn(i64, &Labels) -> f64,
 }
 
 fn kpi_labels(t: &LedgerTicket) -> Labels {
@@ -214,8 +214,17 @@ fn kpi_currency_labels(t: &LedgerTicket) -> Labels {
     l
 }
 
-fn count(n: i64) -> f64 {
+fn count(n: i64, _: &Labels) -> f64 {
     n as f64
+}
+
+/// Minor units → major units of the series' `currency` label.
+fn money(minor: i64, labels: &Labels) -> f64 {
+    let currency = labels
+        .iter()
+        .find(|(name, _)| *name == "currency")
+        .map_or("", |(_, v)| v.raw());
+    major(minor, currency)
 }
 
 fn sold(t: &Ticket, out: &mut Vec<(i64, i64)>) {
@@ -299,7 +308,7 @@ pub const FAMILIES: &[Family] = &[
         name: "boxoffice_revenue_total",
         labels: kpi_currency_labels,
         changes: revenue,
-        value: major,
+        value: money,
     },
 ];
 
@@ -408,7 +417,7 @@ impl<'a> EventHistory<'a> {
                     next += 1;
                 }
                 if i >= acc.start {
-                    values.push((f.value)(sum));
+                    values.push((f.value)(sum, &labels));
                 }
             }
             stats.families[fi].1 += 1;
@@ -643,6 +652,23 @@ mod tests {
     }
 
     #[test]
+    fn revenue_is_in_the_major_units_of_each_currency() {
+        let mut yen = ticket(1, "e1", "VIP", TicketStatus::Valid);
+        yen.currency = "JPY".into();
+        yen.price_minor = 3500;
+        let mut euro = ticket(2, "e2", "VIP", TicketStatus::Valid);
+        euro.price_minor = 3500;
+        let (_d, s) = store(vec![yen, euro]);
+        let (got, _, _) = history(&s, &hours(2));
+        // JPY has no minor digits: 3500 minor units are ¥3,500, not ¥35.
+        assert_eq!(
+            values(&got, "boxoffice_revenue_total", "e1", "VIP"),
+            [3500.0]
+        );
+        assert_eq!(values(&got, "boxoffice_revenue_total", "e2", "VIP"), [35.0]);
+    }
+
+    #[test]
     fn a_refund_moves_a_ticket_from_sold_to_refunded_at_refunded_at() {
         let mut t = ticket(1, "e1", "VIP", TicketStatus::Refunded);
         t.refunded_minor = 600; // 400 withheld
@@ -753,7 +779,7 @@ mod tests {
             }
             assert_eq!(
                 last("boxoffice_revenue_total", k),
-                Some(major(k.revenue_minor)),
+                Some(major(k.revenue_minor, &k.currency)),
                 "{k:?}"
             );
         }

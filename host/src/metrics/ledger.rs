@@ -67,9 +67,9 @@ pub(super) fn gauge_f64_family(
     Ok(())
 }
 
-/// Minor units → major units (every currency boxoffice meets has two decimals).
-pub(super) fn major(minor: i64) -> f64 {
-    minor as f64 / 100.0
+/// Minor units → major units of the row's currency (JPY has no minor digits, KWD three).
+pub(super) fn major(minor: i64, currency: &str) -> f64 {
+    boxoffice_records::currency::to_major(minor, currency)
 }
 
 /// What one scrape reads from the state database.
@@ -196,7 +196,7 @@ fn encode_core(enc: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         s.kpis.iter().map(|k| {
             let mut l = kpi_labels(k);
             l.push(("currency", LabelValue::from(&k.currency)));
-            (l, major(k.revenue_minor))
+            (l, major(k.revenue_minor, &k.currency))
         }),
     )?;
     gauge_family(

@@ -2,16 +2,8 @@
 //! currency, exactly: no floats, and a digit the currency cannot hold is an error, not a
 //! rounding.
 
-/// Minor digits of an ISO 4217 currency (2 unless listed).
-pub fn exponent(currency: &str) -> u32 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
-        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        "CLF" | "UYW" => 4,
-        _ => 2,
-    }
-}
+/// Minor digits of an ISO 4217 currency (the records crate holds the table).
+pub use boxoffice_plugin_sdk::currency::minor_exponent as exponent;
 
 /// `"-12.340"` with `exponent` 2 → `-1234`. `None` for anything that is not a plain decimal,
 /// for nonzero digits beyond `exponent`, and on overflow.

@@ -28,6 +28,7 @@ pub use bindings::boxoffice::connector::types::{
     Auth, HttpRequest, HttpResponse, Manifest, Page, PluginError, RunContext, Setting,
 };
 pub use bindings::export;
+pub use boxoffice_records::currency;
 pub use boxoffice_records::{
     decode as decode_records, Event, Inventory, Item, PersonalId, RecordWriter, Ticket,
     TicketStatus,
