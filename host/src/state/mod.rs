@@ -9,6 +9,7 @@ pub mod breakdown;
 mod group;
 pub mod ledger;
 pub mod migrate;
+mod run_status;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -17,6 +18,7 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use ledger::{EventRow, KpiRow, RunHealth};
+pub use run_status::RunStatus;
 use migrate::Migration;
 
 /// Migrations of the state database, in order.
@@ -33,7 +35,7 @@ pub struct StateStore {
 /// Counts and outcome of a finished run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOutcome {
-    pub status: String,
+    pub status: RunStatus,
     pub pages: u64,
     pub records: u64,
     pub rejected: u64,
@@ -108,7 +110,7 @@ impl StateStore {
             params![
                 run_id,
                 now_ms,
-                outcome.status,
+                outcome.status.as_str(),
                 outcome.pages as i64,
                 outcome.records as i64,
                 outcome.rejected as i64,

@@ -7,7 +7,8 @@ use serde::Deserialize;
 pub struct TicketsPage<'a> {
     #[serde(borrow, default)]
     pub pagination: Option<Pagination<'a>>,
-    #[serde(borrow)]
+    /// A ticket that does not read fails the page with its index (`record 7: ...`).
+    #[serde(borrow, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireTicket<'a>>,
 }
 
@@ -82,12 +83,11 @@ pub struct WireTicket<'a> {
     pub deal_channel: std::borrow::Cow<'a, str>,
     #[serde(borrow, default)]
     pub deal_visibilities: Vec<std::borrow::Cow<'a, str>>,
+    /// The four amounts are required (`int` on every ticket seen): a missing fee would
+    /// otherwise pass for 0, and the canonical ticket has no "unknown" amount.
     pub deal_price: i64,
-    #[serde(default)]
     pub deal_service_fee: i64,
-    #[serde(default)]
     pub deal_user_service_fee: i64,
-    #[serde(default)]
     pub deal_producer_cost: i64,
     pub order_id: i64,
     #[serde(borrow)]
@@ -119,7 +119,7 @@ pub struct WireTicket<'a> {
 
 #[derive(Deserialize)]
 pub struct EventsPage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireEvent>,
 }
 
@@ -134,8 +134,9 @@ pub struct WireEvent {
     pub cancelled_at: Option<String>,
     pub left_tickets_count: Option<i64>,
     pub geolocation: Option<Geolocation>,
+    /// Absent or null: capacity unknown (an empty list is a real 0).
     #[serde(default)]
-    pub deals: Vec<Deal>,
+    pub deals: Option<Vec<Deal>>,
 }
 
 #[derive(Deserialize)]

@@ -172,7 +172,7 @@ fn errors_are_typed() {
 fn begin_plans_tickets_and_events_when_due() {
     let fresh = begin_with(&mut FakeHost::default(), &ctx(None)).unwrap();
     let ids: Vec<_> = fresh.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, vec!["tickets", "events-upcoming", "events-past"]);
+    assert_eq!(ids, vec!["tickets", "aux:events-upcoming", "aux:events-past"]);
     assert!(!fresh[0].query.iter().any(|(k, _)| k == "after"));
 
     let c = ctx(Some(
