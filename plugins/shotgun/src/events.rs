@@ -18,7 +18,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         let id = e.id.to_string();
         records.event(Event {
             event_id: id.as_str().into(),
-            name: e.name.as_str().into(),
+            name: e.name.as_deref().unwrap_or("").into(),
             city: e
                 .geolocation
                 .as_ref()

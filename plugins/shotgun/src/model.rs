@@ -81,8 +81,9 @@ pub struct WireTicket<'a> {
     pub deal_title: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     pub deal_channel: std::borrow::Cow<'a, str>,
+    /// Absent or null: no known visibility.
     #[serde(borrow, default)]
-    pub deal_visibilities: Vec<std::borrow::Cow<'a, str>>,
+    pub deal_visibilities: Option<Vec<std::borrow::Cow<'a, str>>>,
     /// The four amounts are required (`int` on every ticket seen): a missing fee would
     /// otherwise pass for 0, and the canonical ticket has no "unknown" amount.
     pub deal_price: i64,
@@ -127,8 +128,9 @@ pub struct EventsPage {
 #[serde(rename_all = "camelCase")]
 pub struct WireEvent {
     pub id: i64,
+    /// Absent or null: unknown (an empty name never replaces a known one in the ledger).
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
     pub cancelled_at: Option<String>,
