@@ -80,7 +80,8 @@ fn tickets_left_samples(metrics: &str, vendor: &str) -> usize {
     metrics
         .lines()
         .filter(|l| {
-            (l.starts_with("boxoffice_tickets_left{") || l.starts_with("boxoffice_event_tickets_left{"))
+            (l.starts_with("boxoffice_tickets_left{")
+                || l.starts_with("boxoffice_event_tickets_left{"))
                 && l.contains(&v)
         })
         .count()
@@ -95,15 +96,18 @@ fn inventory(p: &Pipeline, vendor: &str) -> ShowInventory {
         .unwrap()
         .into_iter()
         .filter(|(v, _, _)| v == vendor)
-        .map(|(_, _, i)| (i.show_id, i.captured_at_ms, (i.capacity, i.available, i.sold)))
+        .map(|(_, _, i)| {
+            (
+                i.show_id,
+                i.captured_at_ms,
+                (i.capacity, i.available, i.sold),
+            )
+        })
         .collect()
 }
 
 fn small_qtickets(cfg: QticketsConfig) -> QticketsSim {
-    QticketsSim::new(QticketsConfig {
-        orders: 600,
-        ..cfg
-    })
+    QticketsSim::new(QticketsConfig { orders: 600, ..cfg })
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,35 +126,70 @@ async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
     let s = run(&p, &account, sim.now_ms()).await;
     assert_eq!(s.status, RunStatus::Degraded, "{s:?}");
     assert!(s.succeeded() && !s.ok());
-    assert_eq!(s.degraded.total(), shows, "one skipped request per show: {s:?}");
+    assert_eq!(
+        s.degraded.total(),
+        shows,
+        "one skipped request per show: {s:?}"
+    );
     assert!(
-        s.message.contains(&format!("degraded: {shows} auxiliary requests skipped (seats vendor_unavailable ×{shows})")),
+        s.message.contains(&format!(
+            "degraded: {shows} auxiliary requests skipped (seats vendor_unavailable ×{shows})"
+        )),
         "{}",
         s.message
     );
-    assert_eq!(ledger_sales(&p, "qtickets"), qtickets_truth(&sim), "orders exact");
-    let cursor = p.state.cursor("qtickets", "main").unwrap().expect("committed");
+    assert_eq!(
+        ledger_sales(&p, "qtickets"),
+        qtickets_truth(&sim),
+        "orders exact"
+    );
+    let cursor = p
+        .state
+        .cursor("qtickets", "main")
+        .unwrap()
+        .expect("committed");
     assert!(cursor.contains("\"last_id\":"), "{cursor}");
-    assert!(inventory(&p, "qtickets").is_empty(), "never measured: no figure");
+    assert!(
+        inventory(&p, "qtickets").is_empty(),
+        "never measured: no figure"
+    );
     let m = p.metrics.encode().unwrap();
     let counted = |reason: &str| {
         sample(
             &m,
             "boxoffice_sync_degraded_requests_total",
-            &["vendor=\"qtickets\"", "account=\"main\"", &format!("reason=\"{reason}\"")],
+            &[
+                "vendor=\"qtickets\"",
+                "account=\"main\"",
+                &format!("reason=\"{reason}\""),
+            ],
         )
     };
     assert_eq!(counted("vendor_unavailable"), Some(shows as f64), "{m}");
-    assert_eq!(counted("bad_response"), Some(0.0), "shown at 0 before the first");
     assert_eq!(
-        sample(&m, "boxoffice_sync_runs_total", &["vendor=\"qtickets\"", "status=\"degraded\""]),
+        counted("bad_response"),
+        Some(0.0),
+        "shown at 0 before the first"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "boxoffice_sync_runs_total",
+            &["vendor=\"qtickets\"", "status=\"degraded\""]
+        ),
         Some(1.0)
     );
-    assert_eq!(sample(&m, "boxoffice_source_up", &["vendor=\"qtickets\""]), Some(1.0));
+    assert_eq!(
+        sample(&m, "boxoffice_source_up", &["vendor=\"qtickets\""]),
+        Some(1.0)
+    );
     assert_eq!(tickets_left_samples(&m, "qtickets"), 0);
     let health = p.state.run_health().unwrap();
     assert_eq!(health[0].last_status, RunStatus::Degraded);
-    assert!(health[0].last_success_ms.is_some(), "a degraded run is a success");
+    assert!(
+        health[0].last_success_ms.is_some(),
+        "a degraded run is a success"
+    );
 
     // 2. The run goes on: new orders arrive and the seats answer again → ok, figures exact.
     sim.advance(60);
@@ -163,9 +202,24 @@ async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
     let truth: Vec<_> = sim
         .inventory_truth()
         .iter()
-        .map(|t| (t.show_id.to_string(), (Some(t.capacity as u32), Some(t.left as u32), Some(t.sold as u32))))
+        .map(|t| {
+            (
+                t.show_id.to_string(),
+                (
+                    Some(t.capacity as u32),
+                    Some(t.left as u32),
+                    Some(t.sold as u32),
+                ),
+            )
+        })
         .collect();
-    assert_eq!(known.iter().map(|(s, _, f)| (s.clone(), *f)).collect::<Vec<_>>(), truth);
+    assert_eq!(
+        known
+            .iter()
+            .map(|(s, _, f)| (s.clone(), *f))
+            .collect::<Vec<_>>(),
+        truth
+    );
     let m = p.metrics.encode().unwrap();
     assert!(tickets_left_samples(&m, "qtickets") as u64 >= shows, "{m}");
 
@@ -174,7 +228,11 @@ async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
     sim.set_optional_fields(OptionalFields::Absent);
     let now = sim.now_ms();
     let s = run(&p, &account, now).await;
-    assert_eq!(s.status, RunStatus::Ok, "a missing optional field is no failure: {s:?}");
+    assert_eq!(
+        s.status,
+        RunStatus::Ok,
+        "a missing optional field is no failure: {s:?}"
+    );
     assert_eq!(ledger_sales(&p, "qtickets"), qtickets_truth(&sim));
     let unknown = inventory(&p, "qtickets");
     assert_eq!(unknown.len() as u64, shows);
@@ -183,7 +241,11 @@ async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
         assert_eq!(*at, now, "show {show}: captured by this run");
     }
     let m = p.metrics.encode().unwrap();
-    assert_eq!(tickets_left_samples(&m, "qtickets"), 0, "no gauge for unknown seats: {m}");
+    assert_eq!(
+        tickets_left_samples(&m, "qtickets"),
+        0,
+        "no gauge for unknown seats: {m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -199,16 +261,29 @@ async fn answers_without_optional_fields_sync_exactly_for_both_connectors() {
         let s = run(&p, &account, sim.now_ms()).await;
         assert_eq!(s.status, RunStatus::Ok, "qtickets {how:?}: {s:?}");
         assert!(s.records > 500, "{s:?}");
-        assert_eq!(ledger_sales(&p, "qtickets"), qtickets_truth(&sim), "qtickets {how:?}");
+        assert_eq!(
+            ledger_sales(&p, "qtickets"),
+            qtickets_truth(&sim),
+            "qtickets {how:?}"
+        );
         let inv = inventory(&p, "qtickets");
         assert_eq!(inv.len(), sim.inventory_truth().len(), "qtickets {how:?}");
-        assert!(inv.iter().all(|(_, _, f)| *f == (None, None, None)), "{how:?}: {inv:?}");
+        assert!(
+            inv.iter().all(|(_, _, f)| *f == (None, None, None)),
+            "{how:?}: {inv:?}"
+        );
         let events = p.state.events().unwrap();
         let names: Vec<_> = sim.event_truth().into_iter().map(|e| e.name).collect();
         for n in &names {
-            assert!(events.iter().any(|e| &e.event.name == n), "{how:?}: event {n} kept its name");
+            assert!(
+                events.iter().any(|e| &e.event.name == n),
+                "{how:?}: event {n} kept its name"
+            );
         }
-        assert!(events.iter().all(|e| e.event.city.is_none()), "{how:?}: city unknown");
+        assert!(
+            events.iter().all(|e| e.event.city.is_none()),
+            "{how:?}: city unknown"
+        );
         let m = p.metrics.encode().unwrap();
         assert_eq!(tickets_left_samples(&m, "qtickets"), 0, "{how:?}");
 
@@ -222,9 +297,16 @@ async fn answers_without_optional_fields_sync_exactly_for_both_connectors() {
         let account = shotgun_account(&sg, &srv, &sg.token()).await;
         let s = run(&p, &account, sg.now_ms()).await;
         assert_eq!(s.status, RunStatus::Ok, "shotgun {how:?}: {s:?}");
-        assert_eq!(ledger_sales(&p, "shotgun"), shotgun_truth(&sg), "shotgun {how:?}");
+        assert_eq!(
+            ledger_sales(&p, "shotgun"),
+            shotgun_truth(&sg),
+            "shotgun {how:?}"
+        );
         let inv = inventory(&p, "shotgun");
-        assert!(!inv.is_empty() && inv.iter().all(|(_, _, f)| *f == (None, None, None)), "{how:?}: {inv:?}");
+        assert!(
+            !inv.is_empty() && inv.iter().all(|(_, _, f)| *f == (None, None, None)),
+            "{how:?}: {inv:?}"
+        );
         let m = p.metrics.encode().unwrap();
         assert_eq!(tickets_left_samples(&m, "shotgun"), 0, "{how:?}");
     }
@@ -239,7 +321,10 @@ fn free_port() -> u16 {
 }
 
 fn vendor_sold(metrics: &str, account: &str) -> u64 {
-    let want = ["vendor=\"qtickets\"".to_string(), format!("account=\"{account}\"")];
+    let want = [
+        "vendor=\"qtickets\"".to_string(),
+        format!("account=\"{account}\""),
+    ];
     metrics
         .lines()
         .filter(|l| l.starts_with("boxoffice_tickets_sold_total{"))
@@ -331,7 +416,9 @@ secrets = {{ token = {{ file = "{bt}" }} }}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(advanced, "the first sync never matched: {metrics}\n{logs}");
@@ -339,7 +426,8 @@ secrets = {{ token = {{ file = "{bt}" }} }}
     assert_eq!(vendor_sold(&metrics, "bare"), want(&bare), "{logs}");
     assert_eq!(health.0, 200, "degraded is not down: {}", health.1);
     assert!(
-        health.1.starts_with("degraded: qtickets/garbage: ") && health.1.contains("seats bad_response ×"),
+        health.1.starts_with("degraded: qtickets/garbage: ")
+            && health.1.contains("seats bad_response ×"),
         "{}",
         health.1
     );
@@ -352,7 +440,11 @@ secrets = {{ token = {{ file = "{bt}" }} }}
     .unwrap();
     assert!(skipped >= 2.0, "{metrics}");
     assert_eq!(
-        sample(&metrics, "boxoffice_sync_degraded_requests_total", &["account=\"bare\"", "reason=\"bad_response\""]),
+        sample(
+            &metrics,
+            "boxoffice_sync_degraded_requests_total",
+            &["account=\"bare\"", "reason=\"bad_response\""]
+        ),
         Some(0.0)
     );
     assert_eq!(tickets_left_samples(&metrics, "qtickets"), 0, "{metrics}");
@@ -360,6 +452,9 @@ secrets = {{ token = {{ file = "{bt}" }} }}
     assert!(logs.contains("auxiliary request skipped"), "{logs}");
     assert!(logs.contains("\"request_kind\":\"seats\""), "{logs}");
     for canary in boxoffice_sim::canary::ALL {
-        assert!(!logs.to_lowercase().contains(&canary.to_lowercase()), "{canary} in the logs");
+        assert!(
+            !logs.to_lowercase().contains(&canary.to_lowercase()),
+            "{canary} in the logs"
+        );
     }
 }

@@ -70,7 +70,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(runs) => {
                 crate::metrics::health::assess(&runs, &scheduled, crate::clock::now_ms(), started)
             }
-            Err(e) => crate::metrics::health::Health::Unhealthy(vec![format!("state database: {e}")]),
+            Err(e) => {
+                crate::metrics::health::Health::Unhealthy(vec![format!("state database: {e}")])
+            }
         })
     };
     let bound =

@@ -37,14 +37,13 @@ pub fn assess(runs: &[RunHealth], accounts: &[Scheduled], now_ms: i64, started_m
             .find(|r| &r.vendor == vendor && &r.account == account);
         let window = every * HEALTHY_WITHIN_INTERVALS;
         match r {
-            Some(r) if !r.last_status.succeeded() => problems.push(format!(
-                "{vendor}/{account}: last sync {}",
-                r.last_status
-            )),
+            Some(r) if !r.last_status.succeeded() => {
+                problems.push(format!("{vendor}/{account}: last sync {}", r.last_status))
+            }
             Some(r) if r.last_success_ms.is_none_or(|t| now_ms - t > window) => {
                 problems.push(format!(
-                    "{vendor}/{account}: no successful sync for {HEALTHY_WITHIN_INTERVALS} intervals"
-                ))
+                "{vendor}/{account}: no successful sync for {HEALTHY_WITHIN_INTERVALS} intervals"
+            ))
             }
             Some(r) if r.last_status == RunStatus::Degraded => {
                 degraded.push(format!("{vendor}/{account}: {}", r.last_message))
@@ -100,7 +99,10 @@ mod tests {
             "3 pages, 120 records; degraded: 2 auxiliary requests skipped (seats bad_response ×2)",
             Some(0),
         );
-        assert_eq!(assess(&[ok.clone()], &sched(&["a"]), now, 0), Health::Healthy);
+        assert_eq!(
+            assess(&[ok.clone()], &sched(&["a"]), now, 0),
+            Health::Healthy
+        );
         assert_eq!(
             assess(&[ok.clone(), deg.clone()], &sched(&["a", "b"]), now, 0),
             Health::Degraded(vec![

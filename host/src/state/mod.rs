@@ -18,8 +18,8 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use ledger::{EventRow, KpiRow, RunHealth};
-pub use run_status::RunStatus;
 use migrate::Migration;
+pub use run_status::RunStatus;
 
 /// Migrations of the state database, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {

@@ -57,6 +57,13 @@ impl fmt::Display for RunStatus {
     }
 }
 
+/// The stored text (see [`RunStatus::from_stored`]).
+impl From<&str> for RunStatus {
+    fn from(s: &str) -> Self {
+        Self::from_stored(s)
+    }
+}
+
 impl PartialEq<&str> for RunStatus {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other

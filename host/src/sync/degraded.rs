@@ -137,8 +137,17 @@ mod tests {
         assert_eq!(auxiliary_kind("aux:seats:9:10"), Some("seats"));
         assert_eq!(auxiliary_kind("aux:events-past"), Some("events-past"));
         assert_eq!(auxiliary_kind("orders"), None);
-        assert_eq!(auxiliary_kind("seats:1:2"), None, "the pre-convention id is core");
-        for odd in ["aux:", "aux:Seats", "aux:canary.name@example.invalid", "aux:a b"] {
+        assert_eq!(
+            auxiliary_kind("seats:1:2"),
+            None,
+            "the pre-convention id is core"
+        );
+        for odd in [
+            "aux:",
+            "aux:Seats",
+            "aux:canary.name@example.invalid",
+            "aux:a b",
+        ] {
             assert_eq!(auxiliary_kind(odd), Some("other"), "{odd}");
         }
         let long = format!("aux:{}", "a".repeat(33));
@@ -170,7 +179,9 @@ mod tests {
             attempts: 3,
         };
         assert_eq!(DegradedReason::of_http(&net), Some(DegradedReason::Network));
-        let method = HttpError::Method { method: "POST".into() };
+        let method = HttpError::Method {
+            method: "POST".into(),
+        };
         assert_eq!(DegradedReason::of_http(&method), None);
     }
 

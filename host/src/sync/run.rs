@@ -12,7 +12,7 @@ use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, Record
 use crate::sink::{RunRecord, Sink};
 use crate::state::{RunOutcome, RunStatus, StateStore};
 
-use super::degraded::{auxiliary_kind, DegradedReason, Degradations};
+use super::degraded::{auxiliary_kind, Degradations, DegradedReason};
 
 /// An account of one vendor, as configured by the operator.
 #[derive(Clone)]

@@ -84,7 +84,11 @@ fn add<'a>(
         }
         let q = [
             (&mut t.capacity, "max_quantity", seat.max_quantity.as_ref()),
-            (&mut t.available, "free_quantity", seat.free_quantity.as_ref()),
+            (
+                &mut t.available,
+                "free_quantity",
+                seat.free_quantity.as_ref(),
+            ),
             (&mut t.sold, "payed_quantity", seat.payed_quantity.as_ref()),
         ];
         for (total, what, v) in q {

@@ -1089,7 +1089,10 @@ fn payed_absent_or_null_falls_back_to_payed_at() {
         for o in v["data"].as_array_mut().unwrap() {
             match how {
                 Missing::Absent => o.as_object_mut().unwrap().remove("payed"),
-                Missing::Null => o.as_object_mut().unwrap().insert("payed".into(), Value::Null),
+                Missing::Null => o
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("payed".into(), Value::Null),
             };
         }
         v["data"][1]["payed_at"] = Value::Null;
@@ -1119,14 +1122,22 @@ fn a_missing_required_field_names_the_record_and_the_field() {
         "{e:?}"
     );
     // Readable but incomplete: the record's id.
-    for (field, basket) in [("event_id", false), ("updated_at", false), ("show_id", true), ("price", true)] {
+    for (field, basket) in [
+        ("event_id", false),
+        ("updated_at", false),
+        ("show_id", true),
+        ("price", true),
+    ] {
         let mut v = example_orders();
         let target = if basket {
             &mut v["data"][1]["baskets"][0]
         } else {
             &mut v["data"][1]
         };
-        target.as_object_mut().unwrap().insert(field.into(), Value::Null);
+        target
+            .as_object_mut()
+            .unwrap()
+            .insert(field.into(), Value::Null);
         let e = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap_err();
         assert!(
             matches!(&e, PluginError::BadResponse(m) if m.contains("order 2000102") && m.contains(&format!("`{field}`"))),
@@ -1164,7 +1175,10 @@ fn events_without_optional_fields_still_plan_every_seats_request() {
         for e in &ev {
             assert_eq!((&e.city, &e.venue), (&None, &None), "{how:?}");
             assert_eq!((e.starts_at_ms, e.ends_at_ms), (None, None), "{how:?}");
-            assert_eq!(e.updated_at_ms, NOW, "{how:?}: no timestamps, the run's clock");
+            assert_eq!(
+                e.updated_at_ms, NOW,
+                "{how:?}: no timestamps, the run's clock"
+            );
         }
     }
 }
@@ -1184,7 +1198,10 @@ fn seats_without_quantities_are_unknown_never_zero() {
     let i = |body: &Value| {
         let page = handle(&c, &seats_req(&c), &body.to_string()).unwrap();
         let i = inventory(&page);
-        assert_eq!((&*i.event_id, &*i.show_id, i.captured_at_ms), ("90001", "95001", NOW));
+        assert_eq!(
+            (&*i.event_id, &*i.show_id, i.captured_at_ms),
+            ("90001", "95001", NOW)
+        );
         (i.capacity, i.available, i.sold)
     };
     assert_eq!(i(&full), (Some(302), Some(121), Some(171)));
@@ -1202,7 +1219,11 @@ fn seats_without_quantities_are_unknown_never_zero() {
             Missing::Absent => node.remove("payed_quantity"),
             Missing::Null => node.insert("payed_quantity".into(), Value::Null),
         };
-        assert_eq!(i(&v), (Some(302), Some(121), None), "{how:?}: only sold unknown");
+        assert_eq!(
+            i(&v),
+            (Some(302), Some(121), None),
+            "{how:?}: only sold unknown"
+        );
     }
     // An empty string is no figure either.
     let mut v = full.clone();
@@ -1226,5 +1247,8 @@ fn events_and_seats_are_auxiliary_orders_are_not() {
     assert!(plan::events_request(&s, 1).id.starts_with(aux));
     assert!(plan::seats_request(&s, 1, 2).id.starts_with(aux));
     assert!(!plan::orders_request(&s, 0, 1).id.starts_with(aux));
-    assert_eq!(seats::ids(&plan::seats_request(&s, 7, 8).id), Some(("7", "8")));
+    assert_eq!(
+        seats::ids(&plan::seats_request(&s, 7, 8).id),
+        Some(("7", "8"))
+    );
 }

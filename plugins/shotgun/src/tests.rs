@@ -172,7 +172,10 @@ fn errors_are_typed() {
 fn begin_plans_tickets_and_events_when_due() {
     let fresh = begin_with(&mut FakeHost::default(), &ctx(None)).unwrap();
     let ids: Vec<_> = fresh.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, vec!["tickets", "aux:events-upcoming", "aux:events-past"]);
+    assert_eq!(
+        ids,
+        vec!["tickets", "aux:events-upcoming", "aux:events-past"]
+    );
     assert!(!fresh[0].query.iter().any(|(k, _)| k == "after"));
 
     let c = ctx(Some(
@@ -289,8 +292,15 @@ fn tickets_without_optional_fields_keep_their_figures() {
             &ok(&v.to_string()),
         )
         .unwrap_or_else(|e| panic!("null={null}: {e:?}"));
-        assert_eq!(decoded_tickets(&page), decoded_tickets(&full), "null={null}");
-        assert_eq!(page.cursor, full.cursor, "null={null}: the cursor does not move differently");
+        assert_eq!(
+            decoded_tickets(&page),
+            decoded_tickets(&full),
+            "null={null}"
+        );
+        assert_eq!(
+            page.cursor, full.cursor,
+            "null={null}: the cursor does not move differently"
+        );
         for r in decode_records(&page.records).unwrap() {
             if let Item::Ticket(t) = r {
                 assert_eq!((t.buyer, t.region), (None, None), "null={null}");
@@ -303,7 +313,12 @@ fn tickets_without_optional_fields_keep_their_figures() {
 #[test]
 fn a_missing_required_ticket_field_names_the_record_and_the_field() {
     let c = ctx(None);
-    for field in ["deal_price", "deal_service_fee", "ticket_updated_at", "order_id"] {
+    for field in [
+        "deal_price",
+        "deal_service_fee",
+        "ticket_updated_at",
+        "order_id",
+    ] {
         let mut v: serde_json::Value = serde_json::from_str(PAGE).unwrap();
         v["data"][2].as_object_mut().unwrap().remove(field);
         let e = handle_with(
@@ -325,7 +340,9 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
     let c = ctx(None);
     let s = plan::settings(&c).unwrap();
     let req = plan::events_request(&s, plan::EVENTS_PAST, 0);
-    assert!(req.id.starts_with(boxoffice_plugin_sdk::wire::AUXILIARY_PREFIX));
+    assert!(req
+        .id
+        .starts_with(boxoffice_plugin_sdk::wire::AUXILIARY_PREFIX));
     for body in [
         r#"{"data":[{"id":200002,"cancelledAt":null}]}"#,
         r#"{"data":[{"id":200002,"name":null,"startTime":null,"leftTicketsCount":null,"geolocation":null,"deals":null,"cancelledAt":null}]}"#,
@@ -336,8 +353,16 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         let records = decode_records(&page.records).unwrap();
         match &records[..] {
             [Item::Event(e), Item::Inventory(v)] => {
-                assert_eq!((&*e.event_id, &*e.name, &e.city), ("200002", "", &None), "{body}");
-                assert_eq!((v.capacity, v.available, v.sold), (None, None, None), "{body}");
+                assert_eq!(
+                    (&*e.event_id, &*e.name, &e.city),
+                    ("200002", "", &None),
+                    "{body}"
+                );
+                assert_eq!(
+                    (v.capacity, v.available, v.sold),
+                    (None, None, None),
+                    "{body}"
+                );
             }
             other => panic!("{body}: {} records", other.len()),
         }

@@ -140,6 +140,10 @@ pub fn seats_failure(fault: SeatsFault) -> (u16, &'static str, Vec<u8>) {
             br#"{"error":"Unknown error","status":500,"code":"UNKNOWN_ERROR","info":[]}"#.to_vec(),
         ),
         // A 200 whose body is cut off mid-document.
-        SeatsFault::Garbage => (200, "application/json", br#"{"data":{"A-1;1":{"id":"#.to_vec()),
+        SeatsFault::Garbage => (
+            200,
+            "application/json",
+            br#"{"data":{"A-1;1":{"id":"#.to_vec(),
+        ),
     }
 }
