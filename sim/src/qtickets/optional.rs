@@ -147,3 +147,68 @@ pub fn seats_failure(fault: SeatsFault) -> (u16, &'static str, Vec<u8>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn absent_keeps_only_the_kept_keys_and_null_nulls_the_rest() {
+        let order = serde_json::json!({"data":[{"id":1,"payed":true,"payed_at":"t","client_id":5,
+            "event_id":2,"currency_id":"RUB","created_at":"t","updated_at":"t","deleted_at":null,
+            "backend_user_id":null,"utm":[],"baskets":[{"id":3,"show_id":4,"price":10,"seat_id":"A-1;1",
+            "quantity":1,"deleted_at":null,"refunded_at":null,"refunded_amount":null,"checked_at":null}]}],
+            "paging":{"perPage":50,"currentPage":1,"total":1}});
+        let body = serde_json::to_vec(&order).unwrap();
+        let absent: Value =
+            serde_json::from_slice(&shape(body.clone(), Body::Orders, OptionalFields::Absent))
+                .unwrap();
+        let o = &absent["data"][0];
+        let mut k = keys(o);
+        k.sort_unstable();
+        let mut want = ORDER_KEEP.to_vec();
+        want.sort_unstable();
+        assert_eq!(k, want);
+        assert_eq!(keys(&o["baskets"][0]).len(), BASKET_KEEP.len());
+        assert_eq!(absent["paging"], order["paging"], "the envelope stays");
+        let null: Value =
+            serde_json::from_slice(&shape(body.clone(), Body::Orders, OptionalFields::Null))
+                .unwrap();
+        assert_eq!(null["data"][0]["payed_at"], Value::Null);
+        assert_eq!(null["data"][0]["baskets"][0]["seat_id"], Value::Null);
+        assert_eq!(null["data"][0]["payed"], Value::Bool(true));
+        assert_eq!(
+            shape(body.clone(), Body::Orders, OptionalFields::Served),
+            body
+        );
+    }
+
+    #[test]
+    fn seat_nodes_lose_their_quantities_flat_or_in_zones() {
+        let flat = br#"{"data":{"A-1;1":{"id":"A-1;1","root_id":"A-1;1","max_quantity":1,"free_quantity":0,"payed_quantity":1,"disabled":false}}}"#;
+        let v: Value =
+            serde_json::from_slice(&shape(flat.to_vec(), Body::Seats, OptionalFields::Absent))
+                .unwrap();
+        assert_eq!(keys(&v["data"]["A-1;1"]), ["disabled", "id"]);
+        let zones = br#"{"data":{"A":{"zone_id":"A","seats":{"1;1":{"id":"A-1;1","max_quantity":1,"disabled":false}}}}}"#;
+        let v: Value =
+            serde_json::from_slice(&shape(zones.to_vec(), Body::Seats, OptionalFields::Null))
+                .unwrap();
+        assert_eq!(v["data"]["A"]["seats"]["1;1"]["max_quantity"], Value::Null);
+        assert_eq!(v["data"]["A"]["zone_id"], "A", "zones stay as they are");
+    }
+
+    #[test]
+    fn seats_failures_are_a_500_or_a_body_that_does_not_parse() {
+        let (status, _, body) = seats_failure(SeatsFault::ServerError);
+        assert_eq!(status, 500);
+        assert!(serde_json::from_slice::<Value>(&body).is_ok());
+        let (status, _, body) = seats_failure(SeatsFault::Garbage);
+        assert_eq!(status, 200);
+        assert!(serde_json::from_slice::<Value>(&body).is_err());
+    }
+}

@@ -68,3 +68,23 @@ pub fn shape(body: Vec<u8>, keep: &[&str], how: OptionalFields) -> Vec<u8> {
     }
     serde_json::to_vec(&v).expect("a JSON value serializes")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_keep_only_the_kept_keys() {
+        let body = br#"{"params":{},"data":[{"ticket_id":1,"user_id":7,"deal_price":100,"utm_source":"x"}]}"#;
+        let v: Value =
+            serde_json::from_slice(&shape(body.to_vec(), TICKET_KEEP, OptionalFields::Absent))
+                .unwrap();
+        let keys: Vec<_> = v["data"][0].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["deal_price", "ticket_id"]);
+        assert!(v.get("params").is_some());
+        let v: Value =
+            serde_json::from_slice(&shape(body.to_vec(), TICKET_KEEP, OptionalFields::Null))
+                .unwrap();
+        assert_eq!(v["data"][0]["user_id"], Value::Null);
+    }
+}
