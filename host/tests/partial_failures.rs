@@ -118,7 +118,17 @@ async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
     });
     let srv = sim.spawn().await.unwrap();
     let p = Pipeline::new();
-    let account = qtickets_account(&srv, &sim.token(), &[("inventory_every_secs", "0")]).await;
+    // Every run reads every order (changes to old orders are otherwise seen on the daily
+    // reconcile) and the inventory: the figures must equal the truth after each run.
+    let account = qtickets_account(
+        &srv,
+        &sim.token(),
+        &[
+            ("inventory_every_secs", "0"),
+            ("reconcile_every_hours", "0"),
+        ],
+    )
+    .await;
     let shows = sim.inventory_truth().len() as u64;
     assert!(shows >= 4, "the simulation has shows to read ({shows})");
 
@@ -365,13 +375,13 @@ max_requests_per_minute = 0
 vendor = "qtickets"
 name = "garbage"
 interval_secs = 1
-settings = {{ base_url = "{g}/api/rest/v1", inventory_every_secs = "0" }}
+settings = {{ base_url = "{g}/api/rest/v1", inventory_every_secs = "0", reconcile_every_hours = "0" }}
 secrets = {{ token = {{ file = "{gt}" }} }}
 [[account]]
 vendor = "qtickets"
 name = "bare"
 interval_secs = 1
-settings = {{ base_url = "{b}/api/rest/v1", inventory_every_secs = "0" }}
+settings = {{ base_url = "{b}/api/rest/v1", inventory_every_secs = "0", reconcile_every_hours = "0" }}
 secrets = {{ token = {{ file = "{bt}" }} }}
 "#,
             state = dir.path().join("state").display(),
