@@ -100,7 +100,7 @@ mod tests {
             Some(0),
         );
         assert_eq!(
-            assess(&[ok.clone()], &sched(&["a"]), now, 0),
+            assess(std::slice::from_ref(&ok), &sched(&["a"]), now, 0),
             Health::Healthy
         );
         assert_eq!(

@@ -257,7 +257,10 @@ fn strip(v: &mut serde_json::Value, keep: &[&str], null: bool) {
     }
 }
 
-fn decoded_tickets(page: &Page) -> Vec<(String, TicketStatus, i64, i64, i64, String, Option<i64>)> {
+/// (id, status, price, service fee, refunded, category, refunded at) of each ticket.
+type TicketFigures = (String, TicketStatus, i64, i64, i64, String, Option<i64>);
+
+fn decoded_tickets(page: &Page) -> Vec<TicketFigures> {
     decode_records(&page.records)
         .unwrap()
         .into_iter()
