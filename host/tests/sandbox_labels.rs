@@ -43,7 +43,8 @@ const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,appl
 
 /// Serves `p`'s metrics on loopback and scrapes them once with `accept`: (content type, body).
 async fn live_scrape(p: &Pipeline, accept: &str) -> (String, String) {
-    let health: boxoffice::metrics::server::HealthCheck = Arc::new(|| Ok(()));
+    let health: boxoffice::metrics::server::HealthCheck =
+        Arc::new(|| boxoffice::metrics::health::Health::Healthy);
     let addr = boxoffice::metrics::server::serve(
         "127.0.0.1:0".parse().unwrap(),
         p.metrics.clone(),

@@ -186,7 +186,7 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
     let first_scrape_ms = scrape()?;
     let repeat_scrape_ms = scrape()?;
     let mut out = BackfillOut {
-        status: s.status.clone(),
+        status: s.status.as_str().to_string(),
         message: s.message.clone(),
         pages: s.pages,
         records: s.records,

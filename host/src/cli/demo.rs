@@ -134,7 +134,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("state: {}", state_dir.display());
     let app = App::open(config).await?;
-    let health: crate::metrics::server::HealthCheck = Arc::new(|| Ok(()));
+    let health: crate::metrics::server::HealthCheck =
+        Arc::new(|| crate::metrics::health::Health::Healthy);
     let bound =
         crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
     let accounts = app.accounts()?;

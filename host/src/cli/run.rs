@@ -25,10 +25,6 @@ pub struct RunArgs {
     pub max_concurrent_syncs: usize,
 }
 
-/// An account is unhealthy when its last run failed or no successful run happened within this
-/// many intervals.
-const HEALTHY_WITHIN_INTERVALS: i64 = 3;
-
 fn interval(account: &Account, configured: Option<u32>) -> Duration {
     crate::plugin::ceilings::sync_interval(
         account.plugin.manifest.default_interval_secs,
@@ -57,52 +53,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let every = interval(&account, a.interval_secs);
         schedule.push((account, every));
     }
-    let health =
-        {
-            let state = app.deps.state.clone();
-            let intervals: Vec<(String, String, i64)> = schedule
-                .iter()
-                .map(|(a, every)| {
-                    (
-                        a.vendor_id().to_string(),
-                        a.name.clone(),
-                        every.as_millis() as i64,
-                    )
-                })
-                .collect();
-            let started = crate::clock::now_ms();
-            Arc::new(move || {
-                let runs = state
-                    .run_health()
-                    .map_err(|e| format!("state database: {e}"))?;
-                let now = crate::clock::now_ms();
-                let mut problems = Vec::new();
-                for (vendor, account, every) in &intervals {
-                    let r = runs
-                        .iter()
-                        .find(|r| &r.vendor == vendor && &r.account == account);
-                    let window = every * HEALTHY_WITHIN_INTERVALS;
-                    match r {
-                        Some(r) if r.last_status != "ok" => problems
-                            .push(format!("{vendor}/{account}: last sync {}", r.last_status)),
-                        Some(r) if r.last_success_ms.is_none_or(|t| now - t > window) => problems
-                            .push(format!(
-                                "{vendor}/{account}: no successful sync for {} intervals",
-                                HEALTHY_WITHIN_INTERVALS
-                            )),
-                        None if now - started > window => {
-                            problems.push(format!("{vendor}/{account}: never synced"))
-                        }
-                        _ => {}
-                    }
-                }
-                if problems.is_empty() {
-                    Ok(())
-                } else {
-                    Err(problems.join("; "))
-                }
+    let health: crate::metrics::server::HealthCheck = {
+        let state = app.deps.state.clone();
+        let scheduled: Vec<crate::metrics::health::Scheduled> = schedule
+            .iter()
+            .map(|(a, every)| {
+                (
+                    a.vendor_id().to_string(),
+                    a.name.clone(),
+                    every.as_millis() as i64,
+                )
             })
-        };
+            .collect();
+        let started = crate::clock::now_ms();
+        Arc::new(move || match state.run_health() {
+            Ok(runs) => {
+                crate::metrics::health::assess(&runs, &scheduled, crate::clock::now_ms(), started)
+            }
+            Err(e) => {
+                crate::metrics::health::Health::Unhealthy(vec![format!("state database: {e}")])
+            }
+        })
+    };
     let bound =
         crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
     tracing::info!(listen = %bound, accounts = schedule.len(), "boxoffice running");

@@ -9,6 +9,7 @@
 pub mod breakdown;
 pub mod compat;
 pub mod exposition;
+pub mod health;
 pub mod history;
 pub mod import;
 pub mod label;
@@ -62,6 +63,8 @@ pub struct Metrics {
     /// Planned requests refused by the outbound screen (`plugin::outbound`).
     refused: Family<ReasonLabels, Counter>,
     traps: Family<TrapLabels, Counter>,
+    /// Auxiliary requests a run skipped because they failed (`sync::degraded`).
+    degraded: Family<ReasonLabels, Counter>,
     runs: Family<StatusLabels, Counter>,
     source_up: Family<AccountLabels, Gauge>,
     last_success: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
@@ -88,6 +91,7 @@ impl Metrics {
             rejected: Family::default(),
             refused: Family::default(),
             traps: Family::default(),
+            degraded: Family::default(),
             runs: Family::default(),
             source_up: Family::default(),
             last_success: Family::default(),
@@ -118,6 +122,11 @@ impl Metrics {
             "boxoffice_plugin_traps",
             "Plugin instances that trapped, by kind",
             m.traps.clone(),
+        );
+        registry.register(
+            "boxoffice_sync_degraded_requests",
+            "Auxiliary requests (events, inventory) that failed and were skipped while the run went on, by reason",
+            m.degraded.clone(),
         );
         registry.register(
             "boxoffice_sync_runs",
@@ -202,6 +211,16 @@ impl Metrics {
             .inc();
     }
 
+    pub fn auxiliary_failed(&self, vendor: &str, account: &str, reason: &str) {
+        self.degraded
+            .get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
     pub fn record_run(&self, vendor: &str, account: &str, s: &RunSummary, finished_ms: i64) {
         let a = acct(vendor, account);
         self.known_account(vendor, account);
@@ -209,14 +228,15 @@ impl Metrics {
             .get_or_create(&StatusLabels {
                 vendor: vendor.into(),
                 account: account.into(),
-                status: LabelValue::from(&s.status),
+                status: LabelValue::from(s.status.as_str()),
             })
             .inc();
-        self.source_up.get_or_create(&a).set(s.ok() as i64);
+        // A degraded run stored its core data: the source is up (`/healthz` says degraded).
+        self.source_up.get_or_create(&a).set(s.succeeded() as i64);
         self.duration
             .get_or_create(&a)
             .set(s.duration_ms as f64 / 1000.0);
-        if s.ok() {
+        if s.succeeded() {
             self.last_success
                 .get_or_create(&a)
                 .set(finished_ms as f64 / 1000.0);
@@ -234,6 +254,13 @@ impl Metrics {
                 vendor: vendor.into(),
                 account: account.into(),
                 status: status.into(),
+            });
+        }
+        for reason in crate::sync::degraded::DegradedReason::ALL {
+            let _ = self.degraded.get_or_create(&ReasonLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                reason: reason.as_str().into(),
             });
         }
         for reason in crate::plugin::RejectReason::ALL {

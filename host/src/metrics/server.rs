@@ -1,5 +1,5 @@
 //! `/metrics` and `/healthz` over HTTP (axum). The format of `/metrics` follows the `Accept`
-//! header ([`super::exposition`]).
+//! header ([`super::exposition`]); what `/healthz` decides is [`super::health`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +11,11 @@ use axum::routing::get;
 use axum::Router;
 
 use super::exposition::Format;
+use super::health::Health;
 use super::Metrics;
 
-/// Says whether the daemon is healthy, and why not.
-pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+/// Says whether the daemon is healthy, degraded or unhealthy, and why.
+pub type HealthCheck = Arc<dyn Fn() -> Health + Send + Sync>;
 
 #[derive(Clone)]
 struct AppState {
@@ -41,10 +42,11 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> impl IntoResp
 
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
     match (s.health)() {
-        Ok(()) => (StatusCode::OK, "ok\n".to_string()),
-        Err(why) => (
+        Health::Healthy => (StatusCode::OK, "ok\n".to_string()),
+        Health::Degraded(why) => (StatusCode::OK, format!("degraded: {}\n", why.join("; "))),
+        Health::Unhealthy(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("unhealthy: {why}\n"),
+            format!("unhealthy: {}\n", why.join("; ")),
         ),
     }
 }

@@ -38,7 +38,9 @@ pub struct EventRow {
 pub struct RunHealth {
     pub vendor: String,
     pub account: String,
-    pub last_status: String,
+    pub last_status: super::RunStatus,
+    /// The last run's message (for a degraded run: what failed, by request kind and reason).
+    pub last_message: String,
     pub last_finished_ms: Option<i64>,
     pub last_success_ms: Option<i64>,
     pub last_duration_ms: Option<i64>,
@@ -349,8 +351,8 @@ impl StateStore {
         let mut st = conn.prepare_cached(
             "SELECT j.vendor, j.account, j.status, j.finished_at,
                  (SELECT MAX(finished_at) FROM job_runs s WHERE s.vendor = j.vendor
-                      AND s.account = j.account AND s.status = 'ok'),
-                 j.finished_at - j.started_at
+                      AND s.account = j.account AND s.status IN ('ok', 'degraded')),
+                 j.finished_at - j.started_at, j.message
              FROM job_runs j
              WHERE j.id = (SELECT MAX(id) FROM job_runs k WHERE k.vendor = j.vendor
                                AND k.account = j.account AND k.status <> 'running')
@@ -360,7 +362,8 @@ impl StateStore {
             Ok(RunHealth {
                 vendor: r.get(0)?,
                 account: r.get(1)?,
-                last_status: r.get(2)?,
+                last_status: super::RunStatus::from_stored(&r.get::<_, String>(2)?),
+                last_message: r.get(6)?,
                 last_finished_ms: r.get(3)?,
                 last_success_ms: r.get(4)?,
                 last_duration_ms: r.get(5)?,

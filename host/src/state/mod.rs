@@ -9,6 +9,7 @@ pub mod breakdown;
 mod group;
 pub mod ledger;
 pub mod migrate;
+mod run_status;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub use ledger::{EventRow, KpiRow, RunHealth};
 use migrate::Migration;
+pub use run_status::RunStatus;
 
 /// Migrations of the state database, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -33,7 +35,7 @@ pub struct StateStore {
 /// Counts and outcome of a finished run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOutcome {
-    pub status: String,
+    pub status: RunStatus,
     pub pages: u64,
     pub records: u64,
     pub rejected: u64,
@@ -108,7 +110,7 @@ impl StateStore {
             params![
                 run_id,
                 now_ms,
-                outcome.status,
+                outcome.status.as_str(),
                 outcome.pages as i64,
                 outcome.records as i64,
                 outcome.rejected as i64,

@@ -1,9 +1,11 @@
 //! The sync room: one run of one account — plan → fetch → transform → screen → write → commit.
 //!
-//! Owns the order of those steps and the run's bookkeeping (job run row, counts, status). It
+//! Owns the order of those steps and the run's bookkeeping (job run row, counts, status), and
+//! which failures only degrade a run (`degraded`: auxiliary requests). It
 //! does not own how requests are made (`http`), what plugins may emit (`plugin::firewall`),
 //! where records go (`sink`) or how the ledger is stored (`state`).
 
+pub mod degraded;
 pub mod run;
 
 pub mod probe;

@@ -1,5 +1,5 @@
 //! One sync run of one account, under the run caps of its plugin's limits (planned requests,
-//! pages, wall time).
+//! pages, wall time). A failed auxiliary request (`degraded`) is skipped and the run goes on.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use crate::metrics::Metrics;
 use crate::model::{PlannedRequest, RunContext};
 use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, RecordFirewall};
 use crate::sink::{RunRecord, Sink};
-use crate::state::{RunOutcome, StateStore};
+use crate::state::{RunOutcome, RunStatus, StateStore};
+
+use super::degraded::{auxiliary_kind, Degradations, DegradedReason};
 
 /// An account of one vendor, as configured by the operator.
 #[derive(Clone)]
@@ -90,7 +92,9 @@ impl std::fmt::Debug for ProgressHook {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    pub status: String,
+    pub status: RunStatus,
+    /// Auxiliary requests skipped because they failed (the run is then `Degraded`).
+    pub degraded: Degradations,
     pub pages: u64,
     pub records: u64,
     pub rejected: u64,
@@ -101,8 +105,14 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Ended `Ok`: nothing failed, not even an auxiliary request.
     pub fn ok(&self) -> bool {
-        self.status == "ok"
+        self.status == RunStatus::Ok
+    }
+
+    /// The core data is stored and committed (`Ok` or `Degraded`).
+    pub fn succeeded(&self) -> bool {
+        self.status.succeeded()
     }
 }
 
@@ -135,26 +145,39 @@ pub async fn sync_account(
     let result = run_pages(deps, account, opts, &mut summary).await;
     summary.duration_ms = started.elapsed().as_millis() as u64;
     let (status, message) = match result {
-        Ok(()) => (
-            "ok",
+        Ok(()) if summary.degraded.is_empty() => (
+            RunStatus::Ok,
             format!("{} pages, {} records", summary.pages, summary.records),
         ),
+        Ok(()) => (
+            RunStatus::Degraded,
+            format!(
+                "{} pages, {} records; degraded: {} skipped ({})",
+                summary.pages,
+                summary.records,
+                plural(summary.degraded.total(), "auxiliary request"),
+                summary.degraded.describe()
+            ),
+        ),
         Err(Stop::Interrupted) => (
-            "interrupted",
+            RunStatus::Interrupted,
             format!(
                 "stopped after {} pages on request; the next run continues from the last committed page",
                 summary.pages
             ),
         ),
-        Err(Stop::Failed(m)) => ("failed", m),
-        Err(Stop::RateLimited(m)) => ("rate_limited", m),
-        Err(Stop::Crashed) => ("failed", "simulated crash after the sink write".to_string()),
+        Err(Stop::Failed(m)) => (RunStatus::Failed, m),
+        Err(Stop::RateLimited(m)) => (RunStatus::RateLimited, m),
+        Err(Stop::Crashed) => (
+            RunStatus::Failed,
+            "simulated crash after the sink write".to_string(),
+        ),
     };
-    summary.status = status.to_string();
+    summary.status = status;
     // Messages may quote what a plugin chose (a request id): one line, whatever it holds.
     summary.message = crate::plugin::firewall::escape_for_log(&message);
     let outcome = RunOutcome {
-        status: summary.status.clone(),
+        status: summary.status,
         pages: summary.pages,
         records: summary.records,
         rejected: summary.rejected,
@@ -175,7 +198,7 @@ pub async fn sync_account(
             account: account.name.clone(),
             started_at_ms: started_ms,
             finished_at_ms: finished_ms,
-            status: summary.status.clone(),
+            status: summary.status.as_str().to_string(),
             records: summary.records,
             rejected: summary.rejected,
             pages: summary.pages,
@@ -200,6 +223,39 @@ pub async fn sync_account(
         summary.message
     );
     Ok(summary)
+}
+
+/// `1 auxiliary request`, `3 auxiliary requests`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Skips a failed auxiliary request: counted in the run's tally and the metric, logged with
+/// its kind and reason (the detail is the host's or the plugin's redacted message, escaped).
+fn skip_auxiliary(
+    deps: &SyncDeps,
+    account: &Account,
+    summary: &mut RunSummary,
+    kind: &str,
+    reason: DegradedReason,
+    detail: &dyn std::fmt::Display,
+) {
+    let vendor = account.vendor_id();
+    summary.degraded.add(kind, reason);
+    deps.metrics
+        .auxiliary_failed(vendor, &account.name, reason.as_str());
+    tracing::warn!(
+        vendor,
+        account = %account.name,
+        request_kind = kind,
+        reason = reason.as_str(),
+        "auxiliary request skipped, the run goes on: {}",
+        crate::plugin::firewall::escape_for_log(&detail.to_string())
+    );
 }
 
 /// A random (version 4) UUID as text.
@@ -654,10 +710,15 @@ async fn fetch_pages(
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = deps.http.execute(&req, &scope).await;
+        let aux = auxiliary_kind(&req.id);
         let fetched = match fetched {
             Ok(f) => f,
             Err(e) => {
                 deps.metrics.http_request(vendor, &account.name, "error");
+                if let (Some(kind), Some(reason)) = (aux, DegradedReason::of_http(&e)) {
+                    skip_auxiliary(deps, account, summary, kind, reason, &e);
+                    continue;
+                }
                 return Err(Stop::Failed(format!("request `{}`: {e}", req.id)));
             }
         };
@@ -674,6 +735,13 @@ async fn fetch_pages(
             Ok(p) => p,
             Err(e) => {
                 traps(&e);
+                if let (Some(kind), Some(reason)) = (aux, DegradedReason::of_plugin(&e)) {
+                    for log in inst.take_logs() {
+                        tracing::debug!(vendor, account = %account.name, level = log.level, "plugin: {}", log.message);
+                    }
+                    skip_auxiliary(deps, account, summary, kind, reason, &e);
+                    continue;
+                }
                 return Err(plugin_stop(e));
             }
         };

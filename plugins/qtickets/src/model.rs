@@ -85,13 +85,17 @@ pub enum Count<'a> {
 }
 
 impl Count<'_> {
+    /// An empty (or blank) string: no figure at all.
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Count::Str(s) if s.trim().is_empty())
+    }
+
     /// The count, `None` when it is not a non-negative whole number.
     pub fn value(&self) -> Option<u64> {
         match self {
             Count::Int(i) => u64::try_from(*i).ok(),
             Count::Float(f) if *f >= 0.0 && f.fract() == 0.0 && *f < 1e15 => Some(*f as u64),
             Count::Float(_) => None,
-            Count::Str(s) if s.trim().is_empty() => Some(0),
             Count::Str(s) => s.trim().parse().ok(),
         }
     }
@@ -101,7 +105,8 @@ impl Count<'_> {
 
 #[derive(Deserialize)]
 pub struct OrdersPage<'a> {
-    #[serde(borrow)]
+    /// A record that does not read fails the page with its index (`record 7: ...`).
+    #[serde(borrow, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireOrder<'a>>,
     pub paging: Option<Paging>,
 }
@@ -184,7 +189,7 @@ pub struct WireBasket<'a> {
 
 #[derive(Deserialize)]
 pub struct EventsPage<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireEvent<'a>>,
     pub paging: Option<Paging>,
 }

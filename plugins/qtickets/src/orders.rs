@@ -7,7 +7,8 @@
 //!   A missing or zero quantity counts as 1 (a basket is at least one admission).
 //! - **Status**: order or basket `deleted_at` set → canceled (restorable, so re-read); else
 //!   basket `refunded_at` set → refunded (tested on the timestamp, never on the amount); else
-//!   order `payed` → valid; else pending (unpaid, reserved).
+//!   order `payed` → valid (absent or null: paid when `payed_at` is set); else pending
+//!   (unpaid, reserved).
 //! - **Money** in minor units from JSON numbers (integers or decimals such as `1222.03`), in the
 //!   order's own `currency_id` (never assumed to be RUB; a missing one is an error).
 //!   `refunded_minor` = `refunded_amount` (0 when null, the price when a refunded basket has
@@ -143,7 +144,11 @@ fn order_facts<'a>(
         } else {
             "online"
         },
-        payed: o.payed.as_ref().is_some_and(|p| p.is_set()),
+        // `payed` absent or null: the payment time is the evidence.
+        payed: match &o.payed {
+            Some(p) => p.is_set(),
+            None => payed_at.is_some(),
+        },
         deleted: present(o.deleted_at.as_deref()).is_some(),
         ordered_at_ms: payed_at.unwrap_or(created_ms),
         updated_at_ms,

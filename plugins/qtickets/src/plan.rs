@@ -22,9 +22,11 @@ use boxoffice_plugin_sdk::{get, setting, Auth, HttpRequest, RunContext};
 use serde::{Deserialize, Serialize};
 
 pub const ORDERS: &str = "orders";
-pub const EVENTS: &str = "events";
-/// Seats requests are `seats:{event_id}:{show_id}`.
-pub const SEATS_PREFIX: &str = "seats:";
+/// Events and seats are auxiliary requests (the SDK's `wire::AUXILIARY_PREFIX`): when one
+/// fails the host marks the run degraded and the orders carry on.
+pub const EVENTS: &str = "aux:events";
+/// Seats requests are `aux:seats:{event_id}:{show_id}`.
+pub const SEATS_PREFIX: &str = "aux:seats:";
 
 pub const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;

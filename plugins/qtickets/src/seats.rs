@@ -7,6 +7,12 @@
 //! zone is one node carrying its whole capacity, so nodes are never counted and `admission`
 //! is never read as availability. `data` is `[]` for a show without seats (all zeros); should
 //! the API ignore `flat`, the zones' nested `seats` maps are read the same way.
+//!
+//! The three quantities are optional (a `select` list or an older account can leave them
+//! out): a figure is unknown (`None`) as soon as one counted node lacks its field or has it
+//! `null`, never a partial sum and never 0. A quantity that is present but not a count is a
+//! malformed answer and fails the page, naming the seat and the field. `disabled` absent or
+//! null reads as `false` (see `docs/vendor-fields.md`).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -17,17 +23,41 @@ use crate::bad;
 use crate::model::{Count, SeatMap, SeatsPage};
 use crate::plan::SEATS_PREFIX;
 
-#[derive(Default)]
+/// Sums over the counted nodes; `None` once a node did not carry the figure.
 struct Totals {
-    capacity: u64,
-    available: u64,
-    sold: u64,
+    capacity: Option<u64>,
+    available: Option<u64>,
+    sold: Option<u64>,
 }
 
-fn count(req: &HttpRequest, what: &str, key: &str, v: Option<&Count>) -> Result<u64, PluginError> {
-    let v = v.ok_or_else(|| bad(req, format!("seat `{key}`: no `{what}`")))?;
-    v.value()
-        .ok_or_else(|| bad(req, format!("seat `{key}`: `{what}` is not a count")))
+impl Default for Totals {
+    fn default() -> Self {
+        Self {
+            capacity: Some(0),
+            available: Some(0),
+            sold: Some(0),
+        }
+    }
+}
+
+/// Adds one node's optional figure to `total`: absent (or null) makes the total unknown.
+fn add_count(
+    req: &HttpRequest,
+    total: &mut Option<u64>,
+    what: &str,
+    key: &str,
+    v: Option<&Count>,
+) -> Result<(), PluginError> {
+    // An empty string is what some PHP serializers make of null: unknown too.
+    let Some(v) = v.filter(|v| !v.is_blank()) else {
+        *total = None;
+        return Ok(());
+    };
+    let n = v
+        .value()
+        .ok_or_else(|| bad(req, format!("seat `{key}`: `{what}` is not a count")))?;
+    *total = total.map(|t| t.saturating_add(n));
+    Ok(())
 }
 
 fn add<'a>(
@@ -52,9 +82,18 @@ fn add<'a>(
         if !seen.insert(root) {
             continue;
         }
-        t.capacity += count(req, "max_quantity", key, seat.max_quantity.as_ref())?;
-        t.available += count(req, "free_quantity", key, seat.free_quantity.as_ref())?;
-        t.sold += count(req, "payed_quantity", key, seat.payed_quantity.as_ref())?;
+        let q = [
+            (&mut t.capacity, "max_quantity", seat.max_quantity.as_ref()),
+            (
+                &mut t.available,
+                "free_quantity",
+                seat.free_quantity.as_ref(),
+            ),
+            (&mut t.sold, "payed_quantity", seat.payed_quantity.as_ref()),
+        ];
+        for (total, what, v) in q {
+            add_count(req, total, what, key, v)?;
+        }
     }
     Ok(())
 }
@@ -81,9 +120,9 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         event_id: event_id.into(),
         show_id: show_id.into(),
         captured_at_ms: ctx.now_ms,
-        capacity: Some(clamp(t.capacity)),
-        available: Some(clamp(t.available)),
-        sold: Some(clamp(t.sold)),
+        capacity: t.capacity.map(clamp),
+        available: t.available.map(clamp),
+        sold: t.sold.map(clamp),
     });
     Ok(Page {
         records: w.finish(),

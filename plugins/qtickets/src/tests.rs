@@ -545,9 +545,9 @@ fn example_events_page_gives_events_and_seats_requests() {
     assert_eq!(
         ids,
         [
-            "seats:90001:95001",
-            "seats:90001:95002",
-            "seats:90002:95101"
+            "aux:seats:90001:95001",
+            "aux:seats:90001:95002",
+            "aux:seats:90002:95101"
         ]
     );
     let s = &page.next[2];
@@ -582,7 +582,7 @@ fn deleted_events_and_shows_get_no_seats_requests() {
         time::parse_ms("2025-11-02T10:00:00+03:00")
     );
     let ids: Vec<_> = page.next.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["events", "seats:90001:95001"]);
+    assert_eq!(ids, ["aux:events", "aux:seats:90001:95001"]);
     assert_eq!(body_json(&page.next[0])["page"], json!(2));
     assert_eq!(cursor_of(&page).inventory_at, None, "not the last page");
 }
@@ -707,7 +707,7 @@ fn no_cursor_reads_everything_and_the_inventory() {
     let c = ctx(None);
     let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
     let ids: Vec<_> = reqs.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["orders", "events"]);
+    assert_eq!(ids, ["orders", "aux:events"]);
     let o = &reqs[0];
     assert_eq!(
         (o.method.as_str(), o.url.as_str()),
@@ -972,4 +972,283 @@ fn manifest_declares_hosts_secret_and_settings() {
         ]
     );
     assert!(m.settings.iter().all(|s| !s.required));
+}
+
+// ------------------------------------------------------------------ 6. optional fields
+
+/// The keys `docs/vendor-fields.md` lists as required or kept (meaning-bearing null) per
+/// object; every other key is optional and may be absent or null.
+const ORDER_KEEP: &[&str] = &[
+    "id",
+    "payed",
+    "event_id",
+    "currency_id",
+    "baskets",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "backend_user_id",
+];
+const BASKET_KEEP: &[&str] = &[
+    "id",
+    "show_id",
+    "price",
+    "deleted_at",
+    "refunded_at",
+    "refunded_amount",
+    "checked_at",
+];
+const EVENT_KEEP: &[&str] = &["id", "name", "shows", "deleted_at"];
+const SHOW_KEEP: &[&str] = &["id", "deleted_at"];
+const SEAT_KEEP: &[&str] = &["id", "disabled"];
+
+/// How the optional keys of an object are made to go missing.
+#[derive(Clone, Copy, Debug)]
+enum Missing {
+    Absent,
+    Null,
+}
+
+fn strip(obj: &mut Value, keep: &[&str], how: Missing) {
+    let o = obj.as_object_mut().expect("an object");
+    let optional: Vec<String> = o
+        .keys()
+        .filter(|k| !keep.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for k in optional {
+        match how {
+            Missing::Absent => {
+                o.remove(&k);
+            }
+            Missing::Null => {
+                o.insert(k, Value::Null);
+            }
+        }
+    }
+}
+
+fn orders_without_optional(how: Missing) -> Value {
+    let mut v = example_orders();
+    for o in v["data"].as_array_mut().unwrap() {
+        for b in o["baskets"].as_array_mut().unwrap() {
+            strip(b, BASKET_KEEP, how);
+        }
+        strip(o, ORDER_KEEP, how);
+    }
+    v
+}
+
+#[test]
+fn orders_without_optional_fields_give_the_same_tickets_with_unknowns() {
+    let c = ctx(None);
+    let full = handle(&c, &orders_req(&c, 0, 1), ORDERS_PAGE).unwrap();
+    let full = tickets(&full);
+    for how in [Missing::Absent, Missing::Null] {
+        let v = orders_without_optional(how);
+        let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v))
+            .unwrap_or_else(|e| panic!("{how:?}: {e:?}"));
+        let t = tickets(&page);
+        let key = |t: &Ticket| {
+            (
+                t.ticket_id.to_string(),
+                t.order_id.to_string(),
+                t.event_id.to_string(),
+                t.show_id.as_deref().map(str::to_string),
+                t.status,
+                t.price_minor,
+                t.refunded_minor,
+                t.currency.to_string(),
+                t.scanned_at_ms,
+                t.refunded_at_ms,
+            )
+        };
+        assert_eq!(
+            t.iter().map(key).collect::<Vec<_>>(),
+            full.iter().map(key).collect::<Vec<_>>(),
+            "{how:?}: the figures do not depend on optional fields"
+        );
+        for (t, f) in t.iter().zip(&full) {
+            assert_eq!(t.buyer, None, "{how:?}: buyer unknown");
+            assert_eq!(t.payment_method, None, "{how:?}");
+            assert_eq!((&t.utm_source, &t.utm_campaign), (&None, &None), "{how:?}");
+            assert_eq!(t.category, "general", "{how:?}: no seat_id, no zone");
+            assert_eq!(t.service_fee_minor, 0, "{how:?}");
+            // No `payed_at`: the order's creation stands in for the sale time.
+            assert!(t.ordered_at_ms <= f.ordered_at_ms, "{how:?}");
+        }
+        assert_eq!(cursor_of(&page).last_id, 2_000_102, "{how:?}");
+    }
+}
+
+#[test]
+fn payed_absent_or_null_falls_back_to_payed_at() {
+    let c = ctx(None);
+    for how in [Missing::Absent, Missing::Null] {
+        let mut v = example_orders();
+        for o in v["data"].as_array_mut().unwrap() {
+            match how {
+                Missing::Absent => o.as_object_mut().unwrap().remove("payed"),
+                Missing::Null => o
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("payed".into(), Value::Null),
+            };
+        }
+        v["data"][1]["payed_at"] = Value::Null;
+        let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+        let st: Vec<_> = tickets(&page).iter().map(|t| t.status).collect();
+        assert_eq!(
+            st,
+            [
+                TicketStatus::Valid,
+                TicketStatus::Refunded,
+                TicketStatus::Pending
+            ],
+            "{how:?}: paid when `payed_at` is set, else pending"
+        );
+    }
+}
+
+#[test]
+fn a_missing_required_field_names_the_record_and_the_field() {
+    let c = ctx(None);
+    // Unreadable as a record: the index.
+    let mut v = example_orders();
+    v["data"][1].as_object_mut().unwrap().remove("id");
+    let e = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::BadResponse(m) if m.contains("record 1") && m.contains("`id`")),
+        "{e:?}"
+    );
+    // Readable but incomplete: the record's id.
+    for (field, basket) in [
+        ("event_id", false),
+        ("updated_at", false),
+        ("show_id", true),
+        ("price", true),
+    ] {
+        let mut v = example_orders();
+        let target = if basket {
+            &mut v["data"][1]["baskets"][0]
+        } else {
+            &mut v["data"][1]
+        };
+        target
+            .as_object_mut()
+            .unwrap()
+            .insert(field.into(), Value::Null);
+        let e = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap_err();
+        assert!(
+            matches!(&e, PluginError::BadResponse(m) if m.contains("order 2000102") && m.contains(&format!("`{field}`"))),
+            "{field}: {e:?}"
+        );
+    }
+    let mut v: Value = serde_json::from_str(EVENTS_PAGE).unwrap();
+    v["data"][0].as_object_mut().unwrap().remove("name");
+    let req = plan::events_request(&settings(&c), 1);
+    let e = handle(&c, &req, &v.to_string()).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::BadResponse(m) if m.contains("event 90001") && m.contains("`name`")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn events_without_optional_fields_still_plan_every_seats_request() {
+    let c = ctx(None);
+    let req = plan::events_request(&settings(&c), 1);
+    let full = handle(&c, &req, EVENTS_PAGE).unwrap();
+    for how in [Missing::Absent, Missing::Null] {
+        let mut v: Value = serde_json::from_str(EVENTS_PAGE).unwrap();
+        for e in v["data"].as_array_mut().unwrap() {
+            for sh in e["shows"].as_array_mut().unwrap() {
+                strip(sh, SHOW_KEEP, how);
+            }
+            strip(e, EVENT_KEEP, how);
+        }
+        let page = handle(&c, &req, &v.to_string()).unwrap_or_else(|e| panic!("{how:?}: {e:?}"));
+        let ids = |p: &Page| p.next.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&page), ids(&full), "{how:?}");
+        let ev = events(&page);
+        assert_eq!(ev.len(), events(&full).len(), "{how:?}");
+        for e in &ev {
+            assert_eq!((&e.city, &e.venue), (&None, &None), "{how:?}");
+            assert_eq!((e.starts_at_ms, e.ends_at_ms), (None, None), "{how:?}");
+            assert_eq!(
+                e.updated_at_ms, NOW,
+                "{how:?}: no timestamps, the run's clock"
+            );
+        }
+    }
+}
+
+#[test]
+fn seats_without_quantities_are_unknown_never_zero() {
+    let c = ctx(None);
+    let seat = |id: &str, root: &str, q: [i64; 3]| {
+        json!({"id": id, "root_id": root, "zone_id": "P", "admission": false,
+               "max_quantity": q[0], "free_quantity": q[1], "payed_quantity": q[2], "disabled": false})
+    };
+    let full = json!({"data": {
+        "P-1;1": seat("P-1;1", "P-1;1", [1, 0, 1]),
+        "P-1;2": seat("P-1;2", "P-1;2", [1, 1, 0]),
+        "GA": seat("GA", "GA", [300, 120, 170]),
+    }});
+    let i = |body: &Value| {
+        let page = handle(&c, &seats_req(&c), &body.to_string()).unwrap();
+        let i = inventory(&page);
+        assert_eq!(
+            (&*i.event_id, &*i.show_id, i.captured_at_ms),
+            ("90001", "95001", NOW)
+        );
+        (i.capacity, i.available, i.sold)
+    };
+    assert_eq!(i(&full), (Some(302), Some(121), Some(171)));
+    for how in [Missing::Absent, Missing::Null] {
+        // Every optional field gone: every figure unknown.
+        let mut v = full.clone();
+        for s in v["data"].as_object_mut().unwrap().values_mut() {
+            strip(s, SEAT_KEEP, how);
+        }
+        assert_eq!(i(&v), (None, None, None), "{how:?}");
+        // The case: `payed_quantity` missing on one node only.
+        let mut v = full.clone();
+        let node = v["data"]["GA"].as_object_mut().unwrap();
+        match how {
+            Missing::Absent => node.remove("payed_quantity"),
+            Missing::Null => node.insert("payed_quantity".into(), Value::Null),
+        };
+        assert_eq!(
+            i(&v),
+            (Some(302), Some(121), None),
+            "{how:?}: only sold unknown"
+        );
+    }
+    // An empty string is no figure either.
+    let mut v = full.clone();
+    v["data"]["P-1;1"]["free_quantity"] = json!("");
+    assert_eq!(i(&v), (Some(302), None, Some(171)));
+    // Present but not a count: a malformed answer, naming the seat and the field.
+    let mut v = full.clone();
+    v["data"]["GA"]["max_quantity"] = json!(-3);
+    let e = handle(&c, &seats_req(&c), &v.to_string()).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::BadResponse(m) if m.contains("seat `GA`") && m.contains("`max_quantity`")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn events_and_seats_are_auxiliary_orders_are_not() {
+    let c = ctx(None);
+    let s = settings(&c);
+    let aux = boxoffice_plugin_sdk::wire::AUXILIARY_PREFIX;
+    assert!(plan::events_request(&s, 1).id.starts_with(aux));
+    assert!(plan::seats_request(&s, 1, 2).id.starts_with(aux));
+    assert!(!plan::orders_request(&s, 0, 1).id.starts_with(aux));
+    assert_eq!(
+        seats::ids(&plan::seats_request(&s, 7, 8).id),
+        Some(("7", "8"))
+    );
 }

@@ -3,7 +3,8 @@
 //! Owns: the generated bindings of `wit/connector.wit` (re-exported so every connector uses the
 //! same types), the canonical records and their [`RecordWriter`] (from `boxoffice-records`,
 //! shared with the host), and the small helpers every connector needs: UTC time parsing, money
-//! in minor units, URL query handling for paging, and a [`HostApi`] seam so transform code can
+//! in minor units, URL query handling for paging, the auxiliary-request convention and list
+//! errors naming the record ([`wire`]), and a [`HostApi`] seam so transform code can
 //! be tested natively without the host. It does not own any vendor knowledge.
 
 pub mod arena;
@@ -11,6 +12,7 @@ pub mod host;
 pub mod money;
 pub mod time;
 pub mod url;
+pub mod wire;
 
 /// Bindings generated from `wit/connector.wit`. Connectors implement [`bindings::Guest`] and
 /// register it with [`export!`].

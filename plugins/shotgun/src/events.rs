@@ -18,7 +18,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         let id = e.id.to_string();
         records.event(Event {
             event_id: id.as_str().into(),
-            name: e.name.as_str().into(),
+            name: e.name.as_deref().unwrap_or("").into(),
             city: e
                 .geolocation
                 .as_ref()
@@ -29,7 +29,11 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
             canceled_at_ms: e.cancelled_at.as_deref().and_then(time::parse_ms),
             updated_at_ms: ctx.now_ms,
         });
-        let capacity: Option<i64> = e.deals.iter().map(|d| d.quantity).sum();
+        // Unknown when the deals, or one deal's quantity, are missing: never a partial sum.
+        let capacity: Option<i64> = e
+            .deals
+            .as_ref()
+            .and_then(|deals| deals.iter().map(|d| d.quantity).sum());
         records.inventory(Inventory {
             event_id: id.as_str().into(),
             // Shotgun has no shows: the event is its own single show.

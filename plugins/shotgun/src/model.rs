@@ -7,7 +7,8 @@ use serde::Deserialize;
 pub struct TicketsPage<'a> {
     #[serde(borrow, default)]
     pub pagination: Option<Pagination<'a>>,
-    #[serde(borrow)]
+    /// A ticket that does not read fails the page with its index (`record 7: ...`).
+    #[serde(borrow, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireTicket<'a>>,
 }
 
@@ -80,14 +81,14 @@ pub struct WireTicket<'a> {
     pub deal_title: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     pub deal_channel: std::borrow::Cow<'a, str>,
+    /// Absent or null: no known visibility.
     #[serde(borrow, default)]
-    pub deal_visibilities: Vec<std::borrow::Cow<'a, str>>,
+    pub deal_visibilities: Option<Vec<std::borrow::Cow<'a, str>>>,
+    /// The four amounts are required (`int` on every ticket seen): a missing fee would
+    /// otherwise pass for 0, and the canonical ticket has no "unknown" amount.
     pub deal_price: i64,
-    #[serde(default)]
     pub deal_service_fee: i64,
-    #[serde(default)]
     pub deal_user_service_fee: i64,
-    #[serde(default)]
     pub deal_producer_cost: i64,
     pub order_id: i64,
     #[serde(borrow)]
@@ -119,7 +120,7 @@ pub struct WireTicket<'a> {
 
 #[derive(Deserialize)]
 pub struct EventsPage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "boxoffice_plugin_sdk::wire::indexed")]
     pub data: Vec<WireEvent>,
 }
 
@@ -127,15 +128,17 @@ pub struct EventsPage {
 #[serde(rename_all = "camelCase")]
 pub struct WireEvent {
     pub id: i64,
+    /// Absent or null: unknown (an empty name never replaces a known one in the ledger).
     #[serde(default)]
-    pub name: String,
+    pub name: Option<String>,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
     pub cancelled_at: Option<String>,
     pub left_tickets_count: Option<i64>,
     pub geolocation: Option<Geolocation>,
+    /// Absent or null: capacity unknown (an empty list is a real 0).
     #[serde(default)]
-    pub deals: Vec<Deal>,
+    pub deals: Option<Vec<Deal>>,
 }
 
 #[derive(Deserialize)]

@@ -5,8 +5,10 @@ use boxoffice_plugin_sdk::{get, setting, time, Auth, HttpRequest, RunContext};
 use serde::{Deserialize, Serialize};
 
 pub const TICKETS: &str = "tickets";
-pub const EVENTS_UPCOMING: &str = "events-upcoming";
-pub const EVENTS_PAST: &str = "events-past";
+/// The events listings are auxiliary requests (the SDK's `wire::AUXILIARY_PREFIX`): when one
+/// fails the host marks the run degraded and the tickets carry on.
+pub const EVENTS_UPCOMING: &str = "aux:events-upcoming";
+pub const EVENTS_PAST: &str = "aux:events-past";
 /// Page size asked of the events listing (the API's default is unconfirmed; we always send it).
 pub const EVENTS_LIMIT: usize = 100;
 

@@ -172,7 +172,10 @@ fn errors_are_typed() {
 fn begin_plans_tickets_and_events_when_due() {
     let fresh = begin_with(&mut FakeHost::default(), &ctx(None)).unwrap();
     let ids: Vec<_> = fresh.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, vec!["tickets", "events-upcoming", "events-past"]);
+    assert_eq!(
+        ids,
+        vec!["tickets", "aux:events-upcoming", "aux:events-past"]
+    );
     assert!(!fresh[0].query.iter().any(|(k, _)| k == "after"));
 
     let c = ctx(Some(
@@ -214,4 +217,169 @@ fn events_listing_gives_names_cities_and_tickets_left() {
         plan::Cursor::parse(page.cursor.as_deref()).events_at,
         Some(c.now_ms)
     );
+}
+
+/// The keys `docs/vendor-fields.md` lists as required or kept (meaning-bearing null); every
+/// other key is optional and may be absent or null.
+const TICKET_KEEP: &[&str] = &[
+    "ticket_id",
+    "ticket_updated_at",
+    "ticket_status",
+    "ticket_scanned_at",
+    "ticket_canceled_at",
+    "deal_title",
+    "deal_channel",
+    "deal_price",
+    "deal_service_fee",
+    "deal_user_service_fee",
+    "deal_producer_cost",
+    "order_id",
+    "currency",
+    "ordered_at",
+    "event_id",
+    "event_name",
+    "event_canceled_at",
+];
+
+fn strip(v: &mut serde_json::Value, keep: &[&str], null: bool) {
+    let o = v.as_object_mut().unwrap();
+    let optional: Vec<String> = o
+        .keys()
+        .filter(|k| !keep.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for k in optional {
+        if null {
+            o.insert(k, serde_json::Value::Null);
+        } else {
+            o.remove(&k);
+        }
+    }
+}
+
+/// (id, status, price, service fee, refunded, category, refunded at) of each ticket.
+type TicketFigures = (String, TicketStatus, i64, i64, i64, String, Option<i64>);
+
+fn decoded_tickets(page: &Page) -> Vec<TicketFigures> {
+    decode_records(&page.records)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            Item::Ticket(t) => Some((
+                t.ticket_id.to_string(),
+                t.status,
+                t.price_minor,
+                t.service_fee_minor,
+                t.refunded_minor,
+                t.category.to_string(),
+                t.refunded_at_ms,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tickets_without_optional_fields_keep_their_figures() {
+    let c = ctx(None);
+    let full = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    for null in [false, true] {
+        let mut v: serde_json::Value = serde_json::from_str(PAGE).unwrap();
+        for t in v["data"].as_array_mut().unwrap() {
+            strip(t, TICKET_KEEP, null);
+        }
+        let page = handle_with(
+            &mut FakeHost::default(),
+            &c,
+            &tickets_req(&c),
+            &ok(&v.to_string()),
+        )
+        .unwrap_or_else(|e| panic!("null={null}: {e:?}"));
+        assert_eq!(
+            decoded_tickets(&page),
+            decoded_tickets(&full),
+            "null={null}"
+        );
+        assert_eq!(
+            page.cursor, full.cursor,
+            "null={null}: the cursor does not move differently"
+        );
+        for r in decode_records(&page.records).unwrap() {
+            if let Item::Ticket(t) = r {
+                assert_eq!((t.buyer, t.region), (None, None), "null={null}");
+                assert!(t.visibility.is_empty() && t.payment_method.is_none());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_required_ticket_field_names_the_record_and_the_field() {
+    let c = ctx(None);
+    for field in [
+        "deal_price",
+        "deal_service_fee",
+        "ticket_updated_at",
+        "order_id",
+    ] {
+        let mut v: serde_json::Value = serde_json::from_str(PAGE).unwrap();
+        v["data"][2].as_object_mut().unwrap().remove(field);
+        let e = handle_with(
+            &mut FakeHost::default(),
+            &c,
+            &tickets_req(&c),
+            &ok(&v.to_string()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, PluginError::BadResponse(m) if m.contains("record 2") && m.contains(&format!("`{field}`"))),
+            "{field}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn events_without_optional_fields_give_unknown_inventory_never_zero() {
+    let c = ctx(None);
+    let s = plan::settings(&c).unwrap();
+    let req = plan::events_request(&s, plan::EVENTS_PAST, 0);
+    assert!(req
+        .id
+        .starts_with(boxoffice_plugin_sdk::wire::AUXILIARY_PREFIX));
+    for body in [
+        r#"{"data":[{"id":200002,"cancelledAt":null}]}"#,
+        r#"{"data":[{"id":200002,"name":null,"startTime":null,"leftTicketsCount":null,"geolocation":null,"deals":null,"cancelledAt":null}]}"#,
+        // One deal without its quantity: the capacity is unknown, not the other deals' sum.
+        r#"{"data":[{"id":200002,"deals":[{"name":"A","quantity":100},{"name":"B"}]}]}"#,
+    ] {
+        let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
+        let records = decode_records(&page.records).unwrap();
+        match &records[..] {
+            [Item::Event(e), Item::Inventory(v)] => {
+                assert_eq!(
+                    (&*e.event_id, &*e.name, &e.city),
+                    ("200002", "", &None),
+                    "{body}"
+                );
+                assert_eq!(
+                    (v.capacity, v.available, v.sold),
+                    (None, None, None),
+                    "{body}"
+                );
+            }
+            other => panic!("{body}: {} records", other.len()),
+        }
+    }
+    // No deals at all is a real zero.
+    let page = handle_with(
+        &mut FakeHost::default(),
+        &c,
+        &req,
+        &ok(r#"{"data":[{"id":1,"deals":[],"leftTicketsCount":0}]}"#),
+    )
+    .unwrap();
+    match &decode_records(&page.records).unwrap()[1] {
+        Item::Inventory(v) => assert_eq!((v.capacity, v.available), (Some(0), Some(0))),
+        _ => panic!(),
+    }
 }

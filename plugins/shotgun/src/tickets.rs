@@ -115,7 +115,7 @@ fn ticket<'a>(t: &WireTicket<'a>, unknown: &mut u32) -> Result<Ticket<'a>, Plugi
         utm_medium: t.utm_medium.clone(),
         utm_campaign: None,
         payment_method: t.payment_method.clone(),
-        visibility: t.deal_visibilities.clone(),
+        visibility: t.deal_visibilities.clone().unwrap_or_default(),
     })
 }
 

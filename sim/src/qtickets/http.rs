@@ -18,6 +18,7 @@ use super::model::{
     self, barcode, fmt_msk, parse_ts, token32, uniqid, variant, Basket, Event, Order, Show, Zone,
     CITIES, DAY, FIRST_BASKET_ID, FIRST_CLIENT_ID, FIRST_ORDER_ID, FRONT_ROWS, TARIFF_PREFIX,
 };
+use super::optional::{self, Body};
 use super::{QticketsSim, State};
 use crate::canary;
 
@@ -63,6 +64,12 @@ const UNPAID_HAVE_BARCODES: bool = true;
 
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A JSON answer of `kind` with the optional fields as the simulation is configured.
+fn shaped(s: &State, kind: Body, status: StatusCode, v: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(v).expect("responses serialize");
+    json_bytes(status, optional::shape(body, kind, s.cfg.optional_fields))
 }
 
 fn json_of(status: StatusCode, v: &impl Serialize) -> Response {
@@ -887,7 +894,9 @@ fn orders_list_inner(s: &mut State, headers: &HeaderMap, body: &[u8]) -> Respons
         q.page,
         ORDERS_PER_PAGE,
     );
-    json_of(
+    shaped(
+        st,
+        Body::Orders,
         StatusCode::OK,
         &ListBody {
             data: page.into_iter().map(|i| wire_order(st, i)).collect(),
@@ -925,7 +934,9 @@ async fn order_one(
         }
         Some(_) if !authorized(&s, &headers) => bad_token(),
         Some(id) => match id.checked_sub(FIRST_ORDER_ID) {
-            Some(i) if (i as usize) < s.orders.len() => json_of(
+            Some(i) if (i as usize) < s.orders.len() => shaped(
+                &s,
+                Body::Orders,
                 StatusCode::OK,
                 &OneBody {
                     data: wire_order(&s, i as usize),
@@ -1324,7 +1335,9 @@ fn events_list_inner(s: &State, headers: &HeaderMap, body: &[u8]) -> Response {
         q.page,
         EVENTS_PER_PAGE,
     );
-    json_of(
+    shaped(
+        s,
+        Body::Events,
         StatusCode::OK,
         &ListBody {
             data: page.into_iter().map(|i| wire_event(s, i)).collect(),
@@ -1350,7 +1363,9 @@ async fn event_one(
         }
         Some(_) if !authorized(&s, &headers) => bad_token(),
         Some(id) => match s.events.iter().position(|e| e.id == id) {
-            Some(i) => json_of(
+            Some(i) => shaped(
+                &s,
+                Body::Events,
                 StatusCode::OK,
                 &OneBody {
                     data: wire_event(&s, i),
@@ -1524,10 +1539,26 @@ async fn show_seats(
             return html_404();
         }
         Some(_) if !authorized(&s, &headers) => bad_token(),
+        Some(_) if s.cfg.seats_fault.is_some() => {
+            let (status, ct, body) = optional::seats_failure(s.cfg.seats_fault.expect("checked"));
+            (
+                StatusCode::from_u16(status).expect("a valid status"),
+                [(header::CONTENT_TYPE, ct)],
+                body,
+            )
+                .into_response()
+        }
         Some(id) => match parse_query(&body) {
             Err(r) => r.into_response(),
             Ok(q) => match s.shows.iter().find(|sh| sh.id == id) {
-                Some(sh) => json_bytes(StatusCode::OK, seats_json(&s, sh, &q).into_bytes()),
+                Some(sh) => json_bytes(
+                    StatusCode::OK,
+                    optional::shape(
+                        seats_json(&s, sh, &q).into_bytes(),
+                        Body::Seats,
+                        s.cfg.optional_fields,
+                    ),
+                ),
                 None => not_found("Show", id),
             },
         },

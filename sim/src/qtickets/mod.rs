@@ -5,7 +5,8 @@
 //! (seated and general admission), seat maps whose quantities follow the orders, changes over
 //! simulated time (new orders, payments, refunds, cancels, scans, batch touches), the API's
 //! quirks (filters only from a JSON body even on GET, query string ignored, `payed_at` filters
-//! answering 503, HTML 404 for unknown routes), auth, paging, fault injection, and the ground
+//! answering 503, HTML 404 for unknown routes), auth, paging, fault injection (also answers
+//! without their optional fields and a failing seats route, [`optional`]), and the ground
 //! truth tests compare with (definitions in [`truth`]). Memory is one compact struct per order
 //! and per basket plus one byte per seated place; responses are serialized per request and
 //! never kept.
@@ -14,6 +15,7 @@ mod breakdown;
 mod daily_truth;
 mod http;
 mod model;
+pub mod optional;
 mod truth;
 
 use std::collections::BTreeMap;
@@ -41,6 +43,31 @@ pub struct QticketsConfig {
     pub changes_per_minute: f64,
     /// Every Nth `GET /orders` (list) request answers 503 `UNKNOWN_ERROR`.
     pub fault_every: Option<u32>,
+    /// Optional fields of orders, baskets, events, shows and seat nodes: served, absent or null
+    /// (see [`optional`]; the truth does not change).
+    pub optional_fields: OptionalFields,
+    /// How `/shows/{id}/seats` fails, if it does.
+    pub seats_fault: Option<SeatsFault>,
+}
+
+/// Whether the optional fields are in the answers ([`optional`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptionalFields {
+    #[default]
+    Served,
+    /// Left out, as a `select` list or an older account answers.
+    Absent,
+    /// Present with `null`.
+    Null,
+}
+
+/// A failing seats route (the inventory is an auxiliary request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatsFault {
+    /// 500 `UNKNOWN_ERROR` every time.
+    ServerError,
+    /// 200 with a body cut off mid-document.
+    Garbage,
 }
 
 impl Default for QticketsConfig {
@@ -56,6 +83,8 @@ impl Default for QticketsConfig {
             orders_per_minute: 3.0,
             changes_per_minute: 2.0,
             fault_every: None,
+            optional_fields: OptionalFields::Served,
+            seats_fault: None,
         }
     }
 }
@@ -107,6 +136,16 @@ impl QticketsSim {
     /// `format!("{}/api/rest/v1", server.base_url())`.
     pub async fn spawn(&self) -> anyhow::Result<crate::SimServer> {
         crate::SimServer::start(self.router(), 0).await
+    }
+
+    /// Changes whether optional fields are served from the next request on.
+    pub fn set_optional_fields(&self, how: OptionalFields) {
+        self.lock().cfg.optional_fields = how;
+    }
+
+    /// Makes the seats route fail (or not) from the next request on.
+    pub fn set_seats_fault(&self, fault: Option<SeatsFault>) {
+        self.lock().cfg.seats_fault = fault;
     }
 
     pub fn now_ms(&self) -> i64 {

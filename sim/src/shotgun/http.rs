@@ -408,7 +408,11 @@ fn tickets_inner(s: &mut State, headers: &HeaderMap, q: &HashMap<String, String>
         data: page,
     };
     match body.to_json() {
-        Ok(out) => ([("content-type", "application/json")], out).into_response(),
+        Ok(out) => (
+            [("content-type", "application/json")],
+            super::optional::shape(out, super::optional::TICKET_KEEP, s.cfg.optional_fields),
+        )
+            .into_response(),
         Err(_) => json_err(StatusCode::INTERNAL_SERVER_ERROR, "serialization failed"),
     }
 }
@@ -659,7 +663,12 @@ fn events_inner(s: &State, org: &str, q: &HashMap<String, String>) -> Response {
             })
         })
         .collect();
-    axum::Json(serde_json::json!({ "data": data })).into_response()
+    let body = serde_json::to_vec(&serde_json::json!({ "data": data })).expect("JSON serializes");
+    (
+        [("content-type", "application/json")],
+        super::optional::shape(body, super::optional::EVENT_KEEP, s.cfg.optional_fields),
+    )
+        .into_response()
 }
 
 pub fn router(sim: ShotgunSim) -> Router {

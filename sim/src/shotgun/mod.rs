@@ -9,6 +9,7 @@
 
 mod http;
 mod model;
+pub mod optional;
 pub(crate) mod truth;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -46,6 +47,9 @@ pub struct ShotgunConfig {
     pub fault_every: Option<u32>,
     /// Base written into `pagination.next` (the real host, as the real API does).
     pub public_base: String,
+    /// Optional fields of tickets and events: served, absent or null ([`optional`]; the truth
+    /// does not change).
+    pub optional_fields: optional::OptionalFields,
 }
 
 impl Default for ShotgunConfig {
@@ -64,6 +68,7 @@ impl Default for ShotgunConfig {
             rate_limit: None,
             fault_every: None,
             public_base: "https://api.shotgun.live".into(),
+            optional_fields: optional::OptionalFields::Served,
         }
     }
 }
