@@ -250,7 +250,6 @@ fn assert_matches(s: &Setup, truth: &Truth, when: &str) {
             "{when}: /metrics revenue of {event} in {}: {got} vs {want}",
             t.currency
         );
-        }
     }
 }
 
