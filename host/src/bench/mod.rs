@@ -15,6 +15,7 @@
 //!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
+//! - `wire`: a counting relay in front of ClickHouse (bytes sent per encoding).
 
 pub mod backfill;
 pub mod coldstart;
@@ -22,6 +23,7 @@ pub mod pages;
 pub mod pipeline;
 pub mod report;
 pub mod transform;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 

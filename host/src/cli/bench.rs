@@ -16,9 +16,11 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, transform, Scratch};
+use crate::bench::{backfill, coldstart, transform, wire, Scratch};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
+use crate::sink::clickhouse::ClickhouseEncoding;
+use crate::sink::ClickhouseConfig;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -168,17 +170,34 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let unix_ts = crate::clock::now_ms() / 1000;
     let exe = std::env::current_exe()?;
     let scratch = Scratch::new()?;
-    // ClickHouse when the operator's CLICKHOUSE_* says so, in a database of the bench's own
-    // (created by the sink's migrations and dropped at the end) so no simulated sale reaches
-    // the real tables.
-    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?
-        .clickhouse
-        .map(|mut ch| {
-            ch.database = format!("{}_bench_{unix_ts}", ch.database);
-            ch
-        });
+    // ClickHouse when the operator's CLICKHOUSE_* says so, once per row encoding, each in a
+    // database of the bench's own (created by the sink's migrations and dropped at the end) so
+    // no simulated sale reaches the real tables. Both go through one counting relay when the
+    // server is plain HTTP, for the bytes each sends.
+    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?.clickhouse;
+    let relay = match &clickhouse {
+        Some(ch) => wire::relay(&ch.url).await?,
+        None => None,
+    };
+    let bench_databases: Vec<ClickhouseConfig> = clickhouse
+        .iter()
+        .flat_map(|ch| {
+            ClickhouseEncoding::ALL.map(|encoding| ClickhouseConfig {
+                database: format!("{}_bench_{unix_ts}_{}", ch.database, encoding.as_str()),
+                encoding,
+                ..ch.clone()
+            })
+        })
+        .collect();
     let mut warehouses = vec![Warehouse::Sqlite];
-    warehouses.extend(clickhouse.clone().map(Warehouse::Clickhouse));
+    warehouses.extend(bench_databases.iter().map(|ch| {
+        let mut ch = ch.clone();
+        let meter = relay.as_ref().map(|r| {
+            ch.url = r.url.clone();
+            r.meter.clone()
+        });
+        Warehouse::Clickhouse(ch, meter)
+    }));
     let steps = sizes.steps(warehouses.len() as u64);
     let mut progress = Progress::new(steps);
     // The pipeline's per-run INFO lines would break the progress bar: warnings only, unless
@@ -195,9 +214,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .with_subscriber(quiet)
         .await;
     progress.finish();
-    if let Some(ch) = &clickhouse {
+    for ch in &bench_databases {
         drop_database(ch).await;
     }
+    drop(relay);
     let metrics = result?;
     let report = Report {
         unix_ts,
@@ -275,9 +295,13 @@ fn pipeline_metrics(
     r: &PipelineRun,
     out: &mut Vec<Metric>,
 ) {
+    // The encoding in use keeps the plain `_clickhouse` id; the other one is suffixed.
     let sink = match w {
-        Warehouse::Sqlite => "sqlite",
-        Warehouse::Clickhouse(_) => "clickhouse",
+        Warehouse::Sqlite => "sqlite".to_string(),
+        Warehouse::Clickhouse(ch, _) if ch.encoding == ClickhouseEncoding::default() => {
+            "clickhouse".to_string()
+        }
+        Warehouse::Clickhouse(ch, _) => format!("clickhouse_{}", ch.encoding.as_str()),
     };
     let target = (vendor == "shotgun").then_some(Target::AtLeast(65_000.0));
     out.push(
@@ -289,7 +313,7 @@ fn pipeline_metrics(
             target,
         )
         .note(format!(
-            "{}, {} pages, {} requests{}",
+            "{}, {} pages, {} requests{}{}",
             per_sec(r.tickets, r.secs),
             r.first.pages,
             r.first.requests,
@@ -299,9 +323,73 @@ fn pipeline_metrics(
                     100.0 * c / r.secs.max(1e-9) / cores() as f64,
                     cores()
                 ))
+                .unwrap_or_default(),
+            r.sent_bytes
+                .map(|b| format!("; {} bytes sent to ClickHouse", crate::bench::report::number(b as f64)))
                 .unwrap_or_default()
         )),
     );
+}
+
+/// RowBinary beside JSONEachRow for one vendor, from the two runs of this bench: throughput
+/// ratio and, where counted, bytes sent per ticket.
+fn encoding_metrics(
+    vendor: &str,
+    label: &str,
+    runs: &[(ClickhouseEncoding, PipelineRun)],
+    out: &mut Vec<Metric>,
+) {
+    let get = |e: ClickhouseEncoding| runs.iter().find(|(x, _)| *x == e).map(|(_, r)| r);
+    let (Some(binary), Some(json)) = (
+        get(ClickhouseEncoding::RowBinary),
+        get(ClickhouseEncoding::JsonEachRow),
+    ) else {
+        return;
+    };
+    out.push(
+        Metric::new(
+            &format!("{vendor}_clickhouse_rowbinary_vs_json"),
+            &format!("{label} → ClickHouse, RowBinary+LZ4 / JSONEachRow throughput"),
+            binary.tickets_per_sec() / json.tickets_per_sec().max(1e-9),
+            "×",
+            None,
+        )
+        .note(format!(
+            "{:.0} vs {:.0} tickets/s, same run",
+            binary.tickets_per_sec(),
+            json.tickets_per_sec()
+        )),
+    );
+    for (encoding, r) in [(ClickhouseEncoding::RowBinary, binary), (ClickhouseEncoding::JsonEachRow, json)] {
+        if let Some(bytes) = r.sent_bytes {
+            out.push(
+                Metric::new(
+                    &format!("{vendor}_clickhouse_bytes_per_ticket_{}", encoding.as_str()),
+                    &format!("{label} → ClickHouse, bytes sent per ticket ({})", encoding.label()),
+                    bytes as f64 / r.tickets.max(1) as f64,
+                    "B/ticket",
+                    None,
+                )
+                .note(format!(
+                    "{} bytes for {} tickets: every insert of the first run, HTTP headers included",
+                    crate::bench::report::number(bytes as f64),
+                    crate::bench::report::number(r.tickets as f64)
+                )),
+            );
+        }
+    }
+    if let (Some(b), Some(j)) = (binary.sent_bytes, json.sent_bytes) {
+        out.push(
+            Metric::new(
+                &format!("{vendor}_clickhouse_bytes_rowbinary_vs_json"),
+                &format!("{label} → ClickHouse, RowBinary+LZ4 / JSONEachRow bytes sent"),
+                b as f64 / j.max(1) as f64,
+                "×",
+                None,
+            )
+            .note("same tickets, same run"),
+        );
+    }
 }
 
 fn cores() -> usize {
@@ -321,7 +409,12 @@ async fn measure(
 ) -> anyhow::Result<Vec<Metric>> {
     let mut out = Vec::new();
     let mut incremental = Vec::new();
+    let (mut shotgun_ch, mut qtickets_ch) = (Vec::new(), Vec::new());
     for (i, w) in warehouses.iter().enumerate() {
+        let encoding = match w {
+            Warehouse::Clickhouse(ch, _) => Some(ch.encoding),
+            Warehouse::Sqlite => None,
+        };
         if sizes.wants(Part::Shotgun) {
             progress.start(&format!(
                 "Shotgun: {} tickets → {}",
@@ -333,6 +426,9 @@ async fn measure(
             pipeline_metrics("shotgun", "Shotgun", w, &r, &mut out);
             if i == 0 {
                 incremental.push(("shotgun", "Shotgun", r.incremental.clone()));
+            }
+            if let Some(e) = encoding {
+                shotgun_ch.push((e, r));
             }
         }
         if !sizes.wants(Part::Qtickets) {
@@ -349,7 +445,12 @@ async fn measure(
         if i == 0 {
             incremental.push(("qtickets", "QTickets", r.incremental.clone()));
         }
+        if let Some(e) = encoding {
+            qtickets_ch.push((e, r));
+        }
     }
+    encoding_metrics("shotgun", "Shotgun", &shotgun_ch, &mut out);
+    encoding_metrics("qtickets", "QTickets", &qtickets_ch, &mut out);
     for (vendor, label, s) in incremental {
         out.push(
             Metric::new(
