@@ -16,7 +16,7 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, transform, wire, Scratch};
+use crate::bench::{backfill, coldstart, insert, transform, wire, Scratch};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
 use crate::sink::clickhouse::ClickhouseEncoding;
@@ -67,6 +67,8 @@ pub enum Part {
     Coldstart,
     /// The large backfill's peak RSS.
     Backfill,
+    /// The ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow (with `CLICKHOUSE_*`).
+    Clickhouse,
 }
 
 /// The sizes of one bench run.
@@ -78,6 +80,8 @@ struct Sizes {
     backfill_tickets: u64,
     pages: usize,
     rounds: usize,
+    /// Rounds of the ClickHouse writer-only measurement (each writes `tickets` per encoding).
+    insert_rounds: usize,
 }
 
 impl Sizes {
@@ -92,6 +96,7 @@ impl Sizes {
                 .unwrap_or(if q { 5_000 } else { 1_000_000 }),
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
+            insert_rounds: if q { 2 } else { 4 },
         }
     }
 
@@ -111,6 +116,7 @@ impl Sizes {
                 .iter()
                 .filter(|p| self.wants(**p))
                 .count() as u64
+            + (warehouses > 1 && self.wants(Clickhouse)) as u64
     }
 }
 
@@ -198,6 +204,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         });
         Warehouse::Clickhouse(ch, meter)
     }));
+    // The writer-only measurement: two databases of its own beside the pipeline's.
+    let insert_base = clickhouse.as_ref().map(|ch| ClickhouseConfig {
+        database: format!("{}_bench_{unix_ts}", ch.database),
+        ..ch.clone()
+    });
+    let mut bench_databases = bench_databases;
+    if let Some(base) = &insert_base {
+        bench_databases.extend(ClickhouseEncoding::ALL.map(|e| ClickhouseConfig {
+            database: insert::database(base, e),
+            ..base.clone()
+        }));
+    }
+    let insert_target = insert_base.map(|mut base| {
+        let meter = relay.as_ref().map(|r| {
+            base.url = r.url.clone();
+            r.meter.clone()
+        });
+        (base, meter)
+    });
     let steps = sizes.steps(warehouses.len() as u64);
     let mut progress = Progress::new(steps);
     // The pipeline's per-run INFO lines would break the progress bar: warnings only, unless
@@ -210,7 +235,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_target(false)
         .finish();
-    let result = measure(&sizes, &exe, &scratch, &warehouses, &mut progress)
+    let result = measure(
+        &sizes,
+        &exe,
+        &scratch,
+        &warehouses,
+        insert_target.as_ref(),
+        &mut progress,
+    )
         .with_subscriber(quiet)
         .await;
     progress.finish();
@@ -392,6 +424,64 @@ fn encoding_metrics(
     }
 }
 
+/// The writer-only rows: each encoding's rate and CPU, their ratio, bytes per ticket.
+fn insert_metrics(
+    runs: &std::collections::BTreeMap<ClickhouseEncoding, insert::InsertRun>,
+    rounds: usize,
+    out: &mut Vec<Metric>,
+) {
+    for (encoding, r) in runs {
+        out.push(
+            Metric::new(
+                &format!("clickhouse_insert_{}", encoding.as_str()),
+                &format!("ClickHouse writer alone, {}", encoding.label()),
+                r.tickets_per_sec(),
+                "tickets/s",
+                None,
+            )
+            .note(format!(
+                "{} in {} rounds of {}-ticket inserts, alternating{}{}",
+                per_sec(r.tickets, r.secs),
+                rounds,
+                insert::BATCH,
+                r.cpu_secs
+                    .map(|c| format!("; {c:.2} CPU-s in boxoffice"))
+                    .unwrap_or_default(),
+                r.sent_bytes
+                    .map(|b| format!(
+                        "; {:.1} bytes sent per ticket",
+                        b as f64 / r.tickets.max(1) as f64
+                    ))
+                    .unwrap_or_default()
+            )),
+        );
+    }
+    let (Some(b), Some(j)) = (
+        runs.get(&ClickhouseEncoding::RowBinary),
+        runs.get(&ClickhouseEncoding::JsonEachRow),
+    ) else {
+        return;
+    };
+    out.push(
+        Metric::new(
+            "clickhouse_insert_rowbinary_vs_json",
+            "ClickHouse writer alone, RowBinary+LZ4 / JSONEachRow throughput",
+            b.tickets_per_sec() / j.tickets_per_sec().max(1e-9),
+            "×",
+            None,
+        )
+        .note(format!(
+            "{:.0} vs {:.0} tickets/s{}",
+            b.tickets_per_sec(),
+            j.tickets_per_sec(),
+            b.cpu_secs
+                .zip(j.cpu_secs)
+                .map(|(bc, jc)| format!("; boxoffice CPU {bc:.2} vs {jc:.2} s"))
+                .unwrap_or_default()
+        )),
+    );
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -405,6 +495,7 @@ async fn measure(
     exe: &std::path::Path,
     scratch: &Scratch,
     warehouses: &[Warehouse],
+    insert_target: Option<&(ClickhouseConfig, Option<wire::WireMeter>)>,
     progress: &mut Progress,
 ) -> anyhow::Result<Vec<Metric>> {
     let mut out = Vec::new();
@@ -464,6 +555,17 @@ async fn measure(
         );
     }
 
+    if let Some((base, meter)) = insert_target.filter(|_| sizes.wants(Part::Clickhouse)) {
+        progress.start(&format!(
+            "ClickHouse writer alone: {} tickets × {} rounds per encoding",
+            crate::bench::report::number(sizes.tickets as f64),
+            sizes.insert_rounds
+        ));
+        let runs =
+            insert::rowbinary_vs_json(base, meter.as_ref(), sizes.tickets, sizes.insert_rounds)
+                .await?;
+        insert_metrics(&runs, sizes.insert_rounds, &mut out);
+    }
     if sizes.wants(Part::Transform) {
         progress.start("WASM vs native transform");
         let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;

@@ -18,7 +18,7 @@ use super::client::{ClickhouseClient, ClickhouseError, REQUEST_TIMEOUT};
 use super::version;
 
 /// How typed rows travel to ClickHouse.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClickhouseEncoding {
     /// `RowBinary` + LZ4 through the `clickhouse` crate: the default (it measured faster, see
     /// `docs/performance.md`).
