@@ -151,7 +151,10 @@ impl ChdbHttp {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port_file = dir.path().join("port");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testkit/scripts/chdb_http.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testkit/scripts/chdb_http.py"
+        );
         let child = std::process::Command::new("python3")
             .arg(script)
             .arg(&port_file)
@@ -315,5 +318,8 @@ async fn the_writer_validates_rows_on_a_current_clickhouse() {
     }
     assert!(dumps[0].contains("Партер 🎟️"), "{}", dumps[0]);
     assert!(dumps[0].contains("1000000000000"), "{}", dumps[0]);
-    assert_eq!(dumps[0], dumps[1], "RowBinary and JSONEachRow differ on the current release");
+    assert_eq!(
+        dumps[0], dumps[1],
+        "RowBinary and JSONEachRow differ on the current release"
+    );
 }

@@ -154,7 +154,11 @@ fn run_record() -> RunRecord {
     }
 }
 
-fn config(ch: &ClickhouseEndpoint, database: &str, encoding: ClickhouseEncoding) -> ClickhouseConfig {
+fn config(
+    ch: &ClickhouseEndpoint,
+    database: &str,
+    encoding: ClickhouseEncoding,
+) -> ClickhouseConfig {
     ClickhouseConfig {
         encoding,
         ..ch_config(ch, database)
@@ -295,7 +299,10 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
             ),
             "{encoding:?}: a refusal, not retried as an outage: {text}"
         );
-        assert!(text.contains(&ch.url), "{encoding:?}: names the server: {text}");
+        assert!(
+            text.contains(&ch.url),
+            "{encoding:?}: names the server: {text}"
+        );
         assert!(
             text.contains(&format!("into {}", rows::TICKETS)),
             "{encoding:?}: names the insert: {text}"
@@ -304,7 +311,10 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
             text.to_lowercase().contains("password"),
             "{encoding:?}: says what is wrong: {text}"
         );
-        assert!(!text.contains(wrong), "{encoding:?}: leaks the password: {text}");
+        assert!(
+            !text.contains(wrong),
+            "{encoding:?}: leaks the password: {text}"
+        );
         assert!(!format!("{bad:?}").contains(wrong));
 
         // Connecting (the version query) and migrating say the same, password-free.
@@ -408,7 +418,10 @@ async fn a_gateways_503_is_retried_and_clickhouses_refusal_is_not() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "two retries, then the rows landed: {seen:?}");
     for q in &seen {
-        assert!(q.contains("FORMAT+RowBinary") || q.contains("FORMAT%20RowBinary"), "{q}");
+        assert!(
+            q.contains("FORMAT+RowBinary") || q.contains("FORMAT%20RowBinary"),
+            "{q}"
+        );
         assert!(q.contains("decompress=1"), "LZ4-compressed: {q}");
     }
 
@@ -423,7 +436,8 @@ async fn a_gateways_503_is_retried_and_clickhouses_refusal_is_not() {
     );
     assert_eq!(seen.lock().unwrap().len(), 3);
 
-    let refusal = "Code: 60, e.displayText() = DB::Exception: Table boxoffice.tickets doesn't exist";
+    let refusal =
+        "Code: 60, e.displayText() = DB::Exception: Table boxoffice.tickets doesn't exist";
     let (url, seen) = fake_server(vec![(404, refusal)]).await;
     let err = fake_writer(&url)
         .insert::<TicketRow>(rows::TICKETS, &rows)

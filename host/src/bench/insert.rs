@@ -102,7 +102,11 @@ pub async fn rowbinary_vs_json(
     }
     let mut runs: BTreeMap<ClickhouseEncoding, InsertRun> = BTreeMap::new();
     for round in 0..rounds.max(1) {
-        let order: Vec<usize> = if round % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+        let order: Vec<usize> = if round % 2 == 0 {
+            vec![0, 1]
+        } else {
+            vec![1, 0]
+        };
         for i in order {
             let (encoding, w) = &sinks[i];
             let (cpu, bytes) = (process_cpu_secs(), meter.map(WireMeter::sent));

@@ -243,8 +243,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         insert_target.as_ref(),
         &mut progress,
     )
-        .with_subscriber(quiet)
-        .await;
+    .with_subscriber(quiet)
+    .await;
     progress.finish();
     for ch in &bench_databases {
         drop_database(ch).await;
@@ -357,7 +357,10 @@ fn pipeline_metrics(
                 ))
                 .unwrap_or_default(),
             r.sent_bytes
-                .map(|b| format!("; {} bytes sent to ClickHouse", crate::bench::report::number(b as f64)))
+                .map(|b| format!(
+                    "; {} bytes sent to ClickHouse",
+                    crate::bench::report::number(b as f64)
+                ))
                 .unwrap_or_default()
         )),
     );
@@ -392,12 +395,18 @@ fn encoding_metrics(
             json.tickets_per_sec()
         )),
     );
-    for (encoding, r) in [(ClickhouseEncoding::RowBinary, binary), (ClickhouseEncoding::JsonEachRow, json)] {
+    for (encoding, r) in [
+        (ClickhouseEncoding::RowBinary, binary),
+        (ClickhouseEncoding::JsonEachRow, json),
+    ] {
         if let Some(bytes) = r.sent_bytes {
             out.push(
                 Metric::new(
                     &format!("{vendor}_clickhouse_bytes_per_ticket_{}", encoding.as_str()),
-                    &format!("{label} → ClickHouse, bytes sent per ticket ({})", encoding.label()),
+                    &format!(
+                        "{label} → ClickHouse, bytes sent per ticket ({})",
+                        encoding.label()
+                    ),
                     bytes as f64 / r.tickets.max(1) as f64,
                     "B/ticket",
                     None,

@@ -86,7 +86,8 @@ impl ClickhouseWarehouse {
         let w = &self.writer;
         w.insert::<TicketRow>(rows::TICKETS, &tickets).await?;
         w.insert::<EventRow>(rows::EVENTS, &events).await?;
-        w.insert::<InventoryRow>(rows::INVENTORY, &inventory).await?;
+        w.insert::<InventoryRow>(rows::INVENTORY, &inventory)
+            .await?;
         Ok(())
     }
 }

@@ -14,7 +14,10 @@
 use std::fmt;
 
 /// The first release whose server accepts the crate's validated inserts.
-pub const VALIDATION_SINCE: ServerVersion = ServerVersion { major: 22, minor: 1 };
+pub const VALIDATION_SINCE: ServerVersion = ServerVersion {
+    major: 22,
+    minor: 1,
+};
 
 /// `major.minor` of a ClickHouse release (`18.16.1`, `26.3.2.1`, `24.8.1.2684-lts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

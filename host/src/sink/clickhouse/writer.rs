@@ -119,7 +119,8 @@ impl RowWriter {
                     if i > 0 {
                         body.push('\n');
                     }
-                    let line = serde_json::to_string(r).map_err(|e| self.rejected(table, rows.len(), e.to_string()))?;
+                    let line = serde_json::to_string(r)
+                        .map_err(|e| self.rejected(table, rows.len(), e.to_string()))?;
                     body.push_str(&line);
                 }
                 self.http.insert_json_lines(table, &body, rows.len()).await
@@ -216,7 +217,9 @@ mod tests {
     #[test]
     fn only_transport_errors_and_gateway_pages_are_retried() {
         assert!(transient(&Error::TimedOut));
-        assert!(transient(&Error::BadResponse("503 Service Unavailable".into())));
+        assert!(transient(&Error::BadResponse(
+            "503 Service Unavailable".into()
+        )));
         assert!(transient(&Error::BadResponse(
             "<html><body>502 Bad Gateway</body></html>".into()
         )));
