@@ -1,6 +1,10 @@
 //! The ClickHouse migrations and the sink's row format on a CURRENT ClickHouse release (26.x,
 //! in-process via PyPI's `chdb`), beside the Debian 18.16 server the other tests use: the DDL
 //! must run on both. Skips (or fails under BOXOFFICE_REQUIRE_SERVERS=1) without `chdb`.
+//!
+//! The writer itself (the `clickhouse` crate, RowBinary with schema validation, as on every
+//! release from 22.1) runs against chdb behind `testkit/scripts/chdb_http.py`, a loopback
+//! stand-in for ClickHouse's HTTP interface.
 
 use boxoffice::model::{Event, Inventory, Ticket, TicketStatus};
 use boxoffice::sink::clickhouse::{migrate, rows, MIGRATIONS};
@@ -127,4 +131,195 @@ fn migrations_and_rows_work_on_a_current_clickhouse() {
             "{v} did not run: {stdout}"
         );
     }
+}
+
+fn has_chdb() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import chdb"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// chdb behind `chdb_http.py` on a loopback port; killed on drop.
+struct ChdbHttp {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ChdbHttp {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testkit/scripts/chdb_http.py"
+        );
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&port_file)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Self {
+            child,
+            url: String::new(),
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !port_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chdb_http.py did not start"
+            );
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("chdb_http.py exited with {status}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let port = std::fs::read_to_string(&port_file).unwrap();
+        server.url = format!("http://127.0.0.1:{}", port.trim());
+        server
+    }
+}
+
+impl Drop for ChdbHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_writer_validates_rows_on_a_current_clickhouse() {
+    use boxoffice::model::Record;
+    use boxoffice::sink::clickhouse::rows::TicketRow;
+    use boxoffice::sink::clickhouse::{ClickhouseEncoding, ClickhouseError, ClickhouseWarehouse};
+    use boxoffice::sink::{ClickhouseConfig, Sink};
+    use boxoffice::zone::Zone;
+
+    if !has_chdb() {
+        boxoffice_testkit::skip_or_fail(
+            "the_writer_validates_rows_on_a_current_clickhouse",
+            "python3 with chdb not installed (pip install chdb)",
+        );
+        return;
+    }
+    let server = ChdbHttp::start();
+    let ticket = Ticket {
+        ticket_id: "31000001".into(),
+        order_id: "2000101".into(),
+        event_id: "90001".into(),
+        category: "Партер 🎟️".into(),
+        status: TicketStatus::Valid,
+        price_minor: 1_000_000_000_000,
+        buyer_fee_minor: -1_000_000_000_000,
+        currency: "RUB".into(),
+        ordered_at_ms: 1_762_167_912_000,
+        updated_at_ms: 1_762_327_231_000,
+        scanned_at_ms: Some(1_762_400_000_000),
+        visibility: vec!["public".into(), "".into()],
+        ..Ticket::BLANK
+    };
+    let event = Event {
+        event_id: "90001".into(),
+        name: "Demo \"quoted\"\tand tabbed".into(),
+        city: Some("Москва".into()),
+        venue: None,
+        starts_at_ms: Some(1_765_036_800_000),
+        ends_at_ms: None,
+        canceled_at_ms: None,
+        updated_at_ms: 1_759_400_000_000,
+    };
+    let inventory = Inventory {
+        event_id: "90001".into(),
+        show_id: "95001".into(),
+        captured_at_ms: 1_762_400_000_000,
+        capacity: Some(100),
+        available: None,
+        sold: Some(60),
+    };
+    let records = vec![
+        Record::Ticket(ticket.clone()),
+        Record::Event(event.clone()),
+        Record::Inventory(inventory),
+    ];
+    let mut dumps = Vec::new();
+    for encoding in ClickhouseEncoding::ALL {
+        let database = format!("cur_{}", encoding.as_str());
+        let config = ClickhouseConfig {
+            url: server.url.clone(),
+            user: "default".into(),
+            password: String::new(),
+            database: database.clone(),
+            encoding,
+        };
+        let (w, report) = ClickhouseWarehouse::open(config, Zone::default())
+            .await
+            .unwrap();
+        assert_eq!(report.applied.len(), MIGRATIONS.len());
+        assert!(
+            !w.writer().server_version().starts_with("18."),
+            "not a current release: {}",
+            w.writer().server_version()
+        );
+        assert!(
+            w.writer().validation(),
+            "{} validates rows",
+            w.writer().server_version()
+        );
+        w.write("qtickets", "main", &records).await.unwrap();
+        w.record_run(&RunRecord {
+            run_id: "00000000-0000-4000-8000-000000000002".into(),
+            vendor: "qtickets".into(),
+            account: "main".into(),
+            kind: "sync".into(),
+            started_at_ms: 1_762_400_000_000,
+            finished_at_ms: 1_762_400_001_000,
+            status: "ok".into(),
+            records: 3,
+            rejected: 0,
+            pages: 1,
+            requests: 2,
+            message: "1 pages, 3 records".into(),
+        })
+        .await
+        .unwrap();
+        let mut dump = String::new();
+        for table in ["tickets", "events", "inventory_snapshots", "job_runs"] {
+            dump += &w
+                .client()
+                .execute(&format!("SELECT * FROM {table} FORMAT TSVWithNames"))
+                .await
+                .unwrap();
+        }
+        dumps.push(dump);
+
+        // Validation is really on: a ticket row offered to the events table is refused by
+        // name before anything is sent, instead of landing as garbage.
+        let row = TicketRow::new("qtickets", "main", &ticket, &Zone::default());
+        let err = w
+            .writer()
+            .insert::<TicketRow>("events", &[row])
+            .await
+            .map(|_| ());
+        // (JSONEachRow has no such check: chdb skips unknown JSON fields and stores it.)
+        if encoding == ClickhouseEncoding::RowBinary {
+            let err = err.unwrap_err();
+            assert!(matches!(err, ClickhouseError::Rejected { .. }), "{err}");
+            assert!(err.to_string().contains("events"), "{err}");
+            let n = w
+                .client()
+                .execute("SELECT count() FROM events")
+                .await
+                .unwrap();
+            assert_eq!(n.trim(), "1", "nothing but the one event landed");
+        }
+    }
+    assert!(dumps[0].contains("Партер 🎟️"), "{}", dumps[0]);
+    assert!(dumps[0].contains("1000000000000"), "{}", dumps[0]);
+    assert_eq!(
+        dumps[0], dumps[1],
+        "RowBinary and JSONEachRow differ on the current release"
+    );
 }

@@ -15,13 +15,17 @@
 //!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
+//! - `insert`: the ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow.
+//! - `wire`: a counting relay in front of ClickHouse (bytes sent per encoding).
 
 pub mod backfill;
 pub mod coldstart;
+pub mod insert;
 pub mod pages;
 pub mod pipeline;
 pub mod report;
 pub mod transform;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 

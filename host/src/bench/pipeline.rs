@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use super::wire::WireMeter;
 use crate::app::App;
 use crate::config::{Config, Vars};
+use crate::sink::clickhouse::ClickhouseEncoding;
 use crate::sink::ClickhouseConfig;
 use crate::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
@@ -25,15 +27,28 @@ use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 pub enum Warehouse {
     /// `warehouse.sqlite` in the run's state directory.
     Sqlite,
-    /// A ClickHouse database of the bench's own (created by the sink's migrations).
-    Clickhouse(ClickhouseConfig),
+    /// A ClickHouse database of the bench's own (created by the sink's migrations), written
+    /// in the config's encoding; the meter, when the server is reached through the bench's
+    /// counting relay (`wire`).
+    Clickhouse(ClickhouseConfig, Option<WireMeter>),
 }
 
 impl Warehouse {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Sqlite => "SQLite",
-            Self::Clickhouse(_) => "ClickHouse",
+            Self::Clickhouse(ch, _) => match ch.encoding {
+                ClickhouseEncoding::RowBinary => "ClickHouse (RowBinary+LZ4)",
+                ClickhouseEncoding::JsonEachRow => "ClickHouse (JSONEachRow)",
+            },
+        }
+    }
+
+    /// Bytes sent to the warehouse's server so far, where they are counted.
+    fn sent_bytes(&self) -> Option<u64> {
+        match self {
+            Self::Clickhouse(_, Some(meter)) => Some(meter.sent()),
+            _ => None,
         }
     }
 }
@@ -51,6 +66,9 @@ pub struct PipelineRun {
     pub cpu_secs: Option<f64>,
     /// The second run against the unchanged simulator.
     pub incremental: RunSummary,
+    /// Bytes sent to ClickHouse during the first run (its inserts: every table, HTTP headers
+    /// included), where the bench's relay counts them.
+    pub sent_bytes: Option<u64>,
 }
 
 impl PipelineRun {
@@ -152,7 +170,7 @@ pub(crate) fn config(
     config.max_requests_per_minute = Some(0);
     config.clickhouse = match warehouse {
         Warehouse::Sqlite => None,
-        Warehouse::Clickhouse(ch) => Some(ch.clone()),
+        Warehouse::Clickhouse(ch, _) => Some(ch.clone()),
     };
     if config.accounts.len() != 1 {
         bail!(
@@ -177,9 +195,14 @@ async fn run_twice(
         ..Default::default()
     };
     let cpu_before = process_cpu_secs();
+    let bytes_before = warehouse.sent_bytes();
     let started = Instant::now();
     let first = sync_account(&app.deps, &account, &opts).await?;
     let secs = started.elapsed().as_secs_f64();
+    let sent_bytes = warehouse
+        .sent_bytes()
+        .zip(bytes_before)
+        .map(|(after, before)| after - before);
     let cpu_secs = process_cpu_secs()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
@@ -225,6 +248,7 @@ async fn run_twice(
         secs,
         cpu_secs,
         incremental,
+        sent_bytes,
     })
 }
 
@@ -260,7 +284,7 @@ async fn check_warehouse(
                 |r| r.get::<_, i64>(0),
             )? as u64
         }
-        Warehouse::Clickhouse(ch) => {
+        Warehouse::Clickhouse(ch, _) => {
             let client = crate::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
             let text = client
                 .execute(&format!(

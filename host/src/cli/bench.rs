@@ -16,9 +16,11 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, transform, Scratch};
+use crate::bench::{backfill, coldstart, insert, transform, wire, Scratch};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
+use crate::sink::clickhouse::ClickhouseEncoding;
+use crate::sink::ClickhouseConfig;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -65,6 +67,8 @@ pub enum Part {
     Coldstart,
     /// The large backfill's peak RSS.
     Backfill,
+    /// The ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow (with `CLICKHOUSE_*`).
+    Clickhouse,
 }
 
 /// The sizes of one bench run.
@@ -76,6 +80,8 @@ struct Sizes {
     backfill_tickets: u64,
     pages: usize,
     rounds: usize,
+    /// Rounds of the ClickHouse writer-only measurement (each writes `tickets` per encoding).
+    insert_rounds: usize,
 }
 
 impl Sizes {
@@ -90,6 +96,7 @@ impl Sizes {
                 .unwrap_or(if q { 5_000 } else { 1_000_000 }),
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
+            insert_rounds: if q { 2 } else { 4 },
         }
     }
 
@@ -109,6 +116,7 @@ impl Sizes {
                 .iter()
                 .filter(|p| self.wants(**p))
                 .count() as u64
+            + (warehouses > 1 && self.wants(Clickhouse)) as u64
     }
 }
 
@@ -168,17 +176,53 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let unix_ts = crate::clock::now_ms() / 1000;
     let exe = std::env::current_exe()?;
     let scratch = Scratch::new()?;
-    // ClickHouse when the operator's CLICKHOUSE_* says so, in a database of the bench's own
-    // (created by the sink's migrations and dropped at the end) so no simulated sale reaches
-    // the real tables.
-    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?
-        .clickhouse
-        .map(|mut ch| {
-            ch.database = format!("{}_bench_{unix_ts}", ch.database);
-            ch
-        });
+    // ClickHouse when the operator's CLICKHOUSE_* says so, once per row encoding, each in a
+    // database of the bench's own (created by the sink's migrations and dropped at the end) so
+    // no simulated sale reaches the real tables. Both go through one counting relay when the
+    // server is plain HTTP, for the bytes each sends.
+    let clickhouse = Config::from_vars(&Vars::from_process(&[])?)?.clickhouse;
+    let relay = match &clickhouse {
+        Some(ch) => wire::relay(&ch.url).await?,
+        None => None,
+    };
+    let bench_databases: Vec<ClickhouseConfig> = clickhouse
+        .iter()
+        .flat_map(|ch| {
+            ClickhouseEncoding::ALL.map(|encoding| ClickhouseConfig {
+                database: format!("{}_bench_{unix_ts}_{}", ch.database, encoding.as_str()),
+                encoding,
+                ..ch.clone()
+            })
+        })
+        .collect();
     let mut warehouses = vec![Warehouse::Sqlite];
-    warehouses.extend(clickhouse.clone().map(Warehouse::Clickhouse));
+    warehouses.extend(bench_databases.iter().map(|ch| {
+        let mut ch = ch.clone();
+        let meter = relay.as_ref().map(|r| {
+            ch.url = r.url.clone();
+            r.meter.clone()
+        });
+        Warehouse::Clickhouse(ch, meter)
+    }));
+    // The writer-only measurement: two databases of its own beside the pipeline's.
+    let insert_base = clickhouse.as_ref().map(|ch| ClickhouseConfig {
+        database: format!("{}_bench_{unix_ts}", ch.database),
+        ..ch.clone()
+    });
+    let mut bench_databases = bench_databases;
+    if let Some(base) = &insert_base {
+        bench_databases.extend(ClickhouseEncoding::ALL.map(|e| ClickhouseConfig {
+            database: insert::database(base, e),
+            ..base.clone()
+        }));
+    }
+    let insert_target = insert_base.map(|mut base| {
+        let meter = relay.as_ref().map(|r| {
+            base.url = r.url.clone();
+            r.meter.clone()
+        });
+        (base, meter)
+    });
     let steps = sizes.steps(warehouses.len() as u64);
     let mut progress = Progress::new(steps);
     // The pipeline's per-run INFO lines would break the progress bar: warnings only, unless
@@ -191,13 +235,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_target(false)
         .finish();
-    let result = measure(&sizes, &exe, &scratch, &warehouses, &mut progress)
-        .with_subscriber(quiet)
-        .await;
+    let result = measure(
+        &sizes,
+        &exe,
+        &scratch,
+        &warehouses,
+        insert_target.as_ref(),
+        &mut progress,
+    )
+    .with_subscriber(quiet)
+    .await;
     progress.finish();
-    if let Some(ch) = &clickhouse {
+    for ch in &bench_databases {
         drop_database(ch).await;
     }
+    drop(relay);
     let metrics = result?;
     let report = Report {
         unix_ts,
@@ -275,9 +327,13 @@ fn pipeline_metrics(
     r: &PipelineRun,
     out: &mut Vec<Metric>,
 ) {
+    // The encoding in use keeps the plain `_clickhouse` id; the other one is suffixed.
     let sink = match w {
-        Warehouse::Sqlite => "sqlite",
-        Warehouse::Clickhouse(_) => "clickhouse",
+        Warehouse::Sqlite => "sqlite".to_string(),
+        Warehouse::Clickhouse(ch, _) if ch.encoding == ClickhouseEncoding::default() => {
+            "clickhouse".to_string()
+        }
+        Warehouse::Clickhouse(ch, _) => format!("clickhouse_{}", ch.encoding.as_str()),
     };
     let target = (vendor == "shotgun").then_some(Target::AtLeast(65_000.0));
     out.push(
@@ -289,7 +345,7 @@ fn pipeline_metrics(
             target,
         )
         .note(format!(
-            "{}, {} pages, {} requests{}",
+            "{}, {} pages, {} requests{}{}",
             per_sec(r.tickets, r.secs),
             r.first.pages,
             r.first.requests,
@@ -299,6 +355,137 @@ fn pipeline_metrics(
                     100.0 * c / r.secs.max(1e-9) / cores() as f64,
                     cores()
                 ))
+                .unwrap_or_default(),
+            r.sent_bytes
+                .map(|b| format!(
+                    "; {} bytes sent to ClickHouse",
+                    crate::bench::report::number(b as f64)
+                ))
+                .unwrap_or_default()
+        )),
+    );
+}
+
+/// RowBinary beside JSONEachRow for one vendor, from the two runs of this bench: throughput
+/// ratio and, where counted, bytes sent per ticket.
+fn encoding_metrics(
+    vendor: &str,
+    label: &str,
+    runs: &[(ClickhouseEncoding, PipelineRun)],
+    out: &mut Vec<Metric>,
+) {
+    let get = |e: ClickhouseEncoding| runs.iter().find(|(x, _)| *x == e).map(|(_, r)| r);
+    let (Some(binary), Some(json)) = (
+        get(ClickhouseEncoding::RowBinary),
+        get(ClickhouseEncoding::JsonEachRow),
+    ) else {
+        return;
+    };
+    out.push(
+        Metric::new(
+            &format!("{vendor}_clickhouse_rowbinary_vs_json"),
+            &format!("{label} → ClickHouse, RowBinary+LZ4 / JSONEachRow throughput"),
+            binary.tickets_per_sec() / json.tickets_per_sec().max(1e-9),
+            "×",
+            None,
+        )
+        .note(format!(
+            "{:.0} vs {:.0} tickets/s, same run",
+            binary.tickets_per_sec(),
+            json.tickets_per_sec()
+        )),
+    );
+    for (encoding, r) in [
+        (ClickhouseEncoding::RowBinary, binary),
+        (ClickhouseEncoding::JsonEachRow, json),
+    ] {
+        if let Some(bytes) = r.sent_bytes {
+            out.push(
+                Metric::new(
+                    &format!("{vendor}_clickhouse_bytes_per_ticket_{}", encoding.as_str()),
+                    &format!(
+                        "{label} → ClickHouse, bytes sent per ticket ({})",
+                        encoding.label()
+                    ),
+                    bytes as f64 / r.tickets.max(1) as f64,
+                    "B/ticket",
+                    None,
+                )
+                .note(format!(
+                    "{} bytes for {} tickets: every insert of the first run, HTTP headers included",
+                    crate::bench::report::number(bytes as f64),
+                    crate::bench::report::number(r.tickets as f64)
+                )),
+            );
+        }
+    }
+    if let (Some(b), Some(j)) = (binary.sent_bytes, json.sent_bytes) {
+        out.push(
+            Metric::new(
+                &format!("{vendor}_clickhouse_bytes_rowbinary_vs_json"),
+                &format!("{label} → ClickHouse, RowBinary+LZ4 / JSONEachRow bytes sent"),
+                b as f64 / j.max(1) as f64,
+                "×",
+                None,
+            )
+            .note("same tickets, same run"),
+        );
+    }
+}
+
+/// The writer-only rows: each encoding's rate and CPU, their ratio, bytes per ticket.
+fn insert_metrics(
+    runs: &std::collections::BTreeMap<ClickhouseEncoding, insert::InsertRun>,
+    rounds: usize,
+    out: &mut Vec<Metric>,
+) {
+    for (encoding, r) in runs {
+        out.push(
+            Metric::new(
+                &format!("clickhouse_insert_{}", encoding.as_str()),
+                &format!("ClickHouse writer alone, {}", encoding.label()),
+                r.tickets_per_sec(),
+                "tickets/s",
+                None,
+            )
+            .note(format!(
+                "{} in {} rounds of {}-ticket inserts, alternating{}{}",
+                per_sec(r.tickets, r.secs),
+                rounds,
+                insert::BATCH,
+                r.cpu_secs
+                    .map(|c| format!("; {c:.2} CPU-s in boxoffice"))
+                    .unwrap_or_default(),
+                r.sent_bytes
+                    .map(|b| format!(
+                        "; {:.1} bytes sent per ticket",
+                        b as f64 / r.tickets.max(1) as f64
+                    ))
+                    .unwrap_or_default()
+            )),
+        );
+    }
+    let (Some(b), Some(j)) = (
+        runs.get(&ClickhouseEncoding::RowBinary),
+        runs.get(&ClickhouseEncoding::JsonEachRow),
+    ) else {
+        return;
+    };
+    out.push(
+        Metric::new(
+            "clickhouse_insert_rowbinary_vs_json",
+            "ClickHouse writer alone, RowBinary+LZ4 / JSONEachRow throughput",
+            b.tickets_per_sec() / j.tickets_per_sec().max(1e-9),
+            "×",
+            None,
+        )
+        .note(format!(
+            "{:.0} vs {:.0} tickets/s{}",
+            b.tickets_per_sec(),
+            j.tickets_per_sec(),
+            b.cpu_secs
+                .zip(j.cpu_secs)
+                .map(|(bc, jc)| format!("; boxoffice CPU {bc:.2} vs {jc:.2} s"))
                 .unwrap_or_default()
         )),
     );
@@ -317,11 +504,17 @@ async fn measure(
     exe: &std::path::Path,
     scratch: &Scratch,
     warehouses: &[Warehouse],
+    insert_target: Option<&(ClickhouseConfig, Option<wire::WireMeter>)>,
     progress: &mut Progress,
 ) -> anyhow::Result<Vec<Metric>> {
     let mut out = Vec::new();
     let mut incremental = Vec::new();
+    let (mut shotgun_ch, mut qtickets_ch) = (Vec::new(), Vec::new());
     for (i, w) in warehouses.iter().enumerate() {
+        let encoding = match w {
+            Warehouse::Clickhouse(ch, _) => Some(ch.encoding),
+            Warehouse::Sqlite => None,
+        };
         if sizes.wants(Part::Shotgun) {
             progress.start(&format!(
                 "Shotgun: {} tickets → {}",
@@ -333,6 +526,9 @@ async fn measure(
             pipeline_metrics("shotgun", "Shotgun", w, &r, &mut out);
             if i == 0 {
                 incremental.push(("shotgun", "Shotgun", r.incremental.clone()));
+            }
+            if let Some(e) = encoding {
+                shotgun_ch.push((e, r));
             }
         }
         if !sizes.wants(Part::Qtickets) {
@@ -349,7 +545,12 @@ async fn measure(
         if i == 0 {
             incremental.push(("qtickets", "QTickets", r.incremental.clone()));
         }
+        if let Some(e) = encoding {
+            qtickets_ch.push((e, r));
+        }
     }
+    encoding_metrics("shotgun", "Shotgun", &shotgun_ch, &mut out);
+    encoding_metrics("qtickets", "QTickets", &qtickets_ch, &mut out);
     for (vendor, label, s) in incremental {
         out.push(
             Metric::new(
@@ -363,6 +564,17 @@ async fn measure(
         );
     }
 
+    if let Some((base, meter)) = insert_target.filter(|_| sizes.wants(Part::Clickhouse)) {
+        progress.start(&format!(
+            "ClickHouse writer alone: {} tickets × {} rounds per encoding",
+            crate::bench::report::number(sizes.tickets as f64),
+            sizes.insert_rounds
+        ));
+        let runs =
+            insert::rowbinary_vs_json(base, meter.as_ref(), sizes.tickets, sizes.insert_rounds)
+                .await?;
+        insert_metrics(&runs, sizes.insert_rounds, &mut out);
+    }
     if sizes.wants(Part::Transform) {
         progress.start("WASM vs native transform");
         let t = transform::wasm_vs_native(sizes.pages, sizes.rounds).await?;

@@ -453,6 +453,7 @@ fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
             .to_string(),
         password: v.secret("CLICKHOUSE_PASSWORD")?.unwrap_or_default(),
         database: database.to_string(),
+        encoding: Default::default(),
     }))
 }
 

@@ -82,6 +82,7 @@ pub fn ch_config(e: &ClickhouseEndpoint, database: &str) -> ClickhouseConfig {
         user: e.user.clone(),
         password: e.password.clone(),
         database: database.to_string(),
+        encoding: Default::default(),
     }
 }
 

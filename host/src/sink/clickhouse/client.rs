@@ -1,15 +1,21 @@
-//! A small ClickHouse HTTP client: statements and `JSONEachRow` inserts with retries.
+//! A small ClickHouse HTTP client: statements (migrations, `SELECT version()`, the bench's
+//! counts) and `JSONEachRow` inserts with retries, on every release from Debian's 18.16 on.
 //!
-//! Plain HTTP rather than the `clickhouse` crate because Debian's server (18.16) rejects the
-//! crate's schema validation and knows no RowBinaryWithNamesAndTypes; `JSONEachRow` over HTTP
-//! works on every release. Errors name the server's origin and ClickHouse's message, never the
-//! password (it travels in the Authorization header only).
+//! Typed rows go through `writer` (the `clickhouse` crate, RowBinary + LZ4, or this client's
+//! JSONEachRow); statements stay here because the crate adds nothing to a DDL string.
+//! Errors name the server's origin and ClickHouse's message, never the password (it travels in
+//! the Authorization header only).
 
 use std::time::Duration;
 
 use thiserror::Error;
 
-/// Where and as whom to connect. `Debug` hides the password.
+pub use super::writer::ClickhouseEncoding;
+
+/// One request's time limit, the RowBinary writer's too (its send and its answer each).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where and as whom to connect, and how rows travel. `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClickhouseConfig {
     /// `http://host:8123`
@@ -17,6 +23,8 @@ pub struct ClickhouseConfig {
     pub user: String,
     pub password: String,
     pub database: String,
+    /// The wire format of typed rows (the bench compares both; see `docs/clickhouse.md`).
+    pub encoding: ClickhouseEncoding,
 }
 
 impl std::fmt::Debug for ClickhouseConfig {
@@ -26,6 +34,7 @@ impl std::fmt::Debug for ClickhouseConfig {
             .field("user", &self.user)
             .field("password", &"<hidden>")
             .field("database", &self.database)
+            .field("encoding", &self.encoding)
             .finish()
     }
 }
@@ -45,6 +54,14 @@ pub enum ClickhouseError {
         status: u16,
         message: String,
     },
+    /// A refusal through the `clickhouse` crate, which reports ClickHouse's message but not
+    /// the HTTP status.
+    #[error("ClickHouse at {origin} refused {what}: {message}")]
+    Rejected {
+        origin: String,
+        what: String,
+        message: String,
+    },
 }
 
 #[derive(Clone)]
@@ -60,7 +77,7 @@ pub struct ClickhouseClient {
 impl ClickhouseClient {
     pub fn new(config: ClickhouseConfig) -> Result<Self, ClickhouseError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ClickhouseError::Unreachable {

@@ -1,6 +1,10 @@
 //! The ClickHouse warehouse: the same tables as the SQLite warehouse, plus the old QTickets
 //! loader's names as views, written over HTTP.
 //!
+//! Pages become typed rows (`rows`) written by `writer` (RowBinary + LZ4 through the
+//! `clickhouse` crate by default, or JSONEachRow); migrations, plans and the bench's checks are
+//! plain statements through `client`.
+//!
 //! Idempotence comes from the engines: tickets and events are ReplacingMergeTree keyed by the
 //! business key with the vendor's `updated_at` as version, snapshots collapse identical keys,
 //! so a page written twice (crash before the cursor commit, a retried insert) is one row after
@@ -9,6 +13,8 @@
 pub mod client;
 pub mod migrate;
 pub mod rows;
+pub mod version;
+pub mod writer;
 
 use crate::model::Record;
 use crate::zone::AccountZones;
@@ -16,24 +22,37 @@ use crate::zone::AccountZones;
 use super::{RunRecord, Sink, SinkFuture};
 pub use client::{ClickhouseClient, ClickhouseConfig, ClickhouseError};
 pub use migrate::{MigrateError, MigrateReport, MIGRATIONS};
+pub use writer::{ClickhouseEncoding, RowWriter};
+
+use rows::{EventRow, InventoryRow, RunRow, TicketRow};
 
 pub struct ClickhouseWarehouse {
     client: ClickhouseClient,
+    writer: RowWriter,
     /// The zone of each account's `sales_date` (computed here: the views group on it).
     zones: AccountZones,
 }
 
 impl ClickhouseWarehouse {
-    /// Connects and brings the schema up to date (the start-up migration).
+    /// Connects, brings the schema up to date (the start-up migration) and asks the server's
+    /// version for the writer.
     pub async fn open(
         config: ClickhouseConfig,
         zones: impl Into<AccountZones>,
     ) -> Result<(Self, MigrateReport), MigrateError> {
         let client = ClickhouseClient::new(config)?;
         let report = migrate::apply(&client, MIGRATIONS).await?;
+        let writer = RowWriter::connect(client.clone()).await?;
+        tracing::debug!(
+            "ClickHouse {}: {} rows, schema validation {}",
+            writer.server_version(),
+            writer.encoding().label(),
+            if writer.validation() { "on" } else { "off" }
+        );
         Ok((
             Self {
                 client,
+                writer,
                 zones: zones.into(),
             },
             report,
@@ -42,6 +61,10 @@ impl ClickhouseWarehouse {
 
     pub fn client(&self) -> &ClickhouseClient {
         &self.client
+    }
+
+    pub fn writer(&self) -> &RowWriter {
+        &self.writer
     }
 
     async fn write_all(
@@ -54,23 +77,17 @@ impl ClickhouseWarehouse {
         let zone = self.zones.of(vendor, account);
         for r in records {
             match r {
-                Record::Ticket(t) => tickets.push(rows::ticket(vendor, account, t, zone)),
-                Record::Event(e) => events.push(rows::event(vendor, account, e)),
-                Record::Inventory(v) => inventory.push(rows::inventory(vendor, account, v)),
+                Record::Ticket(t) => tickets.push(TicketRow::new(vendor, account, t, zone)),
+                Record::Event(e) => events.push(EventRow::new(vendor, account, e)),
+                Record::Inventory(v) => inventory.push(InventoryRow::new(vendor, account, v)),
             }
         }
         // One insert per table per page: a page is the batch (cursor commits follow pages).
-        for (table, lines) in [
-            ("tickets", tickets),
-            ("events", events),
-            ("inventory_snapshots", inventory),
-        ] {
-            if !lines.is_empty() {
-                self.client
-                    .insert_json_lines(table, &lines.join("\n"), lines.len())
-                    .await?;
-            }
-        }
+        let w = &self.writer;
+        w.insert::<TicketRow>(rows::TICKETS, &tickets).await?;
+        w.insert::<EventRow>(rows::EVENTS, &events).await?;
+        w.insert::<InventoryRow>(rows::INVENTORY, &inventory)
+            .await?;
         Ok(())
     }
 }
@@ -91,8 +108,8 @@ impl Sink for ClickhouseWarehouse {
 
     fn record_run<'a>(&'a self, run: &'a RunRecord) -> SinkFuture<'a> {
         Box::pin(async move {
-            self.client
-                .insert_json_lines("job_runs", &rows::run(run), 1)
+            self.writer
+                .insert::<RunRow>(rows::JOB_RUNS, &[RunRow::new(run)])
                 .await?;
             Ok(())
         })

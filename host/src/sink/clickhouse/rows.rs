@@ -1,83 +1,116 @@
-//! Canonical records as `JSONEachRow` lines for the ClickHouse tables of
+//! Canonical records as typed rows of the ClickHouse tables of
 //! `migrations/clickhouse/0001_tables.sql` (and `tickets.visibility` from `0004_parity.sql`).
+//!
+//! One struct per table serves both encodings (`clickhouse::Row` for RowBinary,
+//! `serde::Serialize` for JSONEachRow), so the two cannot drift apart; the one column whose
+//! wire form differs, `Date`, is [`Day`]. Which encoding a write uses is `writer`'s business.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::model::{Event, Inventory, Ticket};
 use crate::sink::RunRecord;
 use crate::zone::Zone;
 
-#[derive(Serialize)]
-struct TicketRow<'a> {
-    vendor: &'a str,
-    account: &'a str,
-    ticket_id: &'a str,
-    order_id: &'a str,
-    event_id: &'a str,
-    show_id: &'a str,
-    category: &'a str,
-    channel: &'a str,
-    status: &'a str,
-    price_minor: i64,
-    service_fee_minor: i64,
-    buyer_fee_minor: i64,
-    producer_cost_minor: i64,
-    refunded_minor: i64,
-    kept_minor: i64,
-    currency: &'a str,
-    ordered_at_ms: i64,
-    sales_date: String,
-    updated_at_ms: i64,
-    scanned_at_ms: Option<i64>,
-    refunded_at_ms: Option<i64>,
-    buyer: &'a str,
-    region: &'a str,
-    utm_source: &'a str,
-    utm_medium: &'a str,
-    utm_campaign: &'a str,
-    payment_method: &'a str,
-    visibility: &'a [String],
-    _version: u64,
+/// The tables the warehouse writes with typed rows (the plan and migration ledgers are written
+/// elsewhere, as JSON lines).
+pub const TICKETS: &str = "tickets";
+pub const EVENTS: &str = "events";
+pub const INVENTORY: &str = "inventory_snapshots";
+pub const JOB_RUNS: &str = "job_runs";
+
+/// A `Date` column: days since 1970-01-01. JSON carries `YYYY-MM-DD` (what every release
+/// parses), RowBinary the `UInt16` day number. Days outside `Date`'s range (1970-01-01 to
+/// 2149-06-06) are a serialization error, not a wrapped date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub i64);
+
+impl Serialize for Day {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (y, m, d) = crate::clock::civil_from_days(self.0);
+        if s.is_human_readable() {
+            return s.collect_str(&format_args!("{y:04}-{m:02}-{d:02}"));
+        }
+        let days = u16::try_from(self.0).map_err(|_| {
+            serde::ser::Error::custom(format!(
+                "the date {y:04}-{m:02}-{d:02} is outside ClickHouse's Date range (1970-01-01 to 2149-06-06)"
+            ))
+        })?;
+        s.serialize_u16(days)
+    }
+}
+
+#[derive(clickhouse::Row, Serialize)]
+pub struct TicketRow<'a> {
+    pub vendor: &'a str,
+    pub account: &'a str,
+    pub ticket_id: &'a str,
+    pub order_id: &'a str,
+    pub event_id: &'a str,
+    pub show_id: &'a str,
+    pub category: &'a str,
+    pub channel: &'a str,
+    pub status: &'a str,
+    pub price_minor: i64,
+    pub service_fee_minor: i64,
+    pub buyer_fee_minor: i64,
+    pub producer_cost_minor: i64,
+    pub refunded_minor: i64,
+    pub kept_minor: i64,
+    pub currency: &'a str,
+    pub ordered_at_ms: i64,
+    pub sales_date: Day,
+    pub updated_at_ms: i64,
+    pub scanned_at_ms: Option<i64>,
+    pub refunded_at_ms: Option<i64>,
+    pub buyer: &'a str,
+    pub region: &'a str,
+    pub utm_source: &'a str,
+    pub utm_medium: &'a str,
+    pub utm_campaign: &'a str,
+    pub payment_method: &'a str,
+    pub visibility: &'a [String],
+    pub _version: u64,
 }
 
 fn s(o: &Option<String>) -> &str {
     o.as_deref().unwrap_or("")
 }
 
-/// `zone`: the account's, whose local day is the row's `sales_date`.
-pub fn ticket(vendor: &str, account: &str, t: &Ticket, zone: &Zone) -> String {
-    let row = TicketRow {
-        vendor,
-        account,
-        ticket_id: &t.ticket_id,
-        order_id: &t.order_id,
-        event_id: &t.event_id,
-        show_id: s(&t.show_id),
-        category: &t.category,
-        channel: &t.channel,
-        status: t.status.as_str(),
-        price_minor: t.price_minor,
-        service_fee_minor: t.service_fee_minor,
-        buyer_fee_minor: t.buyer_fee_minor,
-        producer_cost_minor: t.producer_cost_minor,
-        refunded_minor: t.refunded_minor,
-        kept_minor: t.kept_minor(),
-        currency: &t.currency,
-        ordered_at_ms: t.ordered_at_ms,
-        sales_date: zone.local_date(t.ordered_at_ms),
-        updated_at_ms: t.updated_at_ms,
-        scanned_at_ms: t.scanned_at_ms,
-        refunded_at_ms: t.refunded_at_ms,
-        buyer: s(&t.buyer),
-        region: s(&t.region),
-        utm_source: s(&t.utm_source),
-        utm_medium: s(&t.utm_medium),
-        utm_campaign: s(&t.utm_campaign),
-        payment_method: s(&t.payment_method),
-        visibility: &t.visibility,
-        _version: t.updated_at_ms.max(0) as u64,
-    };
-    serde_json::to_string(&row).expect("a ticket row always serializes")
+impl<'a> TicketRow<'a> {
+    /// `zone`: the account's, whose local day is the row's `sales_date`.
+    pub fn new(vendor: &'a str, account: &'a str, t: &'a Ticket, zone: &Zone) -> Self {
+        Self {
+            vendor,
+            account,
+            ticket_id: &t.ticket_id,
+            order_id: &t.order_id,
+            event_id: &t.event_id,
+            show_id: s(&t.show_id),
+            category: &t.category,
+            channel: &t.channel,
+            status: t.status.as_str(),
+            price_minor: t.price_minor,
+            service_fee_minor: t.service_fee_minor,
+            buyer_fee_minor: t.buyer_fee_minor,
+            producer_cost_minor: t.producer_cost_minor,
+            refunded_minor: t.refunded_minor,
+            kept_minor: t.kept_minor(),
+            currency: &t.currency,
+            ordered_at_ms: t.ordered_at_ms,
+            sales_date: Day(zone.local_day(t.ordered_at_ms)),
+            updated_at_ms: t.updated_at_ms,
+            scanned_at_ms: t.scanned_at_ms,
+            refunded_at_ms: t.refunded_at_ms,
+            buyer: s(&t.buyer),
+            region: s(&t.region),
+            utm_source: s(&t.utm_source),
+            utm_medium: s(&t.utm_medium),
+            utm_campaign: s(&t.utm_campaign),
+            payment_method: s(&t.payment_method),
+            visibility: &t.visibility,
+            _version: t.updated_at_ms.max(0) as u64,
+        }
+    }
 }
 
 /// Full rows (from an events listing: they carry a city or a venue) outrank the sparse ones a
@@ -88,69 +121,121 @@ pub fn event_version(e: &Event) -> u64 {
     ((full as u64) << 62) | e.updated_at_ms.max(0) as u64
 }
 
-#[derive(Serialize)]
-struct EventRow<'a> {
-    vendor: &'a str,
-    account: &'a str,
-    event_id: &'a str,
-    name: &'a str,
-    city: &'a str,
-    venue: &'a str,
-    starts_at_ms: Option<i64>,
-    ends_at_ms: Option<i64>,
-    canceled_at_ms: Option<i64>,
-    updated_at_ms: i64,
-    _version: u64,
+#[derive(clickhouse::Row, Serialize)]
+pub struct EventRow<'a> {
+    pub vendor: &'a str,
+    pub account: &'a str,
+    pub event_id: &'a str,
+    pub name: &'a str,
+    pub city: &'a str,
+    pub venue: &'a str,
+    pub starts_at_ms: Option<i64>,
+    pub ends_at_ms: Option<i64>,
+    pub canceled_at_ms: Option<i64>,
+    pub updated_at_ms: i64,
+    pub _version: u64,
+}
+
+impl<'a> EventRow<'a> {
+    pub fn new(vendor: &'a str, account: &'a str, e: &'a Event) -> Self {
+        Self {
+            vendor,
+            account,
+            event_id: &e.event_id,
+            name: &e.name,
+            city: s(&e.city),
+            venue: s(&e.venue),
+            starts_at_ms: e.starts_at_ms,
+            ends_at_ms: e.ends_at_ms,
+            canceled_at_ms: e.canceled_at_ms,
+            updated_at_ms: e.updated_at_ms,
+            _version: event_version(e),
+        }
+    }
+}
+
+#[derive(clickhouse::Row, Serialize)]
+pub struct InventoryRow<'a> {
+    pub vendor: &'a str,
+    pub account: &'a str,
+    pub event_id: &'a str,
+    pub show_id: &'a str,
+    pub captured_at_ms: i64,
+    pub capacity: Option<u32>,
+    pub available: Option<u32>,
+    pub sold: Option<u32>,
+}
+
+impl<'a> InventoryRow<'a> {
+    pub fn new(vendor: &'a str, account: &'a str, v: &'a Inventory) -> Self {
+        Self {
+            vendor,
+            account,
+            event_id: &v.event_id,
+            show_id: &v.show_id,
+            captured_at_ms: v.captured_at_ms,
+            capacity: v.capacity,
+            available: v.available,
+            sold: v.sold,
+        }
+    }
+}
+
+#[derive(clickhouse::Row, Serialize)]
+pub struct RunRow<'a> {
+    pub run_id: &'a str,
+    pub vendor: &'a str,
+    pub account: &'a str,
+    pub kind: &'a str,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub status: &'a str,
+    pub pages: u64,
+    pub records: u64,
+    pub rejected: u64,
+    pub requests: u64,
+    /// The old loader's meta_job_runs.message was JSON; it stays JSON.
+    pub message: String,
+}
+
+impl<'a> RunRow<'a> {
+    pub fn new(r: &'a RunRecord) -> Self {
+        Self {
+            run_id: &r.run_id,
+            vendor: &r.vendor,
+            account: &r.account,
+            kind: &r.kind,
+            started_at_ms: r.started_at_ms,
+            finished_at_ms: r.finished_at_ms,
+            status: &r.status,
+            pages: r.pages,
+            records: r.records,
+            rejected: r.rejected,
+            requests: r.requests,
+            message: serde_json::json!({"status": r.status, "text": r.message}).to_string(),
+        }
+    }
+}
+
+fn json_line(row: &impl Serialize) -> String {
+    serde_json::to_string(row).expect("a row of strings and numbers always serializes to JSON")
+}
+
+/// A ticket as one `JSONEachRow` line (the JSONEachRow writer and the chdb test use these).
+pub fn ticket(vendor: &str, account: &str, t: &Ticket, zone: &Zone) -> String {
+    json_line(&TicketRow::new(vendor, account, t, zone))
 }
 
 pub fn event(vendor: &str, account: &str, e: &Event) -> String {
-    let row = EventRow {
-        vendor,
-        account,
-        event_id: &e.event_id,
-        name: &e.name,
-        city: s(&e.city),
-        venue: s(&e.venue),
-        starts_at_ms: e.starts_at_ms,
-        ends_at_ms: e.ends_at_ms,
-        canceled_at_ms: e.canceled_at_ms,
-        updated_at_ms: e.updated_at_ms,
-        _version: event_version(e),
-    };
-    serde_json::to_string(&row).expect("an event row always serializes")
+    json_line(&EventRow::new(vendor, account, e))
 }
 
 pub fn inventory(vendor: &str, account: &str, v: &Inventory) -> String {
-    serde_json::json!({
-        "vendor": vendor,
-        "account": account,
-        "event_id": v.event_id,
-        "show_id": v.show_id,
-        "captured_at_ms": v.captured_at_ms,
-        "capacity": v.capacity,
-        "available": v.available,
-        "sold": v.sold,
-    })
-    .to_string()
+    json_line(&InventoryRow::new(vendor, account, v))
 }
 
 pub fn run(r: &RunRecord) -> String {
-    serde_json::json!({
-        "run_id": r.run_id,
-        "vendor": r.vendor,
-        "account": r.account,
-        "kind": r.kind,
-        "started_at_ms": r.started_at_ms,
-        "finished_at_ms": r.finished_at_ms,
-        "status": r.status,
-        "pages": r.pages,
-        "records": r.records,
-        "rejected": r.rejected,
-        "requests": r.requests,
-        // The old loader's meta_job_runs.message was JSON; keep it JSON.
-        "message": serde_json::json!({"status": r.status, "text": r.message}).to_string(),
-    })
-    .to_string()
+    json_line(&RunRow::new(r))
 }
 
 #[cfg(test)]
@@ -176,5 +261,14 @@ mod tests {
             event_version(&ev(Some("Paris"), 10)) > event_version(&ev(None, 99_999_999_999_999))
         );
         assert!(event_version(&ev(Some("Paris"), 11)) > event_version(&ev(Some("Paris"), 10)));
+    }
+
+    #[test]
+    fn days_are_dates_in_json() {
+        assert_eq!(serde_json::to_string(&Day(0)).unwrap(), "\"1970-01-01\"");
+        assert_eq!(
+            serde_json::to_string(&Day(20_454)).unwrap(),
+            "\"2026-01-01\""
+        );
     }
 }
