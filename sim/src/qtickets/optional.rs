@@ -48,7 +48,8 @@ pub enum Body {
     Seats,
 }
 
-fn strip(obj: &mut Value, keep: &[&str], how: OptionalFields) {
+/// `obj`'s keys outside `keep` made absent or null (also used by the Shotgun simulator).
+pub(crate) fn strip(obj: &mut Value, keep: &[&str], how: OptionalFields) {
     let Some(o) = obj.as_object_mut() else { return };
     let optional: Vec<String> = o
         .keys()

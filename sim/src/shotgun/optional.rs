@@ -8,6 +8,8 @@
 use serde_json::Value;
 
 pub use crate::qtickets::OptionalFields;
+// One way to strip a record, the QTickets simulator's: the two vendors differ only in what they keep.
+use crate::qtickets::optional::strip;
 
 /// Kept on every ticket.
 pub const TICKET_KEEP: &[&str] = &[
@@ -31,26 +33,6 @@ pub const TICKET_KEEP: &[&str] = &[
 ];
 /// Kept on every event of the legacy listing.
 pub const EVENT_KEEP: &[&str] = &["id", "cancelledAt"];
-
-fn strip(obj: &mut Value, keep: &[&str], how: OptionalFields) {
-    let Some(o) = obj.as_object_mut() else { return };
-    let optional: Vec<String> = o
-        .keys()
-        .filter(|k| !keep.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    for k in optional {
-        match how {
-            OptionalFields::Served => {}
-            OptionalFields::Absent => {
-                o.remove(&k);
-            }
-            OptionalFields::Null => {
-                o.insert(k, Value::Null);
-            }
-        }
-    }
-}
 
 /// `body` (`{"data":[…]}`) with the optional fields of each record (keeping `keep`) made absent
 /// or null.
