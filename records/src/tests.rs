@@ -1,6 +1,6 @@
 use super::*;
 
-const WIT: &str = include_str!("../../wit/connector.wit");
+const WIT: &str = include_str!("../../wit/since_v0.2.0/connector.wit");
 
 fn ticket(id: &str) -> Ticket<'_> {
     Ticket {

@@ -4,7 +4,7 @@
 use crate::model;
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/since_v0.2.0",
     world: "connector",
     exports: { default: async },
 });
@@ -133,7 +133,7 @@ pub fn request_size(r: &wit::HttpRequest) -> usize {
 mod tests {
     #[test]
     fn the_version_constant_is_the_wit_files() {
-        let wit = include_str!("../../../wit/connector.wit");
+        let wit = include_str!("../../../wit/since_v0.2.0/connector.wit");
         let declared = format!("package {}@{};", super::WIT_PACKAGE, super::WIT_VERSION);
         assert!(
             wit.lines().any(|l| l.trim() == declared),

@@ -19,7 +19,7 @@ pub mod wire;
 #[allow(clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/since_v0.2.0",
         world: "connector",
         pub_export_macro: true,
         default_bindings_module: "boxoffice_plugin_sdk::bindings",

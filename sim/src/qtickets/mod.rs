@@ -50,16 +50,7 @@ pub struct QticketsConfig {
     pub seats_fault: Option<SeatsFault>,
 }
 
-/// Whether the optional fields are in the answers ([`optional`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OptionalFields {
-    #[default]
-    Served,
-    /// Left out, as a `select` list or an older account answers.
-    Absent,
-    /// Present with `null`.
-    Null,
-}
+pub use crate::optional_fields::OptionalFields;
 
 /// A failing seats route (the inventory is an auxiliary request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::{OptionalFields, SeatsFault};
+use crate::optional_fields::strip;
 
 /// Kept on every order (the rest is optional).
 pub const ORDER_KEEP: &[&str] = &[
@@ -46,27 +47,6 @@ pub enum Body {
     Events,
     /// `{"data":{seat_id: seat}}` (flat) or zones holding `seats`.
     Seats,
-}
-
-/// `obj`'s keys outside `keep` made absent or null (also used by the Shotgun simulator).
-pub(crate) fn strip(obj: &mut Value, keep: &[&str], how: OptionalFields) {
-    let Some(o) = obj.as_object_mut() else { return };
-    let optional: Vec<String> = o
-        .keys()
-        .filter(|k| !keep.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    for k in optional {
-        match how {
-            OptionalFields::Served => {}
-            OptionalFields::Absent => {
-                o.remove(&k);
-            }
-            OptionalFields::Null => {
-                o.insert(k, Value::Null);
-            }
-        }
-    }
 }
 
 /// The objects under `data`: a list, one object, or (seats) an object of objects.

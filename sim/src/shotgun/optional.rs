@@ -7,9 +7,8 @@
 
 use serde_json::Value;
 
-pub use crate::qtickets::OptionalFields;
-// One way to strip a record, the QTickets simulator's: the two vendors differ only in what they keep.
-use crate::qtickets::optional::strip;
+use crate::optional_fields::strip;
+pub use crate::optional_fields::OptionalFields;
 
 /// Kept on every ticket.
 pub const TICKET_KEEP: &[&str] = &[
