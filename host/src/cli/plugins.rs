@@ -94,6 +94,17 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                 cached.wit_version.as_deref().unwrap_or("unknown"),
                 supported_versions()
             );
+            let (shape, ceiling) = (cached.shape, cached.limits().store);
+            println!(
+                "shape        {} core instances, {} memories, {} tables (its store caps; \
+                 ceiling {}, {}, {})",
+                shape.instances,
+                shape.memories,
+                shape.tables,
+                ceiling.max_instances,
+                ceiling.max_memories,
+                ceiling.max_tables
+            );
             println!(
                 "size         {} bytes, sha256 {}",
                 cached.size_bytes, cached.sha256
