@@ -214,3 +214,34 @@ async fn check_shows_the_complete_settings_and_sync_refuses_before_running_any_a
     // `sync` prints `shotgun/good: <status> — …` once that account ran: it must not have.
     assert!(!out.contains("shotgun/good:"), "{out}");
 }
+
+#[test]
+fn plugins_test_checks_a_fixtures_settings_like_an_accounts() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/pretix/fixtures/first-sync");
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let context = dir.path().join("context.json");
+    let mut ctx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&context).unwrap()).unwrap();
+    ctx["settings"] = serde_json::json!([
+        ["base_url", "https://pretix.example"],
+        ["organiser", "canary"]
+    ]);
+    std::fs::write(&context, ctx.to_string()).unwrap();
+    let mut c = bin(dir.path());
+    c.args(["plugins", "test"])
+        .arg(boxoffice::plugin::bundled::test_plugin_path("pretix"))
+        .arg(dir.path());
+    let (ok, out) = output(c);
+    assert!(!ok, "{out}");
+    let at = context.display();
+    for want in [
+        format!("{at}: settings.organiser: the connector `pretix` has no setting `organiser`; did you mean `organizer`?"),
+        format!("{at}: settings.organizer: the connector `pretix` requires this setting"),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+}

@@ -5,7 +5,8 @@
 //! Owns: [`resolve`] and where each setting was written ([`AccountOrigin`]), so an error names
 //! the config file or the environment variable, the account and the key. It does not own when
 //! it runs: the host calls it wherever an account meets its connector's manifest
-//! (`App::account`, used by `run`, `sync`, `check`, `demo` and the benches), because only a
+//! (`App::account`, used by `run`, `sync`, `check`, `demo` and the benches; the replay behind
+//! `boxoffice plugins test`, for a fixture's run context), because only a
 //! loaded component's manifest says which settings exist — a pinned fork serving `shotgun` may
 //! declare others than the bundled one.
 //!
@@ -28,6 +29,8 @@ pub enum AccountOrigin {
     /// The environment (and env files); `vars` maps a setting's name to the variable it came
     /// from (`organizer_id` → `SHOTGUN_ORGANIZER_ID`).
     Env { vars: BTreeMap<String, String> },
+    /// The run context of a replay fixture (`boxoffice plugins test`), at `path`.
+    Fixture { path: PathBuf },
     /// Built by the program itself (the demo's accounts, tests).
     #[default]
     Code,
@@ -45,6 +48,7 @@ impl AccountOrigin {
                 Some(var) => format!("{var} (account {vendor}/{name}, setting `{key}`)"),
                 None => format!("environment account {vendor}/{name}, setting `{key}`"),
             },
+            Self::Fixture { path } => format!("{}: settings.{key}", path.display()),
             Self::Code => format!("account {vendor}/{name}, setting `{key}`"),
         }
     }
@@ -56,6 +60,7 @@ impl AccountOrigin {
             Self::Env { .. } => format!(
                 "the environment has no variable for `{key}`: define the account in a config file ([[account]] … settings = {{ {key} = \"…\" }})"
             ),
+            Self::Fixture { .. } => format!("add [\"{key}\", \"…\"] to its settings"),
             Self::Code => format!("give the account a `{key}` setting"),
         }
     }
