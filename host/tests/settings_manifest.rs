@@ -245,3 +245,35 @@ fn plugins_test_checks_a_fixtures_settings_like_an_accounts() {
         assert!(out.contains(&want), "missing {want:?} in:\n{out}");
     }
 }
+
+#[test]
+fn plugins_inspect_shows_each_accounts_settings_against_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = token_file(dir.path(), "settings-test-token-canary");
+    let file = write_config(
+        dir.path(),
+        &format!(
+            "{}{}",
+            account("shotgun", "paris", r#"organizer_id = "42""#, &token),
+            account(
+                "shotgun",
+                "lyon",
+                r#"organizer_id = "43", include_cohosted = "false""#,
+                &token
+            ),
+        ),
+    );
+    let mut c = bin(dir.path());
+    c.args(["plugins", "inspect", "shotgun", "--config"])
+        .arg(&file);
+    let (ok, out) = output(c);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("settings     shotgun/paris: organizer_id=42, include_cohosted_events=true, base_url=https://api.shotgun.live, events_base_url=https://smartboard-api.shotgun.live, events_every_secs=900"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("settings     shotgun/lyon: REFUSED {}: account[1] (shotgun/lyon).settings.include_cohosted: the connector `shotgun` has no setting `include_cohosted`; did you mean `include_cohosted_events`?", file.display())),
+        "{out}"
+    );
+}
