@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::config::settings::{self, Resolved};
 use crate::config::{AccountConfig, Config};
 use crate::http::{
     EgressGrant, HttpExecutor, OperatorGrants, Provenance, RequestBudget, RetryPolicy, Secrets,
@@ -216,28 +217,56 @@ impl App {
         })
     }
 
+    /// `a`'s settings checked against the manifest of the connector serving its vendor:
+    /// required ones present, defaults filled in, unknown keys refused (a
+    /// [`SettingsError`](crate::config::settings::SettingsError) naming the file or variable,
+    /// the account and each key).
+    pub fn settings(&self, a: &AccountConfig) -> anyhow::Result<Resolved> {
+        let plugin = self.plugin_for(a)?;
+        Ok(settings::resolve(
+            plugin.id(),
+            &plugin.manifest.settings,
+            &a.vendor,
+            &a.name,
+            &a.origin,
+            &a.settings,
+        )?)
+    }
+
+    /// The connector serving `a`'s vendor; the error says why there is none.
+    fn plugin_for(&self, a: &AccountConfig) -> anyhow::Result<&LoadedPlugin> {
+        self.plugins.get(&a.vendor).with_context(|| {
+            let refused: Vec<String> = self
+                .refused
+                .iter()
+                .filter(|r| r.id == a.vendor)
+                .map(|r| r.to_string())
+                .collect();
+            if refused.is_empty() {
+                format!(
+                    "unknown vendor `{}` (plugins: {})",
+                    a.vendor,
+                    self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                format!("vendor `{}`: {}", a.vendor, refused.join("; "))
+            }
+        })
+    }
+
+    /// The account as a run needs it: its connector, complete settings, secrets and grants.
     pub fn account(&self, a: &AccountConfig) -> anyhow::Result<Account> {
-        let plugin = self
-            .plugins
-            .get(&a.vendor)
-            .with_context(|| {
-                let refused: Vec<String> = self
-                    .refused
-                    .iter()
-                    .filter(|r| r.id == a.vendor)
-                    .map(|r| r.to_string())
-                    .collect();
-                if refused.is_empty() {
-                    format!(
-                        "unknown vendor `{}` (plugins: {})",
-                        a.vendor,
-                        self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                } else {
-                    format!("vendor `{}`: {}", a.vendor, refused.join("; "))
-                }
-            })?
-            .clone();
+        let plugin = self.plugin_for(a)?.clone();
+        let resolved = self.settings(a)?;
+        if !resolved.undeclared.is_empty() {
+            tracing::warn!(
+                "{}/{}: connector `{}` declares no settings; passing {} through unchecked (a connector should declare them in its manifest)",
+                a.vendor,
+                a.name,
+                plugin.id(),
+                resolved.undeclared.join(", ")
+            );
+        }
         let provenance = self
             .provenance
             .get(&a.vendor)
@@ -266,7 +295,7 @@ impl App {
                 .unwrap_or_else(|| RequestBudget::per_minute(MAX_REQUESTS_PER_MINUTE)),
             plugin,
             name: a.name.clone(),
-            settings: a.settings.clone(),
+            settings: resolved.settings,
             secrets,
             egress,
         })

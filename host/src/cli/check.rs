@@ -1,5 +1,6 @@
 //! `boxoffice check`: validates the configuration, reaches the warehouse (migrating it) and
-//! makes one real request per account through its plugin, printing one line per check. Exits
+//! makes one real request per account through its plugin, printing one line per check (an
+//! account's settings against its connector's manifest among them: one line per problem). Exits
 //! non-zero when anything failed. Nothing is written except the schema.
 
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::app::App;
+use crate::config::settings::SettingsError;
 use crate::sync::probe_account;
 
 #[derive(Debug, Args)]
@@ -58,6 +60,25 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for a in &app.config.accounts {
         let label = format!("{}/{}", a.vendor, a.name);
+        // The settings against the connector's manifest: one line per problem.
+        match app.settings(a) {
+            Ok(r) if !r.undeclared.is_empty() => println!(
+                "warn {label}: its connector declares no settings; {} passed through unchecked",
+                r.undeclared.join(", ")
+            ),
+            Ok(r) => println!("ok   {label}: settings {}", shown(&r.settings)),
+            Err(e) => {
+                match e.downcast_ref::<SettingsError>() {
+                    Some(problems) => problems
+                        .0
+                        .iter()
+                        .for_each(|p| println!("FAIL {label}: {p}")),
+                    None => println!("FAIL {label}: {e:#}"),
+                }
+                failed += 1;
+                continue;
+            }
+        }
         let account = match app.account(a) {
             Ok(acc) => acc,
             Err(e) => {
@@ -79,4 +100,16 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Settings as `check` shows them: `key=value` in the manifest's order (they are not secrets).
+fn shown(settings: &[(String, String)]) -> String {
+    if settings.is_empty() {
+        return "none".into();
+    }
+    settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -96,6 +96,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 extra_origins: vec![sg_base.clone()],
                 grant_hosts: vec![],
                 tz: None,
+                origin: Default::default(),
             },
             AccountConfig {
                 vendor: "qtickets".into(),
@@ -106,6 +107,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 extra_origins: vec![qt_base.clone()],
                 grant_hosts: vec![],
                 tz: None,
+                origin: Default::default(),
             },
         ],
         compat_shotgun_metrics: true,

@@ -132,6 +132,34 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
                     s.description
                 );
             }
+            // Each configured account of this id, its settings held to this manifest.
+            for a in config.iter().flat_map(|c| &c.accounts) {
+                if a.vendor != m.id {
+                    continue;
+                }
+                let label = format!("{}/{}", a.vendor, a.name);
+                match crate::config::settings::resolve(
+                    &m.id,
+                    &m.settings,
+                    &a.vendor,
+                    &a.name,
+                    &a.origin,
+                    &a.settings,
+                ) {
+                    Ok(r) => println!(
+                        "settings     {label}: {}",
+                        r.settings
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Err(e) => {
+                        e.0.iter()
+                            .for_each(|p| println!("settings     {label}: REFUSED {p}"))
+                    }
+                }
+            }
             println!("imports      {}", cached.imports.join(", "));
             println!("exports      {}", cached.exports.join(", "));
             Ok(ExitCode::SUCCESS)

@@ -97,11 +97,16 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let now = crate::clock::now_ms();
     let mut failed = 0;
     let mut ran = 0;
-    for a in &app.config.accounts {
-        if args.vendor.as_deref().is_some_and(|v| v != a.vendor) {
-            continue;
-        }
-        let account = app.account(a)?;
+    // Every selected account is checked (connector, settings, grants) before any runs: a
+    // misconfigured one fails the command up front, not after the others synced.
+    let selected = app
+        .config
+        .accounts
+        .iter()
+        .filter(|a| args.vendor.as_deref().is_none_or(|v| v == a.vendor))
+        .map(|a| Ok((a, app.account(a)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (a, account) in selected {
         // --from/--to are days of the account's own zone.
         let zone = app.config.zone_of(a);
         let day_start = |days: i64| zone.day_start_ms(days);

@@ -202,8 +202,10 @@ impl ConfigFile {
         Ok(v)
     }
 
+    /// The `[[account]]` sections of the file at `path`.
     pub fn accounts(
         &self,
+        path: &Path,
         env: &BTreeMap<String, String>,
     ) -> Result<Vec<AccountConfig>, ConfigError> {
         let mut out = Vec::new();
@@ -282,6 +284,10 @@ impl ConfigFile {
                     .as_deref()
                     .map(|z| super::zone_setting(&at("tz"), z))
                     .transpose()?,
+                origin: super::AccountOrigin::File {
+                    path: path.to_path_buf(),
+                    index: i,
+                },
             });
         }
         Ok(out)

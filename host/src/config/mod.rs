@@ -7,6 +7,7 @@
 pub mod envfile;
 pub mod file;
 pub mod plugins;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use thiserror::Error;
 use crate::sink::ClickhouseConfig;
 use crate::zone::{AccountZones, Zone};
 pub use plugins::{PluginPin, PluginPins};
+pub use settings::AccountOrigin;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -71,6 +73,8 @@ pub struct AccountConfig {
     pub grant_hosts: Vec<String>,
     /// The zone of this account's sales days; `None` takes the installation's `TZ`.
     pub tz: Option<Zone>,
+    /// Where it was defined (names the file or variable in settings errors).
+    pub origin: AccountOrigin,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -84,6 +88,7 @@ impl std::fmt::Debug for AccountConfig {
             .field("extra_origins", &self.extra_origins)
             .field("grant_hosts", &self.grant_hosts)
             .field("tz", &self.tz)
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -146,7 +151,7 @@ impl Vars {
         if let Some(path) = config {
             let f = file::read(&path)?;
             vars.extend(f.as_vars(&layered)?);
-            file_accounts = f.accounts(&layered)?;
+            file_accounts = f.accounts(&path, &layered)?;
             file_plugins = f.plugins.clone();
         }
         vars.extend(layered);
@@ -270,8 +275,19 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         ));
     }
     let mut settings = vec![("organizer_id".to_string(), organizer)];
-    let cohosted = v.bool("INCLUDE_COHOSTED_EVENTS", true)?;
-    settings.push(("include_cohosted_events".into(), cohosted.to_string()));
+    let mut vars = BTreeMap::from([(
+        "organizer_id".to_string(),
+        "SHOTGUN_ORGANIZER_ID".to_string(),
+    )]);
+    // Only when set: the default is the connector manifest's (filled in by the host).
+    if v.get("INCLUDE_COHOSTED_EVENTS").is_some() {
+        let cohosted = v.bool("INCLUDE_COHOSTED_EVENTS", true)?;
+        settings.push(("include_cohosted_events".into(), cohosted.to_string()));
+        vars.insert(
+            "include_cohosted_events".into(),
+            "INCLUDE_COHOSTED_EVENTS".into(),
+        );
+    }
     let mut extra_origins = vec![];
     for (key, setting) in [
         ("SHOTGUN_BASE_URL", "base_url"),
@@ -286,6 +302,7 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
                 ));
             }
             settings.push((setting.into(), u.trim_end_matches('/').to_string()));
+            vars.insert(setting.into(), key.into());
             extra_origins.push(u.to_string());
         }
     }
@@ -300,6 +317,7 @@ fn shotgun_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         extra_origins,
         grant_hosts: Vec::new(),
         tz: None,
+        origin: AccountOrigin::Env { vars },
     }))
 }
 
@@ -334,6 +352,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         (Some(t), _) => t,
     };
     let mut settings = Vec::new();
+    let mut vars = BTreeMap::new();
     let mut extra_origins = Vec::new();
     if let Some(u) = base {
         let parsed = reqwest::Url::parse(u).map_err(|_| {
@@ -351,6 +370,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
             ));
         }
         settings.push(("base_url".to_string(), u.trim_end_matches('/').to_string()));
+        vars.insert("base_url".to_string(), base_key.to_string());
         extra_origins.push(u.to_string());
     }
     for (key, setting) in [
@@ -359,6 +379,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
     ] {
         if let Some(n) = v.number::<u32>(key)? {
             settings.push((setting.to_string(), n.to_string()));
+            vars.insert(setting.to_string(), key.to_string());
         }
     }
     let mut secrets = BTreeMap::new();
@@ -373,6 +394,7 @@ fn qtickets_account(v: &Vars) -> Result<Option<AccountConfig>, ConfigError> {
         extra_origins,
         grant_hosts: Vec::new(),
         tz: None,
+        origin: AccountOrigin::Env { vars },
     }))
 }
 

@@ -1,7 +1,8 @@
 //! Replaying recorded vendor responses through a plugin, offline: the engine behind
 //! `boxoffice plugins test` and the connectors' golden tests.
 //!
-//! A fixture directory holds `context.json` (a `RunContext`), `exchanges.json` (recorded
+//! A fixture directory holds `context.json` (a `RunContext`, whose settings are checked against
+//! the manifest and completed with its defaults as an account's are), `exchanges.json` (recorded
 //! request → response pairs; a response body is inline `body` text or a `body_file` beside it)
 //! and `golden.json` (what the plugin must emit). A `body_file` is read only from inside the
 //! fixture directory (`fixture_path`), checked when the fixture loads and again when read. The replay runs `begin`, then answers every
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::firewall::RecordFirewall;
 use super::pseudonym::Pseudonymizer;
 use super::runtime::LoadedPlugin;
+use crate::config::settings::{self, AccountOrigin};
 use crate::model::{PlannedRequest, Record, RunContext, VendorResponse};
 
 /// The key replay pseudonyms are made with: fixed, so golden files are stable.
@@ -180,6 +182,18 @@ pub async fn replay(plugin: &LoadedPlugin, fixture: &Fixture) -> anyhow::Result<
     let firewall = RecordFirewall::new();
     let mut inst = plugin.instantiate(pseudonyms.clone()).await?;
     let mut ctx = fixture.context.clone();
+    // The settings as the host would hand them over: checked, defaults filled in.
+    ctx.settings = settings::resolve(
+        plugin.id(),
+        &plugin.manifest.settings,
+        plugin.id(),
+        &ctx.account,
+        &AccountOrigin::Fixture {
+            path: fixture.dir.join("context.json"),
+        },
+        &ctx.settings,
+    )?
+    .settings;
     let mut out = ReplayOutcome {
         requests: vec![],
         records: vec![],
