@@ -266,7 +266,7 @@ mod tests {
                     })
                 });
                 assert!(
-                    st.contains("IF NOT EXISTS") || added_column(&st).is_some() || drop_view,
+                    st.contains("IF NOT EXISTS") || added_column(st).is_some() || drop_view,
                     "{}: every statement must be re-runnable: {st}",
                     m.name
                 );
