@@ -11,6 +11,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crash_point;
 pub mod http;
 pub mod malloc_tuning;
 pub mod metrics;

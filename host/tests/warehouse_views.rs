@@ -1005,3 +1005,117 @@ async fn a_bad_plan_file_on_an_empty_warehouse_creates_nothing() {
     let (ok, err) = wh.plan_import(&dir.path().join("missing.csv"));
     assert!(!ok && err.contains("missing.csv"), "{err}");
 }
+
+/// 0005: the old loader's `meta_job_runs` says 'error' for a degraded run (and for failed and
+/// interrupted ones), 'ok' only for ok; `fact_qtickets_inventory_latest` shows unknown seat
+/// figures as 0 (an event's known shows still add up), while the neutral `inventory_latest`
+/// keeps them NULL.
+#[tokio::test]
+async fn legacy_views_say_error_for_degraded_runs_and_0_for_unknown_inventory() {
+    use boxoffice::model::{Event, Inventory, Record};
+    use boxoffice::sink::{RunRecord, Sink};
+    let Some(ch) = shared_endpoint("legacy_views_say_error_for_degraded_runs") else {
+        return;
+    };
+    let db = ch.fresh_database("compat5").unwrap();
+    let (sink, _) = boxoffice::sink::ClickhouseWarehouse::open(
+        ch_config(&ch, &db),
+        boxoffice::zone::Zone::default(),
+    )
+    .await
+    .unwrap();
+    let event = |id: &str| {
+        Record::Event(Event {
+            event_id: id.into(),
+            name: format!("Event {id}"),
+            city: Some("Москва".into()),
+            venue: None,
+            starts_at_ms: None,
+            ends_at_ms: None,
+            canceled_at_ms: None,
+            updated_at_ms: 1_762_400_000_000,
+        })
+    };
+    let inv = |event: &str, show: &str, figures: Option<(u32, u32)>| {
+        Record::Inventory(Inventory {
+            event_id: event.into(),
+            show_id: show.into(),
+            captured_at_ms: 1_762_400_000_000,
+            capacity: figures.map(|f| f.0),
+            available: figures.map(|f| f.1),
+            sold: figures.map(|f| f.0 - f.1),
+        })
+    };
+    let records = vec![
+        event("90001"),
+        event("90002"),
+        // 90001: its one show unknown. 90002: one show known, one unknown.
+        inv("90001", "95001", None),
+        inv("90002", "95002", Some((100, 40))),
+        inv("90002", "95003", None),
+    ];
+    sink.write("qtickets", "main", &records).await.unwrap();
+    for (i, status) in ["ok", "degraded", "failed", "interrupted"]
+        .iter()
+        .enumerate()
+    {
+        let run = RunRecord {
+            run_id: format!("00000000-0000-4000-8000-00000000000{i}"),
+            vendor: "qtickets".into(),
+            account: "main".into(),
+            kind: "sync".into(),
+            started_at_ms: 1_762_400_000_000 + i as i64,
+            finished_at_ms: 1_762_400_001_000 + i as i64,
+            status: status.to_string(),
+            records: 5,
+            rejected: 0,
+            pages: 1,
+            requests: 2,
+            message: format!("{status} run"),
+        };
+        sink.record_run(&run).await.unwrap();
+    }
+    let wh = Wh::Ch {
+        endpoint: ch.clone(),
+        db: db.clone(),
+    };
+    assert_eq!(
+        wh.lines("SELECT run_id, status, message FROM meta_job_runs ORDER BY run_id FORMAT TSVRaw")
+            .iter()
+            .map(|l| {
+                let c: Vec<&str> = l.split('\t').collect();
+                let raw: serde_json::Value = serde_json::from_str(c[2]).unwrap();
+                format!("{} {}", c[1], raw["status"].as_str().unwrap())
+            })
+            .collect::<Vec<_>>(),
+        [
+            "ok ok",
+            "error degraded",
+            "error failed",
+            "error interrupted"
+        ]
+    );
+    assert_eq!(
+        wh.lines(
+            "SELECT event_id, tickets_total, tickets_left, toTypeName(tickets_total)
+             FROM fact_qtickets_inventory_latest ORDER BY event_id"
+        ),
+        ["90001\t0\t0\tUInt32", "90002\t100\t40\tUInt32"]
+    );
+    assert_eq!(
+        wh.lines(
+            "SELECT show_id, capacity, available FROM inventory_latest
+             WHERE vendor = 'qtickets' ORDER BY show_id"
+        ),
+        ["95001\t\\N\t\\N", "95002\t100\t40", "95003\t\\N\t\\N"]
+    );
+    // Re-opening (another process's start-up) applies nothing more and keeps the views.
+    let (_, report) = boxoffice::sink::ClickhouseWarehouse::open(
+        ch_config(&ch, &db),
+        boxoffice::zone::Zone::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert_eq!(wh.one("SELECT count() FROM meta_job_runs"), "4");
+}

@@ -191,6 +191,7 @@ impl SqliteWarehouse {
             }
         }
         drop((tickets, events, inventory));
+        crate::crash_point::reached("warehouse");
         tx.commit()?;
         Ok(())
     }

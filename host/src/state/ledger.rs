@@ -231,6 +231,7 @@ impl StateStore {
                 params![vendor, account, c, now_ms],
             )?;
         }
+        crate::crash_point::reached("ledger");
         tx.commit()?;
         Ok(out)
     }
