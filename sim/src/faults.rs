@@ -216,7 +216,10 @@ impl Faults {
 
     /// Wraps `router` so every request passes through the injector.
     pub fn layer(&self, router: axum::Router) -> axum::Router {
-        router.layer(axum::middleware::from_fn_with_state(self.clone(), middleware))
+        router.layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            middleware,
+        ))
     }
 
     fn plan(&self, get: bool, path: &str) -> Plan {
@@ -482,7 +485,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
