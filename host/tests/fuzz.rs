@@ -596,3 +596,13 @@ fn regressions_stay_fixed() {
     }
     println!("fuzz regressions: {replayed} replayed");
 }
+
+/// The harness itself fails on a target that panics (and saves the input).
+#[test]
+#[should_panic(expected = "input saved to")]
+fn the_harness_reports_a_panicking_target() {
+    let seeds = vec![b"{\"a\":[1,2,3]}".to_vec()];
+    fuzz("self-test", &seeds, |input| {
+        assert!(input.len() == 13, "a planted crash on any mutation");
+    });
+}
