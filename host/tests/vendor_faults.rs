@@ -246,6 +246,24 @@ async fn shotgun_under_faults_fails_cleanly_then_one_clean_run_is_exact() {
     assert_eq!(ledger_sales(&p, "shotgun"), shotgun_truth(&sim));
     assert_eq!(p.state.ticket_count().unwrap(), sim.ticket_count());
     assert_eq!(warehouse_rows(&p, "shotgun"), sim.ticket_count());
+
+    // The cursor check can fail: a ticket taken out of the ledger behind the cursor is caught.
+    let db = rusqlite::Connection::open(p.dir.path().join("state.sqlite")).unwrap();
+    let removed = db
+        .execute(
+            "DELETE FROM tickets WHERE vendor = 'shotgun' AND ticket_id = (SELECT ticket_id \
+             FROM tickets WHERE vendor = 'shotgun' ORDER BY updated_at_ms LIMIT 1)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        shotgun_cursor_within_ledger(&p, &sim, skew, "planted loss")
+    }));
+    assert!(
+        caught.is_err(),
+        "a ticket lost behind the cursor must fail the check"
+    );
 }
 
 /// The QTickets cursor's `last_id` is an order the ledger holds (or below one).
