@@ -7,6 +7,7 @@
 //! an external vendor.
 
 pub mod canary;
+pub mod faults;
 pub mod optional_fields;
 pub mod qtickets;
 pub mod server;

@@ -41,8 +41,11 @@ pub struct QticketsConfig {
     /// Changes to existing orders per simulated minute while advancing (pay a pending order,
     /// refund one basket, cancel an order, scan a basket, now and then a batch touch).
     pub changes_per_minute: f64,
-    /// Every Nth `GET /orders` (list) request answers 503 `UNKNOWN_ERROR`.
+    /// Every Nth `GET /orders` (list) request answers 503 `UNKNOWN_ERROR` (through
+    /// [`crate::faults`]).
     pub fault_every: Option<u32>,
+    /// Random vendor faults on every route ([`crate::faults`]; None: none).
+    pub faults: Option<crate::faults::FaultConfig>,
     /// Optional fields of orders, baskets, events, shows and seat nodes: served, absent or null
     /// (see [`optional`]; the truth does not change).
     pub optional_fields: OptionalFields,
@@ -74,6 +77,7 @@ impl Default for QticketsConfig {
             orders_per_minute: 3.0,
             changes_per_minute: 2.0,
             fault_every: None,
+            faults: None,
             optional_fields: OptionalFields::Served,
             seats_fault: None,
         }
@@ -102,16 +106,26 @@ pub(crate) struct State {
     /// Orders that were unpaid when last looked at (lazily pruned).
     pending: Vec<u32>,
     stats: SimStats,
-    orders_requests: u64,
 }
 
 /// A running simulation; cheap to clone (clones share state).
 #[derive(Clone)]
-pub struct QticketsSim(Arc<Mutex<State>>);
+pub struct QticketsSim(Arc<Mutex<State>>, crate::faults::Faults);
 
 impl QticketsSim {
     pub fn new(cfg: QticketsConfig) -> Self {
-        Self(Arc::new(Mutex::new(model::generate(cfg))))
+        let faults = crate::faults::Faults::new(
+            http::FAULT_SHAPE,
+            cfg.faults.clone(),
+            cfg.fault_every.map(|n| (n, "/orders")),
+        );
+        Self(Arc::new(Mutex::new(model::generate(cfg))), faults)
+    }
+
+    /// The fault injector: its counts per kind, and [`crate::faults::Faults::set`] to change
+    /// or stop the faults mid-test.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.1
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -120,7 +134,7 @@ impl QticketsSim {
 
     /// Routes under `/api/rest/v1`.
     pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        self.1.layer(http::router(self.clone()))
     }
 
     /// Serves on a free loopback port; the plugin's base is

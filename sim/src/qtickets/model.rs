@@ -757,7 +757,6 @@ pub fn generate(cfg: QticketsConfig) -> State {
         baskets: Vec::with_capacity(cfg.orders as usize * 5 / 2),
         pending: Vec::new(),
         stats: SimStats::default(),
-        orders_requests: 0,
         cfg,
     };
     let span = 30 * DAY;

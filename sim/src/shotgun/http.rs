@@ -309,6 +309,14 @@ fn bearer_or_param(
 
 /// Unconfirmed: the real API's status and body for a bad token are undocumented; 401 with a
 /// small JSON error is what clients treat as "bad token", so the simulator answers that.
+/// The wire as [`crate::faults`] needs it.
+pub(crate) const FAULT_SHAPE: crate::faults::Shape = crate::faults::Shape {
+    records: "/data",
+    updated_at: &["ticket_updated_at"],
+    refused: || json_err(BAD_TOKEN.0, BAD_TOKEN.1),
+    server_error: || json_err(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+};
+
 const BAD_TOKEN: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "Unauthorized: invalid token");
 
 async fn tickets(
@@ -329,13 +337,6 @@ fn truthy(v: Option<&String>) -> bool {
 fn tickets_inner(s: &mut State, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
     if let Some(r) = rate_limited(s) {
         return r;
-    }
-    s.tickets_requests += 1;
-    if s.cfg
-        .fault_every
-        .is_some_and(|n| s.tickets_requests.is_multiple_of(n as u64))
-    {
-        return json_err(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
     }
     let via_param = q.contains_key("token");
     if bearer_or_param(headers, q, "token").as_deref() != Some(s.cfg.token.as_str()) {

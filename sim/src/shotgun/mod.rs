@@ -43,8 +43,10 @@ pub struct ShotgunConfig {
     pub sales_per_minute: f64,
     pub changes_per_minute: f64,
     pub rate_limit: Option<RateLimit>,
-    /// Every Nth `/tickets` request answers 503.
+    /// Every Nth `/tickets` request answers 503 (through [`crate::faults`]).
     pub fault_every: Option<u32>,
+    /// Random vendor faults on every route ([`crate::faults`]; None: none).
+    pub faults: Option<crate::faults::FaultConfig>,
     /// Base written into `pagination.next` (the real host, as the real API does).
     pub public_base: String,
     /// Optional fields of tickets and events: served, absent or null ([`optional`]; the truth
@@ -67,6 +69,7 @@ impl Default for ShotgunConfig {
             changes_per_minute: 3.0,
             rate_limit: None,
             fault_every: None,
+            faults: None,
             public_base: "https://api.shotgun.live".into(),
             optional_fields: optional::OptionalFields::Served,
         }
@@ -88,18 +91,28 @@ pub(crate) struct State {
     /// (updated_at_ms, ticket_id): the API's order.
     order: BTreeSet<(i64, u64)>,
     stats: SimStats,
-    tickets_requests: u64,
     recent: VecDeque<Instant>,
 }
 
 /// A running simulation; cheap to clone (clones share state).
 #[derive(Clone)]
-pub struct ShotgunSim(pub(crate) Arc<Mutex<State>>);
+pub struct ShotgunSim(pub(crate) Arc<Mutex<State>>, crate::faults::Faults);
 
 impl ShotgunSim {
     pub fn new(cfg: ShotgunConfig) -> Self {
+        let faults = crate::faults::Faults::new(
+            http::FAULT_SHAPE,
+            cfg.faults.clone(),
+            cfg.fault_every.map(|n| (n, "/tickets")),
+        );
         let state = model::generate(cfg);
-        Self(Arc::new(Mutex::new(state)))
+        Self(Arc::new(Mutex::new(state)), faults)
+    }
+
+    /// The fault injector: its counts per kind, and [`crate::faults::Faults::set`] to change
+    /// or stop the faults mid-test.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.1
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,7 +120,7 @@ impl ShotgunSim {
     }
 
     pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        self.1.layer(http::router(self.clone()))
     }
 
     pub async fn spawn(&self) -> anyhow::Result<crate::SimServer> {

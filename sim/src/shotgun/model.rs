@@ -236,7 +236,6 @@ pub fn generate(cfg: ShotgunConfig) -> State {
         tickets: Vec::with_capacity(cfg.tickets as usize),
         order: BTreeSet::new(),
         stats: SimStats::default(),
-        tickets_requests: 0,
         recent: VecDeque::new(),
         cfg,
     };
