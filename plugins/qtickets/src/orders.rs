@@ -78,8 +78,12 @@ fn minor(
     order: u64,
     basket: u64,
 ) -> Result<i64, PluginError> {
-    money::json_to_minor(n, currency)
-        .map_err(|e| bad(req, format!("order {order}, basket {basket}: `{what}`: {e}")))
+    money::json_to_minor(n, currency).map_err(|e| {
+        bad(
+            req,
+            format!("order {order}, basket {basket}: `{what}`: {e}"),
+        )
+    })
 }
 
 /// Facts shared by every ticket of one order, borrowed from the parsed page.

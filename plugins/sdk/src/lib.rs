@@ -88,4 +88,3 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(
         PluginError::BadResponse(format!("{} {}: invalid JSON: {e}", req.method, req.url))
     })
 }
-

@@ -313,7 +313,10 @@ mod tests {
         assert!(m.settings[0].required && m.settings[0].default_value.is_none());
         assert_eq!(m.settings[1].default_value.as_deref(), Some("900"));
         assert!(!m.settings[3].required && m.settings[3].default_value.is_none());
-        assert_eq!((m.default_interval_secs, m.max_requests_per_minute), (120, 30));
+        assert_eq!(
+            (m.default_interval_secs, m.max_requests_per_minute),
+            (120, 30)
+        );
     }
 
     #[test]

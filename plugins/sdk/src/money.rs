@@ -246,14 +246,21 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_number_or_too_large() {
-        for bad in ["", " ", ".5", "1,50", "abc", "--1", "+-1", "1e", "e3", "1e+", "1.2.3", "0x10", "١٢"] {
+        for bad in [
+            "", " ", ".5", "1,50", "abc", "--1", "+-1", "1e", "e3", "1e+", "1.2.3", "0x10", "١٢",
+        ] {
             assert!(
                 matches!(to_minor(bad, "EUR"), Err(MoneyError::NotANumber(_))),
                 "{bad:?}: {:?}",
                 to_minor(bad, "EUR")
             );
         }
-        for big in ["99999999999999999999", "92233720368547758.08", "1e31", "1e25"] {
+        for big in [
+            "99999999999999999999",
+            "92233720368547758.08",
+            "1e31",
+            "1e25",
+        ] {
             assert!(
                 matches!(to_minor(big, "EUR"), Err(MoneyError::Overflow(_))),
                 "{big}: {:?}",
@@ -283,13 +290,25 @@ mod tests {
             json_to_minor(&num(json!(1e20)), "JPY"),
             Err(MoneyError::Overflow(_))
         ));
-        assert_eq!(json_to_minor(&num(json!(1e15)), "JPY"), Ok(1_000_000_000_000_000));
-        assert_eq!(json_to_minor(&num(json!(u64::MAX)), "JPY"), Err(MoneyError::Overflow(u64::MAX.to_string())));
+        assert_eq!(
+            json_to_minor(&num(json!(1e15)), "JPY"),
+            Ok(1_000_000_000_000_000)
+        );
+        assert_eq!(
+            json_to_minor(&num(json!(u64::MAX)), "JPY"),
+            Err(MoneyError::Overflow(u64::MAX.to_string()))
+        );
         let from_text: serde_json::Value = serde_json::from_str("1e3").unwrap();
         assert_eq!(value_to_minor(&from_text, "EUR"), Ok(100_000));
         assert_eq!(value_to_minor(&json!("12.5"), "EUR"), Ok(1250));
-        assert!(matches!(value_to_minor(&json!(null), "EUR"), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(value_to_minor(&json!(true), "EUR"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            value_to_minor(&json!(null), "EUR"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            value_to_minor(&json!(true), "EUR"),
+            Err(MoneyError::NotANumber(_))
+        ));
     }
 
     #[test]
@@ -298,13 +317,19 @@ mod tests {
         // a spread of larger ones read back from their own text, in each exponent.
         for exp in [0u32, 2, 3] {
             let scale = 10i64.pow(exp);
-            for minor in (-2000i64..=2000).chain((0..60).map(|k| 7i64.pow(k % 20) * (k as i64 + 1))) {
+            for minor in (-2000i64..=2000).chain((0..60).map(|k| 7i64.pow(k % 20) * (k as i64 + 1)))
+            {
                 let text = if exp == 0 {
                     minor.to_string()
                 } else {
                     let sign = if minor < 0 { "-" } else { "" };
                     let a = minor.unsigned_abs();
-                    format!("{sign}{}.{:0w$}", a / scale as u64, a % scale as u64, w = exp as usize)
+                    format!(
+                        "{sign}{}.{:0w$}",
+                        a / scale as u64,
+                        a % scale as u64,
+                        w = exp as usize
+                    )
                 };
                 assert_eq!(decimal_to_minor(&text, exp), Ok(minor), "{text} exp {exp}");
             }

@@ -393,11 +393,11 @@ fn settings_default_from_the_manifest_and_refuse_bad_values() {
     assert_eq!(s.events_base_url, "https://smartboard-api.shotgun.live");
     assert_eq!(s.events_every_ms, 900_000);
     assert!(s.cohosted);
-    c.settings
-        .push(("events_every_secs".into(), "soon".into()));
+    c.settings.push(("events_every_secs".into(), "soon".into()));
     assert!(matches!(plan::settings(&c),
         Err(PluginError::Fatal(m)) if m.contains("`events_every_secs`") && m.contains("`soon`")));
-    c.settings.retain(|(k, _)| k != "organizer_id" && k != "events_every_secs");
+    c.settings
+        .retain(|(k, _)| k != "organizer_id" && k != "events_every_secs");
     assert!(matches!(plan::settings(&c),
         Err(PluginError::Fatal(m)) if m.contains("`organizer_id` is required")));
 }
