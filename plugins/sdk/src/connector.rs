@@ -1,4 +1,4 @@
-//! The [`Connector`] trait a vendor connector implements, and [`export_connector!`], which
+//! The [`Connector`] trait a vendor connector implements, and [`export_connector!`](crate::export_connector), which
 //! turns it into the component's exports.
 //!
 //! Owns the glue every connector used to repeat: the bindings' `Guest` impl that only
@@ -11,7 +11,7 @@ use crate::{HostApi, HttpRequest, HttpResponse, Manifest, Page, PluginError, Run
 
 /// A vendor connector: what it is, the first requests of a run, and one response to one page.
 ///
-/// Implement it on a unit struct and register it with [`export_connector!`]. Native tests call
+/// Implement it on a unit struct and register it with [`export_connector!`](crate::export_connector). Native tests call
 /// the methods directly with a fake host.
 ///
 /// ```

@@ -230,7 +230,7 @@ impl<'a> Settings<'a> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
-            .or_else(|| declared.default_value.as_deref())
+            .or(declared.default_value.as_deref())
     }
 
     /// [`get`](Self::get), or an error naming the setting and what it is for.
