@@ -31,8 +31,12 @@ type NativeHandle = fn(
 
 fn native_of(vendor: Vendor) -> NativeHandle {
     match vendor {
-        Vendor::Shotgun => |h, c, q, r| boxoffice_plugin_shotgun::handle_with(h, c, q, r),
-        Vendor::Qtickets => |h, c, q, r| boxoffice_plugin_qtickets::handle_with(h, c, q, r),
+        Vendor::Shotgun => {
+            |h, c, q, r| <boxoffice_plugin_shotgun::Shotgun as sdk::Connector>::handle(h, c, q, r)
+        }
+        Vendor::Qtickets => {
+            |h, c, q, r| <boxoffice_plugin_qtickets::Qtickets as sdk::Connector>::handle(h, c, q, r)
+        }
     }
 }
 

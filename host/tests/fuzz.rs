@@ -1,6 +1,6 @@
 //! Fuzzing on stable (issue 15, item 5): a seeded, bounded mutation loop over every parser
 //! that reads outside input — each connector's response parsing (the native build of the
-//! same code: Shotgun and QTickets `handle_with`; pretix's rlib cannot be linked beside them,
+//! same code: Shotgun and QTickets `Connector::handle`; pretix's rlib cannot be linked beside them,
 //! its component exports the same `begin`/`handle` symbols), the record blob decoders (the
 //! records crate's and the host's `decode_records`, which pseudonymizes), the env-file
 //! parser, the TOML config (parse, then its variables and accounts), the `plan import` CSV
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use boxoffice_plugin_sdk::host::FakeHost;
 use boxoffice_plugin_sdk::{
-    decode_records, HttpRequest, HttpResponse, Page, PluginError, RunContext,
+    decode_records, Connector, HttpRequest, HttpResponse, Page, PluginError, RunContext,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -282,12 +282,12 @@ fn response(body: &[u8]) -> HttpResponse {
     }
 }
 
-/// A connector's `handle_with` on one (request, body): no panic, a clean error, or a page
+/// A connector's `handle` on one (request, body): no panic, a clean error, or a page
 /// whose blob decodes.
 fn page_is_clean(what: &str, r: Result<Page, PluginError>) {
     match r {
         Ok(page) => {
-            if let Err(e) = decode_records(&page.records) {
+            if let Err(e) = decode_records(page.records.blob()) {
                 panic!("{what}: the page's own records do not decode: {e}");
             }
         }
@@ -381,7 +381,7 @@ fn shotgun_response_parsing() {
     fuzz_connector(
         "shotgun",
         shotgun_pairs(),
-        boxoffice_plugin_shotgun::handle_with,
+        <boxoffice_plugin_shotgun::Shotgun as Connector>::handle,
     );
 }
 
@@ -390,7 +390,7 @@ fn qtickets_response_parsing() {
     fuzz_connector(
         "qtickets",
         qtickets_pairs(),
-        boxoffice_plugin_qtickets::handle_with,
+        <boxoffice_plugin_qtickets::Qtickets as Connector>::handle,
     );
 }
 
@@ -398,23 +398,23 @@ fn qtickets_response_parsing() {
 fn blob_seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (c, req, body) in shotgun_pairs() {
-        if let Ok(p) = boxoffice_plugin_shotgun::handle_with(
+        if let Ok(p) = <boxoffice_plugin_shotgun::Shotgun as Connector>::handle(
             &mut FakeHost::default(),
             &c,
             &req,
             &response(&body),
         ) {
-            out.push(p.records);
+            out.push(p.records.into_blob());
         }
     }
     for (c, req, body) in qtickets_pairs() {
-        if let Ok(p) = boxoffice_plugin_qtickets::handle_with(
+        if let Ok(p) = <boxoffice_plugin_qtickets::Qtickets as Connector>::handle(
             &mut FakeHost::default(),
             &c,
             &req,
             &response(&body),
         ) {
-            out.push(p.records);
+            out.push(p.records.into_blob());
         }
     }
     out.retain(|b| !b.is_empty());

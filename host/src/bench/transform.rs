@@ -170,8 +170,13 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
     // Native: the same crate, the same pages, the same decoding and pseudonymizer.
     let native_in = native_inputs(recorded);
     let native_page = |(ctx, req, resp): &NativeInput| -> anyhow::Result<Vec<u8>> {
-        let page = boxoffice_plugin_shotgun::handle_with(&mut NativeHost, ctx, req, resp)
-            .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
+        let page = <boxoffice_plugin_shotgun::Shotgun as boxoffice_plugin_sdk::Connector>::handle(
+            &mut NativeHost,
+            ctx,
+            req,
+            resp,
+        )
+        .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
         Ok(page.records.into_blob())
     };
     let mut native_out = Vec::new();

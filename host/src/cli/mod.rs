@@ -11,6 +11,7 @@ mod migrate;
 mod plan;
 mod plugin_grants;
 mod plugins;
+mod plugins_new;
 mod run;
 mod sync;
 
@@ -32,7 +33,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List, inspect and test connector plugins.
+    /// List, inspect, test and scaffold (`new`) connector plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCmd),
     /// Everything at work with nothing configured: simulators, plugins, SQLite, /metrics.

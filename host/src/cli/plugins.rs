@@ -1,4 +1,4 @@
-//! `boxoffice plugins list | inspect | test`.
+//! `boxoffice plugins list | inspect | test | new` (`new` in `plugins_new`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,19 @@ pub enum PluginsCmd {
         #[arg(long)]
         bless: bool,
     },
+    /// Scaffold a new connector crate from the template: builds for wasm32-wasip2 and passes
+    /// `plugins test` on its sample fixture as it is.
+    New {
+        /// The connector's name and manifest id: lower-case letters, digits, `-`.
+        name: String,
+        /// Where to write it (must not exist); default `./NAME`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The connector SDK (`plugins/sdk`) the new crate depends on by path; default: the
+        /// SDK of the checkout this binary was built from.
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+    },
 }
 
 fn runtime() -> anyhow::Result<PluginRuntime> {
@@ -41,6 +54,23 @@ fn runtime() -> anyhow::Result<PluginRuntime> {
 
 pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
     match cmd {
+        PluginsCmd::New {
+            name,
+            dir,
+            sdk_path,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = sdk_path.unwrap_or_else(super::plugins_new::default_sdk_path);
+            let files = super::plugins_new::scaffold(&name, &dir, &sdk)?;
+            let lib = format!("boxoffice_connector_{}", name.replace('-', "_"));
+            println!(
+                "created {} ({} files). Next:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  boxoffice plugins test target/wasm32-wasip2/release/{lib}.wasm fixtures/sample",
+                dir.display(),
+                files.len(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PluginsCmd::List => {
             let rt = runtime()?;
             println!(

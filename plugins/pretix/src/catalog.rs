@@ -47,7 +47,7 @@ fn take_event(
 
 /// A page of `/events/`.
 pub fn events_page(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let page: Listing<WireEvent> = serde_json::from_slice(body).map_err(|e| bad(req, e))?;
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
     let mut records = RecordWriter::with_capacity(page.results.len());
@@ -68,7 +68,7 @@ pub fn events_page(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<P
 
 /// One configured event (`/events/<slug>/`).
 pub fn event_page(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let e: WireEvent = serde_json::from_slice(body).map_err(|e| bad(req, e))?;
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
     let mut records = RecordWriter::with_capacity(1);
@@ -89,7 +89,7 @@ pub fn items_page(
     slug: &str,
     body: &[u8],
 ) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let page: Listing<WireItem> = serde_json::from_slice(body).map_err(|e| bad(req, e))?;
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
     let Some(state) = cursor.events.get_mut(slug) else {

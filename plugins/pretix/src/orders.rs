@@ -21,9 +21,9 @@ use boxoffice_plugin_sdk::{
 
 use crate::cursor::{Cursor, EventState};
 use crate::model::{Listing, WireOrder};
-use crate::money::{decimal_to_minor, exponent};
 use crate::plan;
 use crate::stamp;
+use boxoffice_plugin_sdk::money::{decimal_to_minor, exponent};
 
 fn bad(slug: &str, code: &str, what: impl std::fmt::Display) -> PluginError {
     PluginError::BadResponse(format!("event `{slug}`, order {code}: {what}"))
@@ -71,11 +71,11 @@ fn order_tickets<'a>(
     }
     let (slug, code) = (ev.slug, o.code.as_ref());
     let money = |field: &str, v: &str| {
-        decimal_to_minor(v, ev.exponent).ok_or_else(|| {
+        decimal_to_minor(v, ev.exponent).map_err(|e| {
             bad(
                 slug,
                 code,
-                format!("`{field}` = `{v}` is not an amount in {}", ev.currency),
+                format!("`{field}`: not an amount in {}: {e}", ev.currency),
             )
         })
     };
@@ -215,7 +215,7 @@ pub fn handle(
     slug: &str,
     resp: &HttpResponse,
 ) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
     let Some(state) = cursor.events.get(slug).cloned() else {
         return Err(PluginError::Fatal(format!(

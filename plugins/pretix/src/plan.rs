@@ -2,10 +2,11 @@
 //! incremental stream overlaps, how often every order is read again (refunds), and the fields
 //! asked for (only what the mapping needs, so personal data and secrets are not even sent).
 
-use boxoffice_plugin_sdk::{get, setting, Auth, HttpRequest, RunContext};
+use boxoffice_plugin_sdk::{get, Auth, Connector, HttpRequest, PluginError, RunContext};
 
 use crate::cursor::EventState;
 use crate::stamp;
+use crate::Pretix;
 
 /// pretix caps `page_size` at 50 (silently); asking for it saves requests.
 pub const PAGE_SIZE: u32 = 50;
@@ -55,11 +56,11 @@ pub const SINCE: &str = "since";
 pub const WINDOW: &str = "window";
 
 #[derive(Debug, Clone)]
-pub struct Settings<'a> {
-    pub base_url: &'a str,
-    pub organizer: &'a str,
+pub struct Settings {
+    pub base_url: String,
+    pub organizer: String,
     /// `None`: every event of the organizer.
-    pub events: Option<Vec<&'a str>>,
+    pub events: Option<Vec<String>>,
     pub full_scan_every_ms: i64,
 }
 
@@ -70,61 +71,56 @@ fn slug_ok(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
 }
 
-pub fn settings(ctx: &RunContext) -> Result<Settings<'_>, String> {
-    let base_url = setting(ctx, "base_url")
-        .map(|v| v.trim().trim_end_matches('/'))
-        .filter(|v| !v.is_empty())
-        .ok_or("setting `base_url` is required (e.g. https://pretix.eu)")?;
+/// The account's settings, defaults from the manifest.
+pub fn settings(ctx: &RunContext) -> Result<Settings, PluginError> {
+    let fatal = |m: String| PluginError::Fatal(m);
+    let m = Pretix::manifest();
+    let s = Pretix::settings(ctx, &m);
+    let base_url = s.require("base_url")?.trim_end_matches('/');
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err(format!(
+        return Err(fatal(format!(
             "setting `base_url` must be an http(s) URL such as https://pretix.eu (got `{base_url}`)"
+        )));
+    }
+    let organizer = s.require("organizer")?;
+    if !slug_ok(organizer) {
+        return Err(fatal(
+            "setting `organizer` must be pretix's short form (letters, digits, `-`, `.`)".into(),
         ));
     }
-    let organizer = setting(ctx, "organizer")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or("setting `organizer` is required (the organizer's short form)")?;
-    if !slug_ok(organizer) {
-        return Err(
-            "setting `organizer` must be pretix's short form (letters, digits, `-`, `.`)".into(),
-        );
-    }
-    let events = match setting(ctx, "events")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
+    let events = match s.get("events") {
         None => None,
         Some(list) => {
-            let slugs: Vec<&str> = list
+            let slugs: Vec<String> = list
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
+                .map(Into::into)
                 .collect();
             if let Some(bad) = slugs.iter().find(|s| !slug_ok(s)) {
-                return Err(format!(
+                return Err(fatal(format!(
                     "setting `events`: `{bad}` is not an event short form (a comma-separated list)"
-                ));
+                )));
             }
             Some(slugs)
         }
     };
-    let every = match setting(ctx, "full_scan_every_secs").map(str::trim) {
-        None | Some("") => FULL_SCAN_EVERY_SECS,
-        Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            format!("setting `full_scan_every_secs` must be a number of seconds (got `{v}`)")
-        })?,
-    };
+    let every = s
+        .parse::<u32>("full_scan_every_secs", "a number of seconds")?
+        .map_or(FULL_SCAN_EVERY_SECS, i64::from);
     Ok(Settings {
-        base_url,
-        organizer,
+        base_url: base_url.into(),
+        organizer: organizer.into(),
         events,
         full_scan_every_ms: every.saturating_mul(1000),
     })
 }
 
-impl Settings<'_> {
+impl Settings {
     pub fn selects(&self, slug: &str) -> bool {
-        self.events.as_ref().is_none_or(|l| l.contains(&slug))
+        self.events
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|e| e == slug))
     }
 
     fn organizer_url(&self) -> String {
@@ -264,7 +260,7 @@ pub fn orders_start(
 
 /// The first requests of a run: the events (listed, or the configured ones one by one, so a
 /// wrong short form is named).
-pub fn begin(ctx: &RunContext) -> Result<Vec<HttpRequest>, String> {
+pub fn begin(ctx: &RunContext) -> Result<Vec<HttpRequest>, PluginError> {
     let s = settings(ctx)?;
     Ok(match &s.events {
         None => vec![events_request(&s, 1)],

@@ -100,7 +100,7 @@ fn tickets(page: &Page) -> Vec<boxoffice_plugin_sdk::Ticket<'_>> {
 }
 
 fn run_orders(c: &RunContext, req: &HttpRequest, body: &Value) -> Result<Page, PluginError> {
-    handle_with(&mut FakeHost::default(), c, req, &ok(body))
+    Pretix::handle(&mut FakeHost::default(), c, req, &ok(body))
 }
 
 fn full1(c: &RunContext) -> HttpRequest {
@@ -310,7 +310,7 @@ fn currencies_without_minor_digits_and_bad_amounts() {
 #[test]
 fn first_run_lists_events_then_products_then_a_full_scan() {
     let c = ctx(None);
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Pretix::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(
         reqs[0].url,
@@ -327,7 +327,7 @@ fn first_run_lists_events_then_products_then_a_full_scan() {
         ],
         true,
     );
-    let page = handle_with(&mut FakeHost::default(), &c, &reqs[0], &ok(&events)).unwrap();
+    let page = Pretix::handle(&mut FakeHost::default(), &c, &reqs[0], &ok(&events)).unwrap();
     let recs = decode_records(page.records.blob()).unwrap();
     let Item::Event(e) = &recs[0] else {
         panic!("{recs:?}")
@@ -358,7 +358,7 @@ fn first_run_lists_events_then_products_then_a_full_scan() {
         ],
         false,
     );
-    let page = handle_with(&mut FakeHost::default(), &c2, items_req, &ok(&items)).unwrap();
+    let page = Pretix::handle(&mut FakeHost::default(), &c2, items_req, &ok(&items)).unwrap();
     let cur = Cursor::parse(page.cursor.as_deref());
     assert_eq!(cur.events["summer"].items[&2], "VIP");
     assert_eq!(cur.events["summer"].vars[&7], "Balcony");
@@ -445,7 +445,7 @@ fn a_full_scan_pages_by_number_then_hands_over_to_modified_since() {
         headers: vec![],
         body: b"{\"detail\":\"Invalid page.\"}".to_vec(),
     };
-    let p = handle_with(&mut FakeHost::default(), &c2, &page.next[0], &gone).unwrap();
+    let p = Pretix::handle(&mut FakeHost::default(), &c2, &page.next[0], &gone).unwrap();
     assert!(Cursor::parse(p.cursor.as_deref()).events["summer"]
         .scan
         .is_none());
@@ -555,7 +555,7 @@ fn the_full_reread_comes_round_after_its_period() {
         "full:summer"
     );
     assert_eq!(
-        manifest()
+        Pretix::manifest()
             .settings
             .iter()
             .find(|s| s.name == "full_scan_every_secs")
@@ -601,23 +601,23 @@ fn settings_and_configured_events_fail_clearly() {
     let mut c = ctx(None);
     c.settings.retain(|(k, _)| k != "organizer");
     assert!(
-        matches!(begin_with(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("organizer"))
+        matches!(Pretix::begin(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("organizer"))
     );
     let mut c = ctx(None);
     c.settings.push(("events".into(), "summer, win/ter".into()));
     assert!(
-        matches!(begin_with(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("win/ter"))
+        matches!(Pretix::begin(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("win/ter"))
     );
     let mut c = ctx(None);
     c.settings
         .push(("full_scan_every_secs".into(), "soon".into()));
     assert!(
-        matches!(begin_with(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("full_scan_every_secs"))
+        matches!(Pretix::begin(&mut FakeHost::default(), &c), Err(PluginError::Fatal(m)) if m.contains("full_scan_every_secs"))
     );
 
     let mut c = ctx(None);
     c.settings.push(("events".into(), "summer,gone".into()));
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Pretix::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(
         reqs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         ["event:summer", "event:gone"]
@@ -627,7 +627,7 @@ fn settings_and_configured_events_fail_clearly() {
         headers: vec![],
         body: b"{}".to_vec(),
     };
-    let err = handle_with(&mut FakeHost::default(), &c, &reqs[1], &missing).unwrap_err();
+    let err = Pretix::handle(&mut FakeHost::default(), &c, &reqs[1], &missing).unwrap_err();
     assert!(
         matches!(&err, PluginError::Fatal(m) if m.contains("`gone`") && m.contains("404")),
         "{err:?}"
@@ -638,7 +638,7 @@ fn settings_and_configured_events_fail_clearly() {
         body: b"{\"detail\":\"Invalid token.\"}".to_vec(),
     };
     assert!(matches!(
-        handle_with(&mut FakeHost::default(), &c, &reqs[0], &denied),
+        Pretix::handle(&mut FakeHost::default(), &c, &reqs[0], &denied),
         Err(PluginError::Unauthorized(_))
     ));
 }

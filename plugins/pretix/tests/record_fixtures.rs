@@ -11,8 +11,9 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use boxoffice_plugin_pretix::{begin_with, handle_with};
+use boxoffice_plugin_pretix::Pretix;
 use boxoffice_plugin_sdk::host::FakeHost;
+use boxoffice_plugin_sdk::Connector;
 use boxoffice_plugin_sdk::{HttpResponse, RunContext};
 use boxoffice_testkit::pretix::{Mutation, PretixServer};
 use serde_json::{json, Value};
@@ -43,7 +44,9 @@ fn record(px: &PretixServer, dir: &Path, cursor: Option<String>, now_ms: i64) ->
     std::fs::create_dir_all(dir).unwrap();
     let client = reqwest::blocking::Client::new();
     let mut ctx = context(&live, cursor.clone(), now_ms);
-    let mut queue: VecDeque<_> = begin_with(&mut FakeHost::default(), &ctx).unwrap().into();
+    let mut queue: VecDeque<_> = Pretix::begin(&mut FakeHost::default(), &ctx)
+        .unwrap()
+        .into();
     let mut exchanges = Vec::new();
     while let Some(req) = queue.pop_front() {
         let resp = client
@@ -74,7 +77,7 @@ fn record(px: &PretixServer, dir: &Path, cursor: Option<String>, now_ms: i64) ->
             "request": {"method": req.method, "url": public(&req.url), "query": req.query},
             "response": {"status": status, "headers": headers, "body_file": body_file},
         }));
-        let page = handle_with(
+        let page = Pretix::handle(
             &mut FakeHost::default(),
             &ctx,
             &req,

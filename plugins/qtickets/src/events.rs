@@ -71,7 +71,7 @@ fn event<'a>(
 }
 
 pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let ask = plan::page_ask(req).map_err(PluginError::Fatal)?;
     let page: EventsPage = serde_json::from_slice(body)
         .map_err(|e| bad(req, format!("unexpected events body: {e}")))?;

@@ -8,15 +8,8 @@
 //! decoding; never reads names, e-mails (except as that fallback identifier), phones, legal
 //! fields, barcodes or pay/cancel/ticket URLs.
 //!
-//! The transform is plain Rust over `HostApi` (`begin_with`, `handle_with`), so it is tested and
-//! benchmarked natively; the `Guest` impl only passes the component's imports in.
-
-/// The component's allocator: page-scoped bump allocation (see the SDK's `arena`); the native
-/// build keeps the platform's.
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOC: boxoffice_plugin_sdk::arena::PageArena =
-    boxoffice_plugin_sdk::arena::PageArena::new();
+//! The transform is plain Rust over `HostApi` (the SDK's `Connector` trait), so it is tested and
+//! benchmarked natively; `export_connector!` makes the component of it.
 
 pub mod events;
 pub mod model;
@@ -25,85 +18,74 @@ pub mod plan;
 pub mod seats;
 
 use boxoffice_plugin_sdk::{
-    bindings::Guest, header, status_error, time, HostApi, HttpRequest, HttpResponse, Level,
-    Manifest, Page, PluginError, RunContext, Setting, WasmHost,
+    header, status_error, time, Connector, HostApi, HttpRequest, HttpResponse, Level, Manifest,
+    Page, PluginError, RunContext, Setting,
 };
 
 pub struct Qtickets;
 
-fn setting(name: &str, description: &str, default: &str) -> Setting {
-    Setting {
-        name: name.into(),
-        description: description.into(),
-        required: false,
-        default_value: Some(default.into()),
-    }
-}
-
-pub fn manifest() -> Manifest {
-    Manifest {
-        id: "qtickets".into(),
-        vendor: "QTickets".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        allowed_hosts: vec!["qtickets.ru".into(), "qtickets.app".into()],
-        secrets: vec!["token".into()],
-        settings: vec![
-            setting(
+impl Connector for Qtickets {
+    fn manifest() -> Manifest {
+        Manifest::builder("qtickets", "QTickets")
+            .version(env!("CARGO_PKG_VERSION"))
+            .allowed_host("qtickets.ru")
+            .allowed_host("qtickets.app")
+            .secret("token")
+            .setting(Setting::optional(
                 "base_url",
                 "REST API v1 base",
                 "https://qtickets.ru/api/rest/v1",
-            ),
-            setting(
+            ))
+            .setting(Setting::optional(
                 "lookback_hours",
                 "orders created in this window are re-read every run (late payments, refunds, cancels)",
                 "72",
-            ),
-            setting(
+            ))
+            .setting(Setting::optional(
                 "reconcile_every_hours",
                 "how often a run re-reads every order from id 0 (refunds and scans of older orders); 0 = every run",
                 "24",
-            ),
-            setting(
+            ))
+            .setting(Setting::optional(
                 "inventory_every_secs",
                 "how often events and seats are re-read",
                 "900",
-            ),
-        ],
-        default_interval_secs: 900,
-        max_requests_per_minute: 120,
+            ))
+            .interval_secs(900)
+            .max_requests_per_minute(120)
+            .build()
+    }
+
+    fn begin(host: &mut impl HostApi, ctx: &RunContext) -> Result<Vec<HttpRequest>, PluginError> {
+        let (requests, start) = plan::begin(ctx)?;
+        if start == 0 {
+            host.log(
+                Level::Info,
+                "reading every order from id 0 (reconcile pass)",
+            );
+        } else {
+            host.log(Level::Debug, &format!("reading orders with id > {start}"));
+        }
+        Ok(requests)
+    }
+
+    fn handle(
+        host: &mut impl HostApi,
+        ctx: &RunContext,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<Page, PluginError> {
+        check_response(request, response)?;
+        match request.id.as_str() {
+            plan::ORDERS => orders::handle(host, ctx, request, &response.body),
+            plan::EVENTS => events::handle(ctx, request, &response.body),
+            id if id.starts_with(plan::SEATS_PREFIX) => seats::handle(ctx, request, &response.body),
+            other => Err(PluginError::Fatal(format!("unknown request id `{other}`"))),
+        }
     }
 }
 
-pub fn begin_with(
-    host: &mut impl HostApi,
-    ctx: &RunContext,
-) -> Result<Vec<HttpRequest>, PluginError> {
-    let (requests, start) = plan::begin(ctx).map_err(PluginError::Fatal)?;
-    if start == 0 {
-        host.log(
-            Level::Info,
-            "reading every order from id 0 (reconcile pass)",
-        );
-    } else {
-        host.log(Level::Debug, &format!("reading orders with id > {start}"));
-    }
-    Ok(requests)
-}
-
-pub fn handle_with(
-    host: &mut impl HostApi,
-    ctx: &RunContext,
-    request: &HttpRequest,
-    response: &HttpResponse,
-) -> Result<Page, PluginError> {
-    check_response(request, response)?;
-    match request.id.as_str() {
-        plan::ORDERS => orders::handle(host, ctx, request, &response.body),
-        plan::EVENTS => events::handle(ctx, request, &response.body),
-        id if id.starts_with(plan::SEATS_PREFIX) => seats::handle(ctx, request, &response.body),
-        other => Err(PluginError::Fatal(format!("unknown request id `{other}`"))),
-    }
-}
+boxoffice_plugin_sdk::export_connector!(Qtickets);
 
 /// A `BadResponse` naming the request (method and URL: ours, never the vendor's body).
 pub(crate) fn bad(req: &HttpRequest, msg: String) -> PluginError {
@@ -207,24 +189,6 @@ pub(crate) fn req_ms(
 ) -> Result<i64, PluginError> {
     opt_ms(req, (kind, id), field, v)?.ok_or_else(|| bad(req, format!("{kind} {id}: no `{field}`")))
 }
-
-impl Guest for Qtickets {
-    fn manifest() -> Manifest {
-        manifest()
-    }
-    fn begin(ctx: RunContext) -> Result<Vec<HttpRequest>, PluginError> {
-        begin_with(&mut WasmHost, &ctx)
-    }
-    fn handle(
-        ctx: RunContext,
-        request: HttpRequest,
-        response: HttpResponse,
-    ) -> Result<Page, PluginError> {
-        handle_with(&mut WasmHost, &ctx, &request, &response)
-    }
-}
-
-boxoffice_plugin_sdk::export!(Qtickets);
 
 #[cfg(test)]
 mod tests;

@@ -69,17 +69,19 @@ pub fn lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// An amount in major units of the order's currency, exactly (the SDK's money rules: no
+/// rounding, no floats for what the vendor sends as integers).
 fn minor(
     req: &HttpRequest,
-    what: &str,
+    (what, currency): (&str, &str),
     n: &serde_json::Number,
     order: u64,
     basket: u64,
 ) -> Result<i64, PluginError> {
-    money::major_to_minor(&serde_json::Value::Number(n.clone())).ok_or_else(|| {
+    money::json_to_minor(n, currency).map_err(|e| {
         bad(
             req,
-            format!("order {order}, basket {basket}: `{what}` is out of range"),
+            format!("order {order}, basket {basket}: `{what}`: {e}"),
         )
     })
 }
@@ -197,9 +199,9 @@ fn basket_tickets(
         .price
         .as_ref()
         .ok_or_else(|| bad(req, where_("no `price`")))?;
-    let price = minor(req, "price", price, order, id)?;
+    let price = minor(req, ("price", &f.currency), price, order, id)?;
     let fee = match &b.service_fee_amount {
-        Some(n) => minor(req, "service_fee_amount", n, order, id)?,
+        Some(n) => minor(req, ("service_fee_amount", &f.currency), n, order, id)?,
         None => 0,
     };
     let refunded_at_ms = opt_ms(req, ("basket", id), "refunded_at", b.refunded_at.as_deref())?;
@@ -213,7 +215,7 @@ fn basket_tickets(
         TicketStatus::Pending
     };
     let refunded = match &b.refunded_amount {
-        Some(n) => minor(req, "refunded_amount", n, order, id)?,
+        Some(n) => minor(req, ("refunded_amount", &f.currency), n, order, id)?,
         None if status == TicketStatus::Refunded => price,
         None => 0,
     };
@@ -283,7 +285,7 @@ pub fn handle(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let ask = plan::page_ask(req).map_err(PluginError::Fatal)?;
     let page: OrdersPage = serde_json::from_slice(body)
         .map_err(|e| bad(req, format!("unexpected orders body: {e}")))?;

@@ -18,8 +18,10 @@
 //! window start, minus one (never above `last_id`). The window starts at `since_ms` in a
 //! backfill, else at now − `lookback_hours`.
 
-use boxoffice_plugin_sdk::{get, setting, Auth, HttpRequest, RunContext};
+use boxoffice_plugin_sdk::{get, Auth, Connector, HttpRequest, PluginError, RunContext};
 use serde::{Deserialize, Serialize};
+
+use crate::Qtickets;
 
 pub const ORDERS: &str = "orders";
 /// Events and seats are auxiliary requests (the SDK's `wire::AUXILIARY_PREFIX`): when one
@@ -113,33 +115,26 @@ impl Settings {
     }
 }
 
-/// A non-negative whole number setting, or its default when absent or empty.
-fn number(ctx: &RunContext, name: &str, default: i64, unit: &str) -> Result<i64, String> {
-    match setting(ctx, name).map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v.parse::<u32>().map(i64::from).map_err(|_| {
-            format!("setting `{name}` must be a whole number of {unit} ≥ 0, got `{v}`")
-        }),
-    }
-}
-
-pub fn settings(ctx: &RunContext) -> Result<Settings, String> {
-    let base_url = setting(ctx, "base_url")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or("https://qtickets.ru/api/rest/v1")
-        .trim_end_matches('/')
-        .to_string();
+/// The account's settings, defaults from the manifest.
+pub fn settings(ctx: &RunContext) -> Result<Settings, PluginError> {
+    let m = Qtickets::manifest();
+    let s = Qtickets::settings(ctx, &m);
+    let base_url = s.require("base_url")?.trim_end_matches('/').to_string();
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err(format!(
+        return Err(PluginError::Fatal(format!(
             "setting `base_url` must be an http(s) URL, got `{base_url}`"
-        ));
+        )));
     }
+    // A non-negative whole number (the manifest gives every default).
+    let number = |name: &str, unit: &str| -> Result<i64, PluginError> {
+        let what = format!("a whole number of {unit} ≥ 0");
+        Ok(s.parse::<u32>(name, &what)?.map_or(0, i64::from))
+    };
     Ok(Settings {
         base_url,
-        lookback_ms: number(ctx, "lookback_hours", 72, "hours")? * HOUR_MS,
-        reconcile_every_ms: number(ctx, "reconcile_every_hours", 24, "hours")? * HOUR_MS,
-        inventory_every_ms: number(ctx, "inventory_every_secs", 900, "seconds")? * 1000,
+        lookback_ms: number("lookback_hours", "hours")? * HOUR_MS,
+        reconcile_every_ms: number("reconcile_every_hours", "hours")? * HOUR_MS,
+        inventory_every_ms: number("inventory_every_secs", "seconds")? * 1000,
     })
 }
 
@@ -260,7 +255,7 @@ pub fn inventory_due(s: &Settings, ctx: &RunContext, cursor: Option<&Cursor>) ->
 }
 
 /// The first requests of a run: orders page 1 from START, and events page 1 when due.
-pub fn begin(ctx: &RunContext) -> Result<(Vec<HttpRequest>, u64), String> {
+pub fn begin(ctx: &RunContext) -> Result<(Vec<HttpRequest>, u64), PluginError> {
     let s = settings(ctx)?;
     let cursor = Cursor::parse(ctx.cursor.as_deref());
     let start = orders_start(&s, ctx, cursor.as_ref());

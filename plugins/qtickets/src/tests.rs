@@ -54,7 +54,7 @@ fn orders_req(c: &RunContext, start: u64, page: u64) -> HttpRequest {
 }
 
 fn handle(c: &RunContext, req: &HttpRequest, body: &str) -> Result<Page, PluginError> {
-    handle_with(&mut FakeHost::default(), c, req, &ok(body))
+    Qtickets::handle(&mut FakeHost::default(), c, req, &ok(body))
 }
 
 /// The page's record blob, decoded as the host does.
@@ -654,7 +654,7 @@ fn html_answers_are_wrong_paths() {
         html(200, Some("text/html")),
         html(200, None),
     ] {
-        let e = handle_with(&mut FakeHost::default(), &c, &seats_req(&c), &resp).unwrap_err();
+        let e = Qtickets::handle(&mut FakeHost::default(), &c, &seats_req(&c), &resp).unwrap_err();
         assert!(
             matches!(&e, PluginError::BadResponse(m) if m.contains("HTML") && m.contains("wrong path") && m.contains("/shows/95001/seats") && !m.contains("DOCTYPE")),
             "{e:?}"
@@ -671,7 +671,7 @@ fn statuses_map_to_plugin_errors() {
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: body.as_bytes().to_vec(),
     };
-    let e = handle_with(
+    let e = Qtickets::handle(
         &mut FakeHost::default(),
         &c,
         &req,
@@ -682,9 +682,9 @@ fn statuses_map_to_plugin_errors() {
     )
     .unwrap_err();
     assert!(matches!(e, PluginError::RetryLater(_)), "{e:?}");
-    let e = handle_with(&mut FakeHost::default(), &c, &req, &resp(403, "{}")).unwrap_err();
+    let e = Qtickets::handle(&mut FakeHost::default(), &c, &req, &resp(403, "{}")).unwrap_err();
     assert!(matches!(e, PluginError::Unauthorized(_)), "{e:?}");
-    let e = handle_with(
+    let e = Qtickets::handle(
         &mut FakeHost::default(),
         &c,
         &req,
@@ -710,7 +710,7 @@ fn day(n: i64) -> i64 {
 #[test]
 fn no_cursor_reads_everything_and_the_inventory() {
     let c = ctx(None);
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     let ids: Vec<_> = reqs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["orders", "aux:events"]);
     let o = &reqs[0];
@@ -755,7 +755,7 @@ fn marked_cursor(reconciled_at: i64) -> String {
 fn a_recent_reconcile_starts_at_the_lookback_mark() {
     // now − 72 h = day(−3) 00:00, whose mark is 200: START = 199.
     let c = ctx(Some(&marked_cursor(NOW - HOUR)));
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(reqs.len(), 1, "inventory is not due");
     assert_eq!(
         std::str::from_utf8(reqs[0].body.as_deref().unwrap()).unwrap(),
@@ -767,7 +767,7 @@ fn a_recent_reconcile_starts_at_the_lookback_mark() {
         "lookback_hours",
         "100",
     );
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(body_json(&reqs[0])["where"][0]["value"], json!(99));
     // Never above last_id.
     let raw = Cursor {
@@ -777,24 +777,24 @@ fn a_recent_reconcile_starts_at_the_lookback_mark() {
         reconciled_at: Some(NOW),
     }
     .encode();
-    let reqs = begin_with(&mut FakeHost::default(), &ctx(Some(&raw))).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &ctx(Some(&raw))).unwrap();
     assert_eq!(body_json(&reqs[0])["where"][0]["value"], json!(50));
 }
 
 #[test]
 fn a_due_reconcile_starts_at_zero() {
     let c = ctx(Some(&marked_cursor(NOW - 25 * HOUR)));
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert!(body_json(&reqs[0]).get("where").is_none());
     let c = with_setting(
         ctx(Some(&marked_cursor(NOW - 1000))),
         "reconcile_every_hours",
         "0",
     );
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert!(body_json(&reqs[0]).get("where").is_none(), "0 = every run");
     // An unreadable cursor is no cursor.
-    let reqs = begin_with(&mut FakeHost::default(), &ctx(Some("garbage"))).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &ctx(Some("garbage"))).unwrap();
     assert!(body_json(&reqs[0]).get("where").is_none());
     assert_eq!(reqs.len(), 2);
 }
@@ -803,11 +803,11 @@ fn a_due_reconcile_starts_at_zero() {
 fn a_backfill_starts_at_the_mark_before_since_or_zero() {
     let mut c = ctx(Some(&marked_cursor(NOW - HOUR)));
     c.since_ms = Some(day(-4) + 5 * HOUR);
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(body_json(&reqs[0])["where"][0]["value"], json!(149));
     assert_eq!(reqs.len(), 2, "a backfill reads the inventory too");
     c.since_ms = Some(day(-30));
-    let reqs = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let reqs = Qtickets::begin(&mut FakeHost::default(), &c).unwrap();
     assert!(body_json(&reqs[0]).get("where").is_none());
 }
 
@@ -948,7 +948,7 @@ fn bad_settings_are_fatal() {
         ("base_url", "qtickets.ru/api"),
     ] {
         let c = with_setting(ctx(None), k, v);
-        let e = begin_with(&mut FakeHost::default(), &c).unwrap_err();
+        let e = Qtickets::begin(&mut FakeHost::default(), &c).unwrap_err();
         assert!(
             matches!(&e, PluginError::Fatal(m) if m.contains(k)),
             "{k}: {e:?}"
@@ -958,7 +958,7 @@ fn bad_settings_are_fatal() {
 
 #[test]
 fn manifest_declares_hosts_secret_and_settings() {
-    let m = manifest();
+    let m = Qtickets::manifest();
     assert_eq!((m.id.as_str(), m.vendor.as_str()), ("qtickets", "QTickets"));
     assert_eq!(m.allowed_hosts, ["qtickets.ru", "qtickets.app"]);
     assert_eq!(m.secrets, ["token"]);
@@ -1255,5 +1255,28 @@ fn events_and_seats_are_auxiliary_orders_are_not() {
     assert_eq!(
         seats::ids(&plan::seats_request(&s, 7, 8).id),
         Some(("7", "8"))
+    );
+}
+
+#[test]
+fn prices_follow_the_order_s_currency_exactly() {
+    let c = ctx(None);
+    // JPY has no minor unit, KWD three: the same JSON number means different minor amounts.
+    let mut v = example_orders();
+    v["data"][1]["currency_id"] = json!("JPY");
+    v["data"][1]["baskets"][0]["price"] = json!(3500);
+    let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+    assert_eq!(tickets(&page)[2].price_minor, 3500);
+    v["data"][1]["currency_id"] = json!("KWD");
+    v["data"][1]["baskets"][0]["price"] = json!(12.345);
+    let page = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap();
+    assert_eq!(tickets(&page)[2].price_minor, 12_345);
+    // A digit the currency cannot hold is refused, naming the order, basket and field.
+    v["data"][1]["currency_id"] = json!("RUB");
+    v["data"][1]["baskets"][0]["price"] = json!(10.005);
+    let e = handle(&c, &orders_req(&c, 0, 1), &orders_page(&v)).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::BadResponse(m) if m.contains("`price`") && m.contains("10.005") && m.contains("basket")),
+        "{e:?}"
     );
 }

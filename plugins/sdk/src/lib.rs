@@ -1,23 +1,33 @@
 //! Guest-side SDK for boxoffice connectors.
 //!
 //! Owns: the generated bindings of the contract (`wit/since_v0.3.0`, world `plugin`;
-//! re-exported so every connector uses the same types), the canonical records and their [`RecordWriter`] (from `boxoffice-records`,
-//! shared with the host), and the small helpers every connector needs: UTC time parsing, money
-//! in minor units, URL query handling for paging, the auxiliary-request convention and list
-//! errors naming the record ([`wire`]), and a [`HostApi`] seam so transform code can
-//! be tested natively without the host. It does not own any vendor knowledge.
+//! re-exported so every connector uses the same types), the [`Connector`] trait and
+//! [`export_connector!`] that make a component of it
+//! ([`connector`]), the manifest builder and typed settings reader ([`manifest`]), the
+//! canonical records and their [`RecordWriter`] (from `boxoffice-records`, shared with the
+//! host), and the small helpers every connector needs: bounded vendor-error excerpts
+//! ([`error`]), UTC time parsing, exact currency-aware money in minor units ([`money`]), URL
+//! query handling for paging, the auxiliary-request convention and list errors naming the
+//! record ([`wire`]), and a [`HostApi`] seam so transform code can be tested natively without
+//! the host. It does not own any vendor knowledge.
+//!
+//! A connector is a unit struct implementing [`Connector`], registered with
+//! `boxoffice_plugin_sdk::export_connector!(MyConnector);` at its crate root; see the trait's
+//! example.
 
 pub mod arena;
+pub mod connector;
+pub mod error;
 pub mod host;
+pub mod manifest;
 pub mod money;
 pub mod time;
 pub mod typed;
 pub mod url;
 pub mod wire;
 
-/// Bindings generated from `wit/since_v0.3.0` (world `plugin`). Connectors implement
-/// [`bindings::Guest`] (the exported `connector` interface's trait) and register it with
-/// [`export!`].
+/// Bindings generated from `wit/since_v0.3.0` (world `plugin`). Connectors do not implement
+/// [`bindings::Guest`] themselves: [`export_connector!`] does, over their [`Connector`].
 #[allow(clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -85,7 +95,10 @@ pub use boxoffice_records::{
     decode as decode_records, Event, Inventory, Item, PersonalId, RecordWriter, Ticket,
     TicketStatus,
 };
+pub use connector::Connector;
+pub use error::{bad_response, status_error};
 pub use host::{HostApi, Level, WasmHost};
+pub use manifest::{ManifestBuilder, Settings};
 
 /// Builds a GET request with no body.
 pub fn get(id: &str, url: &str, query: Vec<(String, String)>) -> HttpRequest {
@@ -116,22 +129,6 @@ pub fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Turns a non-2xx response into the matching plugin error, with at most 300 bytes of body
-/// (vendors' error bodies are small; never echo a whole page back).
-pub fn status_error(resp: &HttpResponse) -> PluginError {
-    let snippet: String = String::from_utf8_lossy(&resp.body[..resp.body.len().min(300)]).into();
-    match resp.status {
-        401 | 403 => PluginError::Unauthorized(format!("HTTP {}: {}", resp.status, snippet)),
-        429 | 500..=599 => {
-            let secs = header(resp, "retry-after")
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .unwrap_or(60);
-            PluginError::RetryLater(secs)
-        }
-        s => PluginError::BadResponse(format!("HTTP {s}: {snippet}")),
-    }
-}
-
 /// Parses a JSON body, naming the request in the error.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(
     req: &HttpRequest,
@@ -140,36 +137,4 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(
     serde_json::from_slice(&resp.body).map_err(|e| {
         PluginError::BadResponse(format!("{} {}: invalid JSON: {e}", req.method, req.url))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn resp(status: u16, headers: Vec<(&str, &str)>, body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn status_errors_map_to_variants() {
-        assert!(matches!(
-            status_error(&resp(401, vec![], "nope")),
-            PluginError::Unauthorized(_)
-        ));
-        assert!(matches!(
-            status_error(&resp(429, vec![("Retry-After", "7")], "")),
-            PluginError::RetryLater(7)
-        ));
-        assert!(matches!(
-            status_error(&resp(404, vec![], "<html>")),
-            PluginError::BadResponse(m) if m.contains("404")
-        ));
-    }
 }

@@ -9,7 +9,7 @@ use crate::plan::{self, Cursor};
 use crate::tickets::url_param;
 
 pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     let page: EventsPage = serde_json::from_slice(body).map_err(|e| {
         PluginError::BadResponse(format!("GET {}: unexpected events body: {e}", req.id))
     })?;

@@ -1,8 +1,10 @@
 //! Which requests to make: the tickets stream (resumed from the cursor) and, when due, the
 //! events listing. The cursor is compact JSON `{"after":"<updated_at>_<ticket_id>","events_at":ms}`.
 
-use boxoffice_plugin_sdk::{get, setting, time, Auth, HttpRequest, RunContext};
+use boxoffice_plugin_sdk::{get, time, Auth, Connector, HttpRequest, PluginError, RunContext};
 use serde::{Deserialize, Serialize};
+
+use crate::Shotgun;
 
 pub const TICKETS: &str = "tickets";
 /// The events listings are auxiliary requests (the SDK's `wire::AUXILIARY_PREFIX`): when one
@@ -40,48 +42,41 @@ impl Cursor {
     }
 }
 
-pub struct Settings<'a> {
-    pub organizer_id: &'a str,
-    pub event_id: Option<&'a str>,
+pub struct Settings {
+    pub organizer_id: String,
+    pub event_id: Option<String>,
     pub cohosted: bool,
-    pub base_url: &'a str,
-    pub events_base_url: &'a str,
+    pub base_url: String,
+    pub events_base_url: String,
     pub events_every_ms: i64,
 }
 
-pub fn settings(ctx: &RunContext) -> Result<Settings<'_>, String> {
-    let organizer_id = setting(ctx, "organizer_id")
-        .filter(|v| !v.is_empty())
-        .ok_or("setting `organizer_id` is required")?;
+/// The account's settings, defaults from the manifest.
+pub fn settings(ctx: &RunContext) -> Result<Settings, PluginError> {
+    let m = Shotgun::manifest();
+    let s = Shotgun::settings(ctx, &m);
+    let organizer_id = s.require("organizer_id")?;
     if !organizer_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("setting `organizer_id` must be a number".into());
+        return Err(PluginError::Fatal(
+            "setting `organizer_id` must be a number".into(),
+        ));
     }
-    let cohosted = !matches!(
-        setting(ctx, "include_cohosted_events")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("false" | "0" | "no")
-    );
-    let every: i64 = setting(ctx, "events_every_secs")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(900);
+    let url = |name| s.require(name).map(|v| v.trim_end_matches('/').to_string());
     Ok(Settings {
-        organizer_id,
-        event_id: setting(ctx, "event_id").filter(|v| !v.is_empty()),
-        cohosted,
-        base_url: setting(ctx, "base_url")
-            .unwrap_or("https://api.shotgun.live")
-            .trim_end_matches('/'),
-        events_base_url: setting(ctx, "events_base_url")
-            .unwrap_or("https://smartboard-api.shotgun.live")
-            .trim_end_matches('/'),
-        events_every_ms: every * 1000,
+        organizer_id: organizer_id.to_string(),
+        event_id: s.get("event_id").map(Into::into),
+        cohosted: s.flag("include_cohosted_events")?.unwrap_or(true),
+        base_url: url("base_url")?,
+        events_base_url: url("events_base_url")?,
+        events_every_ms: s
+            .parse::<u32>("events_every_secs", "a whole number of seconds")?
+            .map_or(900_000, |v| i64::from(v) * 1000),
     })
 }
 
 pub fn tickets_request(s: &Settings, after: Option<&str>) -> HttpRequest {
     let mut q = vec![("organizer_id".to_string(), s.organizer_id.to_string())];
-    if let Some(e) = s.event_id {
+    if let Some(e) = &s.event_id {
         q.push(("event_id".into(), e.to_string()));
     }
     if s.cohosted {
@@ -113,7 +108,7 @@ pub fn events_request(s: &Settings, id: &str, page: usize) -> HttpRequest {
 }
 
 /// The first requests of a run.
-pub fn begin(ctx: &RunContext) -> Result<Vec<HttpRequest>, String> {
+pub fn begin(ctx: &RunContext) -> Result<Vec<HttpRequest>, PluginError> {
     let s = settings(ctx)?;
     let cursor = Cursor::parse(ctx.cursor.as_deref());
     let after = match ctx.since_ms {

@@ -38,7 +38,7 @@ fn tickets_req(c: &RunContext) -> HttpRequest {
 #[test]
 fn example_page_maps_to_canonical_tickets() {
     let c = ctx(None);
-    let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let page = Shotgun::handle(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
     let records = decode_records(page.records.blob()).unwrap();
     let tickets: Vec<_> = records
         .iter()
@@ -107,7 +107,7 @@ fn example_page_maps_to_canonical_tickets() {
 #[test]
 fn nothing_personal_is_emitted() {
     let c = ctx(None);
-    let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let page = Shotgun::handle(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
     // The buyer's id is the one personal value a record carries (the host pseudonymizes it);
     // nothing else personal may be in any field.
     let mut records = decode_records(page.records.blob()).unwrap();
@@ -143,7 +143,7 @@ fn errors_are_typed() {
         headers: h,
         body: b.as_bytes().to_vec(),
     };
-    let e = handle_with(
+    let e = Shotgun::handle(
         &mut FakeHost::default(),
         &c,
         &req,
@@ -151,7 +151,7 @@ fn errors_are_typed() {
     )
     .unwrap_err();
     assert!(matches!(e, PluginError::Unauthorized(_)));
-    let e = handle_with(
+    let e = Shotgun::handle(
         &mut FakeHost::default(),
         &c,
         &req,
@@ -159,18 +159,18 @@ fn errors_are_typed() {
     )
     .unwrap_err();
     assert!(matches!(e, PluginError::RetryLater(7)));
-    let e = handle_with(&mut FakeHost::default(), &c, &req, &ok("<html>")).unwrap_err();
+    let e = Shotgun::handle(&mut FakeHost::default(), &c, &req, &ok("<html>")).unwrap_err();
     assert!(matches!(e, PluginError::BadResponse(_)));
     // A `next` that repeats the request's own `after` would loop forever.
     let s = plan::settings(&c).unwrap();
     let same = plan::tickets_request(&s, Some("2026-03-04T16:40:12.530Z_900000000"));
-    let e = handle_with(&mut FakeHost::default(), &c, &same, &ok(PAGE)).unwrap_err();
+    let e = Shotgun::handle(&mut FakeHost::default(), &c, &same, &ok(PAGE)).unwrap_err();
     assert!(matches!(e, PluginError::BadResponse(m) if m.contains("repeats")));
 }
 
 #[test]
 fn begin_plans_tickets_and_events_when_due() {
-    let fresh = begin_with(&mut FakeHost::default(), &ctx(None)).unwrap();
+    let fresh = Shotgun::begin(&mut FakeHost::default(), &ctx(None)).unwrap();
     let ids: Vec<_> = fresh.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -181,7 +181,7 @@ fn begin_plans_tickets_and_events_when_due() {
     let c = ctx(Some(
         r#"{"after":"2026-03-04T16:40:12.530Z_900000000","events_at":1772599990000}"#,
     ));
-    let inc = begin_with(&mut FakeHost::default(), &c).unwrap();
+    let inc = Shotgun::begin(&mut FakeHost::default(), &c).unwrap();
     assert_eq!(inc.len(), 1, "nothing due but the tickets stream");
     assert!(inc[0].query.contains(&(
         "after".to_string(),
@@ -190,7 +190,7 @@ fn begin_plans_tickets_and_events_when_due() {
 
     let mut back = ctx(Some(r#"{"after":"2026-03-04T16:40:12.530Z_900000000"}"#));
     back.since_ms = Some(0);
-    let b = begin_with(&mut FakeHost::default(), &back).unwrap();
+    let b = Shotgun::begin(&mut FakeHost::default(), &back).unwrap();
     assert!(b[0]
         .query
         .contains(&("after".to_string(), "1970-01-01T00:00:00.000Z".to_string())));
@@ -205,7 +205,7 @@ fn events_listing_gives_names_cities_and_tickets_left() {
         "endTime":"2026-07-12T02:00:00.000Z","leftTicketsCount":120,"cancelledAt":null,
         "geolocation":{"city":"Lyon","zipCode":"69007","countryIsoCode":"FR"},
         "deals":[{"name":"A","quantity":100},{"name":"B","quantity":50}]}]}"#;
-    let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
+    let page = Shotgun::handle(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
     let records = decode_records(page.records.blob()).unwrap();
     assert_eq!(records.len(), 2);
     match &records[1] {
@@ -282,13 +282,13 @@ fn decoded_tickets(page: &Page) -> Vec<TicketFigures> {
 #[test]
 fn tickets_without_optional_fields_keep_their_figures() {
     let c = ctx(None);
-    let full = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let full = Shotgun::handle(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
     for null in [false, true] {
         let mut v: serde_json::Value = serde_json::from_str(PAGE).unwrap();
         for t in v["data"].as_array_mut().unwrap() {
             strip(t, TICKET_KEEP, null);
         }
-        let page = handle_with(
+        let page = Shotgun::handle(
             &mut FakeHost::default(),
             &c,
             &tickets_req(&c),
@@ -324,7 +324,7 @@ fn a_missing_required_ticket_field_names_the_record_and_the_field() {
     ] {
         let mut v: serde_json::Value = serde_json::from_str(PAGE).unwrap();
         v["data"][2].as_object_mut().unwrap().remove(field);
-        let e = handle_with(
+        let e = Shotgun::handle(
             &mut FakeHost::default(),
             &c,
             &tickets_req(&c),
@@ -352,7 +352,7 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         // One deal without its quantity: the capacity is unknown, not the other deals' sum.
         r#"{"data":[{"id":200002,"deals":[{"name":"A","quantity":100},{"name":"B"}]}]}"#,
     ] {
-        let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
+        let page = Shotgun::handle(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
         let records = decode_records(page.records.blob()).unwrap();
         match &records[..] {
             [Item::Event(e), Item::Inventory(v)] => {
@@ -371,7 +371,7 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         }
     }
     // No deals at all is a real zero.
-    let page = handle_with(
+    let page = Shotgun::handle(
         &mut FakeHost::default(),
         &c,
         &req,
@@ -382,4 +382,22 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         Item::Inventory(v) => assert_eq!((v.capacity, v.available), (Some(0), Some(0))),
         _ => panic!(),
     }
+}
+
+#[test]
+fn settings_default_from_the_manifest_and_refuse_bad_values() {
+    let mut c = ctx(None);
+    c.settings.retain(|(k, _)| k != "base_url");
+    let s = plan::settings(&c).unwrap();
+    assert_eq!(s.base_url, "https://api.shotgun.live");
+    assert_eq!(s.events_base_url, "https://smartboard-api.shotgun.live");
+    assert_eq!(s.events_every_ms, 900_000);
+    assert!(s.cohosted);
+    c.settings.push(("events_every_secs".into(), "soon".into()));
+    assert!(matches!(plan::settings(&c),
+        Err(PluginError::Fatal(m)) if m.contains("`events_every_secs`") && m.contains("`soon`")));
+    c.settings
+        .retain(|(k, _)| k != "organizer_id" && k != "events_every_secs");
+    assert!(matches!(plan::settings(&c),
+        Err(PluginError::Fatal(m)) if m.contains("`organizer_id` is required")));
 }

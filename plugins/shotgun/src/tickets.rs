@@ -125,7 +125,7 @@ pub fn handle(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<Page, PluginError> {
-    let s = plan::settings(ctx).map_err(PluginError::Fatal)?;
+    let s = plan::settings(ctx)?;
     // One UTF-8 check of the whole body; parsing from `str` then skips a check per string.
     let body = std::str::from_utf8(body)
         .map_err(|e| PluginError::BadResponse(format!("GET /tickets: body is not UTF-8: {e}")))?;
