@@ -46,7 +46,7 @@ use crate::{HostApi, HttpRequest, HttpResponse, Manifest, Page, PluginError, Run
 ///         if response.status != 200 {
 ///             return Err(status_error(response));
 ///         }
-///         Ok(Page { records: RecordWriter::with_capacity(0).finish(), next: vec![], cursor: None })
+///         Ok(Page { records: RecordWriter::with_capacity(0).finish().into(), next: vec![], cursor: None })
 ///     }
 /// }
 ///
