@@ -91,7 +91,7 @@ impl Fixture {
         let (ctx, req, resp) = &self.native[i];
         let page = (self.handle)(&mut self.host, ctx, req, resp)
             .expect("the native build transforms a recorded page");
-        decode_records(&page.records, &self.rec.pseudonyms)
+        decode_records(page.records.blob(), &self.rec.pseudonyms)
             .expect("the native build's records decode")
     }
 

@@ -186,13 +186,20 @@ pub enum RequestAuth {
         param: String,
         secret: String,
     },
+    /// `Authorization: <scheme> <secret>` (contract 0.3); the scheme must be an HTTP token.
+    AuthorizationHeader {
+        scheme: String,
+        secret: String,
+    },
 }
 
 impl RequestAuth {
     pub fn secret_name(&self) -> Option<&str> {
         match self {
             Self::None => None,
-            Self::BearerHeader { secret } | Self::QueryParam { secret, .. } => Some(secret),
+            Self::BearerHeader { secret }
+            | Self::QueryParam { secret, .. }
+            | Self::AuthorizationHeader { secret, .. } => Some(secret),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The canonical records a connector emits, and how a page of them crosses the WASM boundary.
 //!
 //! Owns: the record types (`Item`, `Ticket`, `Event`, `Inventory`, `PersonalId`) with the
-//! field order of `wit/connector.wit`, the [`RecordWriter`] a connector fills, and the
+//! field order of the WIT (`wit/since_v0.2.0` and `wit/since_v0.3.0`, identical there), the [`RecordWriter`] a connector fills, and the
 //! [`RecordReader`] the host decodes with. Both sides link this one crate, so the encoding
 //! cannot drift between them; a test holds it to the WIT text.
 //!
@@ -10,7 +10,7 @@
 //! `list<u8>` per page is one copy, and the guest writes fields borrowed from the vendor's
 //! body without allocating them.
 //!
-//! The encoding (contract 0.2): the records one after another, each the postcard 1.x encoding
+//! The encoding (contract 0.2, and 0.3's `page-records.encoded`): the records one after another, each the postcard 1.x encoding
 //! (<https://postcard.jamesmunns.com/wire-format>) of `item`: a varint case index (event 0,
 //! ticket 1, inventory 2), then the fields in WIT order: strings as a varint byte length and
 //! UTF-8, `s64` as zigzag varints, `u32` as varints, `option` as a 0/1 byte then the value,

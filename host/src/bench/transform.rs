@@ -172,7 +172,7 @@ pub async fn wasm_vs_native(pages: usize, rounds: usize) -> anyhow::Result<Trans
     let native_page = |(ctx, req, resp): &NativeInput| -> anyhow::Result<Vec<u8>> {
         let page = boxoffice_plugin_shotgun::handle_with(&mut NativeHost, ctx, req, resp)
             .map_err(|e| anyhow::anyhow!("native transform failed: {e:?}"))?;
-        Ok(page.records)
+        Ok(page.records.into_blob())
     };
     let mut native_out = Vec::new();
     let mut blobs = Vec::new();
@@ -282,6 +282,9 @@ fn sdk_request(r: &PlannedRequest) -> sdk::HttpRequest {
             RequestAuth::BearerHeader { secret } => sdk::Auth::BearerHeader(secret.clone()),
             RequestAuth::QueryParam { param, secret } => {
                 sdk::Auth::QueryParam((param.clone(), secret.clone()))
+            }
+            RequestAuth::AuthorizationHeader { scheme, secret } => {
+                sdk::Auth::AuthorizationHeader((scheme.clone(), secret.clone()))
             }
         },
     }

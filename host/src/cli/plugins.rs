@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use clap::Subcommand;
 
-use crate::plugin::bindings::WIT_VERSION;
 use crate::plugin::catalog::{default_cache_dir, load, plugin_bytes};
+use crate::plugin::contract::supported_versions;
 use crate::plugin::replay::{bless, compare, replay, Fixture};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime, Pseudonymizer};
 
@@ -90,8 +90,9 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
             let m = &cached.manifest;
             println!("plugin       {} ({}) {}", m.id, m.vendor, m.version);
             println!(
-                "wit          {} (host implements {WIT_VERSION})",
-                cached.wit_version.as_deref().unwrap_or("unknown")
+                "wit          {} (host supports {})",
+                cached.wit_version.as_deref().unwrap_or("unknown"),
+                supported_versions()
             );
             println!(
                 "size         {} bytes, sha256 {}",

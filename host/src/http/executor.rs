@@ -74,6 +74,8 @@ pub enum HttpError {
     MissingSecret { id: String, secret: String },
     #[error("request `{id}` uses secret `{secret}`, which the plugin's manifest does not declare")]
     UndeclaredSecret { id: String, secret: String },
+    #[error("request `{id}` asks for `Authorization: <scheme> <secret>` with a scheme that is not an RFC 9110 token (empty, or a space, CR, LF or another character outside letters, digits and !#$%&'*+-.^_`|~)")]
+    BadAuthScheme { id: String },
     #[error("request `{id}` carries a body a read may not have (none on HEAD; on GET only a small JSON document)")]
     BodyNotAllowed { id: String },
     #[error("{origin}: refused: {reason}")]
@@ -294,6 +296,13 @@ impl HttpExecutor {
                 })?;
             match &req.auth {
                 RequestAuth::BearerHeader { .. } => bearer = Some(format!("Bearer {value}")),
+                // Screened by `plugin::outbound` already; checked again where it is sent.
+                RequestAuth::AuthorizationHeader { scheme, .. } => {
+                    if !crate::plugin::outbound::is_http_token(scheme) {
+                        return Err(HttpError::BadAuthScheme { id: req.id.clone() });
+                    }
+                    bearer = Some(format!("{scheme} {value}"));
+                }
                 RequestAuth::QueryParam { param, .. } => {
                     url.query_pairs_mut().append_pair(param, value);
                 }

@@ -1,15 +1,16 @@
 //! What makes a component a connector this host can run, read from its type before anything is
-//! linked or run: an import of the `boxoffice:connector` contract naming a supported version,
-//! and the contract's exports (`manifest`, `begin`, `handle`) with their shapes.
+//! linked or run: `boxoffice:connector` imports or exports naming one version inside the
+//! host's window ([`SUPPORTED`]), and that version's entry points (`manifest`, `begin`,
+//! `handle`: top-level exports in 0.2, the `connector` interface's from 0.3) with their shapes.
 //!
-//! Owns: the contract check and the message a refused component gets (what it is, what the
-//! host supports). It does not own linking (a full structural type check still happens when
+//! Owns: the window, the contract check and the message a refused component gets (what it is,
+//! what the host supports). It does not own linking (a full structural type check still happens when
 //! `runtime` pre-instantiates) or what a connector may do once loaded.
 
 use wasmtime::component::types::{self, ComponentItem, Type};
 use wasmtime::Engine;
 
-use super::bindings::{WIT_PACKAGE, WIT_VERSION};
+use super::bindings::{Contract, WIT_PACKAGE};
 use super::error::PluginError;
 
 /// One export of the contract: its name, the record fields of each parameter, and the kind
@@ -66,27 +67,78 @@ const EXPORTS: [ExportShape; 3] = [
 /// Names listed in a refusal before "and N more".
 const LISTED_NAMES: usize = 8;
 
+/// The window: every contract version this host loads, oldest first. A version enters when
+/// its bindings do (`bindings::Contract`) and leaves by being removed here and there
+/// (docs/wit-versioning.md). Nothing else in the host lists versions.
+pub const SUPPORTED: [Contract; 2] = [Contract::V0_2, Contract::V0_3];
+
+/// The exported interface holding the entry points from 0.3 on
+/// (`boxoffice:connector/connector@0.3.0`); before 0.3 they are top-level exports.
+const ENTRY_INTERFACE: &str = "connector";
+
+/// Where a version's entry points are, as a refusal says it.
+fn entry_points(contract: Contract) -> String {
+    match contract {
+        Contract::V0_2 => "exports manifest, begin, handle".to_string(),
+        c => format!(
+            "exports {WIT_PACKAGE}/{ENTRY_INTERFACE}@{} with manifest, begin, handle",
+            c.version()
+        ),
+    }
+}
+
 /// What this host runs, as a refusal says it.
 pub fn supported() -> String {
-    let host = host_version();
-    format!(
-        "{WIT_PACKAGE}@{}.{} components (exports manifest, begin, handle)",
-        host.major, host.minor
-    )
+    SUPPORTED
+        .iter()
+        .map(|&c| {
+            let v = version_of(c);
+            format!(
+                "{WIT_PACKAGE}@{}.{} components ({})",
+                v.major,
+                v.minor,
+                entry_points(c)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
-/// The contract version this host implements, [`WIT_VERSION`] parsed.
-fn host_version() -> semver::Version {
-    semver::Version::parse(WIT_VERSION).expect("WIT_VERSION is a semver version (a test checks)")
+/// The versions of the window, as an incompatibility names them: `0.2.x, 0.3.x`.
+pub fn supported_versions() -> String {
+    SUPPORTED
+        .iter()
+        .map(|&c| {
+            let v = version_of(c);
+            format!("{}.{}.x", v.major, v.minor)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// The contract version `component` was built against, once it is known to be a connector of a
-/// version this host supports; otherwise the refusal, naming what the component is instead.
+fn version_of(contract: Contract) -> semver::Version {
+    semver::Version::parse(contract.version())
+        .expect("contract versions are semver versions (a test checks)")
+}
+
+/// The window's version a component built against `found` runs as, if any: the same
+/// major.minor (see [`compatible`]).
+pub fn in_window(found: &str) -> Option<Contract> {
+    SUPPORTED
+        .iter()
+        .copied()
+        .find(|c| compatible(found, c.version()))
+}
+
+/// The contract `component` was built against and its exact version, once it is known to be a
+/// connector of a version in the window; otherwise the refusal, naming what the component is
+/// instead and what the host supports. Runs on the component's type only: nothing is linked,
+/// instantiated or run.
 pub fn check(
     plugin: &str,
     engine: &Engine,
     component: &types::Component,
-) -> Result<String, PluginError> {
+) -> Result<(Contract, String), PluginError> {
     let imports: Vec<String> = component
         .imports(engine)
         .map(|(n, _)| n.to_string())
@@ -105,44 +157,86 @@ pub fn check(
         supported: supported(),
     };
     let prefix = format!("{WIT_PACKAGE}/");
-    let contract_imports: Vec<&str> = imports
+    // Every contract name it imports or exports: they must all name one version.
+    let contract_names: Vec<&str> = imports
         .iter()
         .map(String::as_str)
+        .chain(exports.iter().map(|(n, _)| n.as_str()))
         .filter(|n| n.starts_with(&prefix))
         .collect();
-    let Some(version) = wit_version_of(&imports) else {
+    let Some(version) = wit_version_of(&contract_names) else {
         return Err(refuse(format!(
-            "it imports nothing from {WIT_PACKAGE}, so its contract version is unknown"
+            "it imports nothing from {WIT_PACKAGE} and exports no {WIT_PACKAGE} interface, \
+             so its contract version is unknown"
         )));
     };
-    for name in &contract_imports {
+    let mut contract = None;
+    for name in &contract_names {
         let found = name.split_once('@').map_or("none", |(_, v)| v);
         let refusal = match semver::Version::parse(found) {
             Err(e) => Some(format!("`{found}` (not a semver version: {e})")),
-            Ok(v) if !same_contract(&v, &host_version()) => Some(found.to_string()),
-            Ok(_) => None,
+            Ok(_) if found != version => Some(format!(
+                "{found} in `{name}` beside {version} (one component, one contract version)"
+            )),
+            Ok(_) => match in_window(found) {
+                None => Some(found.to_string()),
+                Some(c) => {
+                    contract = Some(c);
+                    None
+                }
+            },
         };
         if let Some(found) = refusal {
             return Err(PluginError::IncompatibleWit {
                 plugin: plugin.to_string(),
                 found,
-                expected: WIT_VERSION.to_string(),
+                expected: supported_versions(),
             });
         }
     }
+    let contract = contract.expect("a contract name was found above");
+    // Where the entry points are: top-level before 0.3, in the `connector` interface after.
+    let (entries, place): (Vec<(String, ComponentItem)>, String) = match contract {
+        Contract::V0_2 => (exports.clone(), String::new()),
+        c => {
+            let name = format!("{WIT_PACKAGE}/{ENTRY_INTERFACE}@{version}");
+            match exports.iter().find(|(n, _)| *n == name).map(|(_, i)| i) {
+                Some(ComponentItem::ComponentInstance(inst)) => (
+                    inst.exports(engine)
+                        .map(|(n, i)| (n.to_string(), i.ty))
+                        .collect(),
+                    format!(" of `{name}`"),
+                ),
+                Some(other) => {
+                    return Err(refuse(format!(
+                        "its export `{name}` is {}, not an instance",
+                        item_kind(other)
+                    )))
+                }
+                None => {
+                    return Err(refuse(format!(
+                        "it imports contract {version} but does not export `{name}` \
+                         (where {}.{} connectors keep manifest, begin, handle)",
+                        version_of(c).major,
+                        version_of(c).minor
+                    )))
+                }
+            }
+        }
+    };
     for shape in &EXPORTS {
-        let item = exports
+        let item = entries
             .iter()
             .find(|(n, _)| n == shape.name)
             .map(|(_, i)| i);
         if let Err(problem) = check_export(shape, item) {
             return Err(refuse(format!(
-                "its export `{}` {problem}, the contract's is {}",
+                "its export `{}`{place} {problem}, the contract's is {}",
                 shape.name, shape.signature
             )));
         }
     }
-    Ok(version)
+    Ok((contract, version))
 }
 
 /// Why `item` is not the export `shape` describes.
@@ -240,10 +334,10 @@ fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
-/// The `@version` of the first `boxoffice:connector/...` import, if any.
-pub fn wit_version_of(imports: &[String]) -> Option<String> {
+/// The `@version` of the first `boxoffice:connector/...` name (import or export), if any.
+pub fn wit_version_of<S: AsRef<str>>(imports: &[S]) -> Option<String> {
     imports.iter().find_map(|name| {
-        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
+        let rest = name.as_ref().strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
         Some(rest.split_once('@')?.1.to_string())
     })
 }
@@ -322,18 +416,34 @@ mod tests {
     }
 
     #[test]
-    fn the_host_contract_version_is_semver() {
-        let v = host_version();
-        assert_eq!(v.to_string(), WIT_VERSION);
-        assert!(v.pre.is_empty() && v.build.is_empty());
+    fn the_window_s_versions_are_plain_semver() {
+        for c in SUPPORTED {
+            let v = version_of(c);
+            assert_eq!(v.to_string(), c.version());
+            assert!(v.pre.is_empty() && v.build.is_empty());
+        }
     }
 
     #[test]
-    fn the_supported_contract_is_named_by_major_minor() {
+    fn the_supported_contracts_are_named_by_major_minor() {
         assert_eq!(
             supported(),
-            "boxoffice:connector@0.2 components (exports manifest, begin, handle)"
+            "boxoffice:connector@0.2 components (exports manifest, begin, handle) and \
+             boxoffice:connector@0.3 components (exports boxoffice:connector/connector@0.3.0 \
+             with manifest, begin, handle)"
         );
+        assert_eq!(supported_versions(), "0.2.x, 0.3.x");
+    }
+
+    #[test]
+    fn the_window_holds_0_2_and_0_3_and_nothing_around_them() {
+        assert_eq!(in_window("0.2.0"), Some(Contract::V0_2));
+        assert_eq!(in_window("0.2.9"), Some(Contract::V0_2));
+        assert_eq!(in_window("0.3.0"), Some(Contract::V0_3));
+        assert_eq!(in_window("0.3.4"), Some(Contract::V0_3));
+        for outside in ["0.1.0", "0.4.0", "1.3.0", "0.3.0-rc.1", "0.3"] {
+            assert_eq!(in_window(outside), None, "{outside}");
+        }
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub enum PluginError {
         found: String,
         supported: String,
     },
-    #[error("plugin `{plugin}` targets WIT {found}, this host implements {expected}")]
+    #[error("plugin `{plugin}` targets WIT {found}, outside this host's window: it supports {expected} (boxoffice:connector)")]
     IncompatibleWit {
         plugin: String,
         found: String,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::boxoffice::connector::host::{Host, Level};
+use super::bindings::v0_2::boxoffice::connector::host::{Host, Level};
+use super::bindings::v0_3::boxoffice::connector::host as host_v0_3;
 use super::firewall::redact;
 use super::limits::{LogCaps, PluginLimits};
 use super::pseudonym::Pseudonymizer;
@@ -145,8 +146,22 @@ impl Host for HostState {
     }
 }
 
-/// The `types` interface declares no functions; its host trait is empty.
-impl super::bindings::boxoffice::connector::types::Host for HostState {}
+/// 0.3's `log` is 0.2's: the same caps, escaping and PII filter.
+impl host_v0_3::Host for HostState {
+    fn log(&mut self, level: host_v0_3::Level, message: String) {
+        let level = match level {
+            host_v0_3::Level::Debug => Level::Debug,
+            host_v0_3::Level::Info => Level::Info,
+            host_v0_3::Level::Warn => Level::Warn,
+            host_v0_3::Level::Error => Level::Error,
+        };
+        Host::log(self, level, message)
+    }
+}
+
+/// The `types` interfaces declare no functions; their host traits are empty.
+impl super::bindings::v0_2::boxoffice::connector::types::Host for HostState {}
+impl super::bindings::v0_3::boxoffice::connector::types::Host for HostState {}
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::{page_size, request_size, wit, Connector};
+use super::bindings::{page_size, request_size, Bindings, GuestRecords};
 use super::error::{GuestError, PageCap, PluginError, TrapKind};
 use super::firewall::redact;
 use super::host_state::{HostState, PluginLog};
 use super::limits::PluginLimits;
-use super::output::{decode_page, PageError};
+use super::output::{decode_page, typed_page, PageError};
 use super::store_limits::{StoreCap, StoreCapExceeded};
 use crate::model::{Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse};
 
@@ -28,7 +28,7 @@ pub struct InstanceStats {
 pub struct PluginInstance {
     plugin: String,
     store: Store<HostState>,
-    bindings: Connector,
+    bindings: Bindings,
     limits: PluginLimits,
     poisoned: bool,
     stats: InstanceStats,
@@ -38,7 +38,7 @@ impl PluginInstance {
     pub(crate) fn new(
         plugin: String,
         store: Store<HostState>,
-        bindings: Connector,
+        bindings: Bindings,
         limits: PluginLimits,
     ) -> Self {
         Self {
@@ -102,12 +102,12 @@ impl PluginInstance {
         })
     }
 
-    fn guest_error(&self, call: &'static str, e: wit::PluginError) -> PluginError {
+    fn guest_error(&self, call: &'static str, e: GuestError) -> PluginError {
         let error = match e {
-            wit::PluginError::BadResponse(m) => GuestError::BadResponse(clip(&m)),
-            wit::PluginError::Unauthorized(m) => GuestError::Unauthorized(clip(&m)),
-            wit::PluginError::RetryLater(s) => GuestError::RetryLater(s),
-            wit::PluginError::Fatal(m) => GuestError::Fatal(clip(&m)),
+            GuestError::BadResponse(m) => GuestError::BadResponse(clip(&m)),
+            GuestError::Unauthorized(m) => GuestError::Unauthorized(clip(&m)),
+            GuestError::RetryLater(s) => GuestError::RetryLater(s),
+            GuestError::Fatal(m) => GuestError::Fatal(clip(&m)),
         };
         PluginError::Guest {
             plugin: self.plugin.clone(),
@@ -144,21 +144,18 @@ impl PluginInstance {
 
     pub async fn manifest(&mut self) -> Result<Manifest, PluginError> {
         let started = self.arm()?;
-        let r = self.bindings.call_manifest(&mut self.store).await;
-        let m = self.settle("manifest", started, r)?;
-        Ok(m.into())
+        let r = self.bindings.manifest(&mut self.store).await;
+        self.settle("manifest", started, r)
     }
 
     pub async fn begin(&mut self, ctx: &RunContext) -> Result<Vec<PlannedRequest>, PluginError> {
         let started = self.arm()?;
-        let ctx: wit::RunContext = ctx.clone().into();
-        let r = self.bindings.call_begin(&mut self.store, &ctx).await;
+        let r = self.bindings.begin(&mut self.store, ctx).await;
         let requests = self
             .settle("begin", started, r)?
             .map_err(|e| self.guest_error("begin", e))?;
         self.cap_planned("begin", requests.len())?;
         self.cap("begin", requests.iter().map(request_size).sum())?;
-        let requests: Vec<PlannedRequest> = requests.into_iter().map(Into::into).collect();
         self.screen_requests("begin", &requests)?;
         Ok(requests)
     }
@@ -170,12 +167,9 @@ impl PluginInstance {
         response: VendorResponse,
     ) -> Result<PluginPage, PluginError> {
         let started = self.arm()?;
-        let ctx: wit::RunContext = ctx.clone().into();
-        let request: wit::HttpRequest = request.clone().into();
-        let response: wit::HttpResponse = response.into();
         let r = self
             .bindings
-            .call_handle(&mut self.store, &ctx, &request, &response)
+            .handle(&mut self.store, ctx, request, response)
             .await;
         let page = self
             .settle("handle", started, r)?
@@ -183,7 +177,13 @@ impl PluginInstance {
         self.cap_planned("handle", page.next.len())?;
         self.cap("handle", page_size(&page))?;
         let pseudonyms = &self.store.data().pseudonyms;
-        let records = decode_page(&page.records, pseudonyms, &self.limits.page).map_err(|e| {
+        // Typed or encoded, the records go through the same caps, pseudonyms and (after this)
+        // the same firewall: one `output` pipeline, two ways in.
+        let records = match &page.records {
+            GuestRecords::Encoded(blob) => decode_page(blob, pseudonyms, &self.limits.page),
+            GuestRecords::Typed(items) => typed_page(items, pseudonyms, &self.limits.page),
+        };
+        let records = records.map_err(|e| {
             let plugin = self.plugin.clone();
             match e {
                 PageError::OverCap { what, cap, record } => PluginError::OverCap {
@@ -200,11 +200,10 @@ impl PluginInstance {
                 },
             }
         })?;
-        let next: Vec<PlannedRequest> = page.next.into_iter().map(Into::into).collect();
-        self.screen_requests("handle", &next)?;
+        self.screen_requests("handle", &page.next)?;
         Ok(PluginPage {
             records,
-            next,
+            next: page.next,
             cursor: page.cursor,
         })
     }

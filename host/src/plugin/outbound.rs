@@ -7,6 +7,7 @@
 //!   header: the host injects credentials itself), or a header value with control characters;
 //! - a body on HEAD, or a GET body that is not a small JSON document (see [`check_body`]);
 //! - user info in the URL (`https://user:pass@…`);
+//! - an `authorization-header` scheme that is not an RFC 9110 token ([`is_http_token`]);
 //! - personal data (the firewall's screen, after percent-decoding) in the path, a query
 //!   parameter's name or value, the fragment, a header value or the body.
 //!
@@ -18,7 +19,7 @@ use percent_encoding::percent_decode_str;
 use reqwest::Url;
 
 use super::firewall::{screen_text, FieldKind, RejectReason};
-use crate::model::PlannedRequest;
+use crate::model::{PlannedRequest, RequestAuth};
 
 /// Request headers a connector may set (lower case). Everything else a client needs (`Host`,
 /// `User-Agent`, `Authorization`, `Accept-Encoding`, framing) the host sets itself.
@@ -99,6 +100,15 @@ fn nameable(name: &str) -> Option<String> {
     ok.then(|| name.to_string())
 }
 
+/// Whether `s` is an RFC 9110 `token` (section 5.6.2): one or more of letters, digits and
+/// ``!#$%&'*+-.^_`|~``. An `Authorization` scheme must be one; anything else (a space, CR, LF,
+/// a colon) could split or forge the header.
+pub fn is_http_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// Checks every request; the first refusal fails them all (the run stops there).
 pub fn check_all(requests: &[PlannedRequest]) -> Result<(), Refusal> {
     requests.iter().try_for_each(check)
@@ -113,6 +123,17 @@ pub fn check(req: &PlannedRequest) -> Result<(), Refusal> {
     c.url(req)?;
     for (name, value) in &req.query {
         c.query_pair(name, value)?;
+    }
+    if let RequestAuth::AuthorizationHeader { scheme, .. } = &req.auth {
+        if !is_http_token(scheme) {
+            return Err(c.refuse(
+                RefusalReason::HeaderNotAllowed,
+                "the `authorization-header` scheme (not an RFC 9110 token: empty, or a space, \
+                 CR, LF or another character outside letters, digits and !#$%&'*+-.^_`|~)"
+                    .into(),
+            ));
+        }
+        c.screen(scheme, || "the `authorization-header` scheme".into())?;
     }
     for (name, value) in &req.headers {
         let lower = name.to_ascii_lowercase();

@@ -1,15 +1,19 @@
-//! A plugin page's records blob (WIT 0.2 `page.records`) → the host's records.
+//! A plugin page's records → the host's records, from either form they cross in: the encoded
+//! blob (0.2 `page.records`, 0.3 `page-records.encoded`) or typed items (0.3 `typed`).
 //!
 //! Owns: decoding the blob with the same crate the guest encoded it with (`boxoffice-records`),
-//! under the page caps (records, decoded bytes, string and list lengths: a small blob must not
-//! turn into a large heap), and replacing every buyer's identifier with its pseudonym on the
-//! way, so a raw identifier exists only inside this function. It does not judge what the
+//! viewing typed items as the same `boxoffice-records` items (borrowed, no copy), and one
+//! pipeline for both ([`take`]): the page caps (records, decoded bytes, string and list
+//! lengths: a small blob must not turn into a large heap, and a typed page gets exactly the
+//! same caps), then every buyer's identifier replaced with its pseudonym, so a raw identifier
+//! exists only inside this module. It does not judge what the
 //! records say (that is the `firewall`, which runs next) and does not read guest memory (the
 //! instance copied the blob out in one piece).
 
 use boxoffice_records as wire;
 use thiserror::Error;
 
+use super::bindings::v0_3::wit as typed;
 use super::error::PageCap;
 use super::limits::PageCaps;
 use super::pseudonym::Pseudonymizer;
@@ -46,17 +50,59 @@ pub fn decode_page(
     caps: &PageCaps,
 ) -> Result<Vec<Record>, PageError> {
     let reader = wire::RecordReader::new(blob);
-    let mut out = Vec::with_capacity(reader.size_hint_records().min(caps.max_items));
-    let mut decoded_bytes = 0usize;
-    for (record, item) in reader.enumerate() {
-        let item = item.map_err(|e| match e.list_over_cap {
+    let hint = reader.size_hint_records();
+    let items = reader.map(|item| {
+        item.map_err(|e| match e.list_over_cap {
             Some(_) => PageError::OverCap {
                 what: PageCap::ListLength,
                 cap: wire::MAX_LIST_LEN,
                 record: e.record,
             },
             None => PageError::Malformed(e),
-        })?;
+        })
+    });
+    take(items, hint, pseudonyms, caps)
+}
+
+/// Every typed record of a page (0.3 `typed`), exactly as its encoded form would decode:
+/// each item is viewed as the `boxoffice-records` item the blob would hold (borrowed, no
+/// copy), refused past [`wire::MAX_LIST_LEN`] list entries like the decoder refuses it, and
+/// then goes through the same caps, pseudonyms and conversion as [`decode_page`].
+pub fn typed_page(
+    items: &[typed::Item],
+    pseudonyms: &Pseudonymizer,
+    caps: &PageCaps,
+) -> Result<Vec<Record>, PageError> {
+    let hint = items.len();
+    let items = items.iter().enumerate().map(|(record, item)| {
+        let item = borrowed(item);
+        if let wire::Item::Ticket(t) = &item {
+            if t.visibility.len() > wire::MAX_LIST_LEN {
+                return Err(PageError::OverCap {
+                    what: PageCap::ListLength,
+                    cap: wire::MAX_LIST_LEN,
+                    record,
+                });
+            }
+        }
+        Ok(item)
+    });
+    take(items, hint, pseudonyms, caps)
+}
+
+/// The one pipeline both forms go through: the record cap, each record's string and decoded
+/// byte caps (checked before the host copies it), then the conversion with buyers
+/// pseudonymized. The first error fails the page (it is read again next run).
+fn take<'a>(
+    items: impl Iterator<Item = Result<wire::Item<'a>, PageError>>,
+    hint: usize,
+    pseudonyms: &Pseudonymizer,
+    caps: &PageCaps,
+) -> Result<Vec<Record>, PageError> {
+    let mut out = Vec::with_capacity(hint.min(caps.max_items));
+    let mut decoded_bytes = 0usize;
+    for (record, item) in items.enumerate() {
+        let item = item?;
         let over = |what, cap| PageError::OverCap { what, cap, record };
         if record >= caps.max_items {
             return Err(over(PageCap::Items, caps.max_items));
@@ -72,6 +118,75 @@ pub fn decode_page(
         out.push(record_of(item, pseudonyms));
     }
     Ok(out)
+}
+
+fn status_of(s: typed::TicketStatus) -> wire::TicketStatus {
+    match s {
+        typed::TicketStatus::Valid => wire::TicketStatus::Valid,
+        typed::TicketStatus::Refunded => wire::TicketStatus::Refunded,
+        typed::TicketStatus::Canceled => wire::TicketStatus::Canceled,
+        typed::TicketStatus::Resold => wire::TicketStatus::Resold,
+        typed::TicketStatus::Pending => wire::TicketStatus::Pending,
+    }
+}
+
+/// A typed item as the `boxoffice-records` item its encoding holds, borrowing its strings.
+fn borrowed(item: &typed::Item) -> wire::Item<'_> {
+    fn s(v: &String) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(v.as_str())
+    }
+    fn o(v: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+        v.as_deref().map(std::borrow::Cow::Borrowed)
+    }
+    match item {
+        typed::Item::Ticket(t) => wire::Item::Ticket(wire::Ticket {
+            ticket_id: s(&t.ticket_id),
+            order_id: s(&t.order_id),
+            event_id: s(&t.event_id),
+            show_id: o(&t.show_id),
+            category: s(&t.category),
+            channel: s(&t.channel),
+            status: status_of(t.status),
+            price_minor: t.price_minor,
+            service_fee_minor: t.service_fee_minor,
+            buyer_fee_minor: t.buyer_fee_minor,
+            producer_cost_minor: t.producer_cost_minor,
+            refunded_minor: t.refunded_minor,
+            currency: s(&t.currency),
+            ordered_at_ms: t.ordered_at_ms,
+            updated_at_ms: t.updated_at_ms,
+            scanned_at_ms: t.scanned_at_ms,
+            refunded_at_ms: t.refunded_at_ms,
+            buyer: t.buyer.as_ref().map(|b| wire::PersonalId {
+                kind: s(&b.kind),
+                value: s(&b.value),
+            }),
+            region: o(&t.region),
+            utm_source: o(&t.utm_source),
+            utm_medium: o(&t.utm_medium),
+            utm_campaign: o(&t.utm_campaign),
+            payment_method: o(&t.payment_method),
+            visibility: t.visibility.iter().map(s).collect(),
+        }),
+        typed::Item::Event(e) => wire::Item::Event(wire::Event {
+            event_id: s(&e.event_id),
+            name: s(&e.name),
+            city: o(&e.city),
+            venue: o(&e.venue),
+            starts_at_ms: e.starts_at_ms,
+            ends_at_ms: e.ends_at_ms,
+            canceled_at_ms: e.canceled_at_ms,
+            updated_at_ms: e.updated_at_ms,
+        }),
+        typed::Item::Inventory(v) => wire::Item::Inventory(wire::Inventory {
+            event_id: s(&v.event_id),
+            show_id: s(&v.show_id),
+            captured_at_ms: v.captured_at_ms,
+            capacity: v.capacity,
+            available: v.available,
+            sold: v.sold,
+        }),
+    }
 }
 
 /// Host bytes a decoded item will take (the record, its strings, its list entries) and its

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store};
 
-use super::bindings::{Connector, ConnectorPre};
+use super::bindings::{self, BindingsPre, Contract};
 use super::cache::{sha256_hex, CacheOutcome, ComponentCache};
 use super::error::{PluginError, TrapKind};
 use super::host_state::HostState;
@@ -40,8 +40,10 @@ pub struct PluginRuntime {
 #[derive(Clone)]
 pub struct LoadedPlugin {
     pub manifest: Manifest,
-    /// The contract version the component was built against (from its imports).
+    /// The contract version the component was built against (from its imports and exports).
     pub wit_version: Option<String>,
+    /// Which of the window's contracts it runs as (older ones adapted).
+    pub contract: Contract,
     pub sha256: String,
     pub size_bytes: usize,
     pub cache: CacheOutcome,
@@ -49,7 +51,7 @@ pub struct LoadedPlugin {
     pub load_time: Duration,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
-    pre: ConnectorPre<HostState>,
+    pre: BindingsPre,
     runtime: PluginRuntime,
 }
 
@@ -69,8 +71,7 @@ impl PluginRuntime {
         spawn_epoch_ticker(&engine);
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)?;
+        bindings::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),
@@ -112,13 +113,13 @@ impl PluginRuntime {
             .collect();
         // What it exports and imports, before linking: a component that is not a connector of
         // a supported version is refused with what it is.
-        let wit_version = Some(super::contract::check(name, &self.engine, &ty)?);
+        let (contract, version) = super::contract::check(name, &self.engine, &ty)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| load_err(format!("cannot link: {e:#}")))?;
-        let pre =
-            ConnectorPre::new(pre).map_err(|e| load_err(format!("not a connector: {e:#}")))?;
+        let pre = BindingsPre::new(contract, pre)
+            .map_err(|e| load_err(format!("not a connector of contract {version}: {e:#}")))?;
         let mut loaded = LoadedPlugin {
             manifest: Manifest {
                 id: name.to_string(),
@@ -130,7 +131,8 @@ impl PluginRuntime {
                 default_interval_secs: 0,
                 max_requests_per_minute: 0,
             },
-            wit_version,
+            wit_version: Some(version),
+            contract,
             sha256: sha256_hex(bytes),
             size_bytes: bytes.len(),
             cache: outcome,

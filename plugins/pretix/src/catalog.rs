@@ -60,7 +60,7 @@ pub fn events_page(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<P
         next.push(plan::events_request(&s, plan::page_of(req) + 1));
     }
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor: Some(cursor.encode()),
     })
@@ -75,7 +75,7 @@ pub fn event_page(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Pa
     let mut next = Vec::new();
     take_event(ctx, &s, &e, &mut records, &mut cursor, &mut next)?;
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor: Some(cursor.encode()),
     })
@@ -109,7 +109,7 @@ pub fn items_page(
         plan::orders_start(&s, ctx, slug, state)
     };
     Ok(Page {
-        records: Vec::new(),
+        records: Vec::new().into(),
         next: vec![next],
         cursor: Some(cursor.encode()),
     })

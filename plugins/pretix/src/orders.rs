@@ -355,7 +355,7 @@ pub fn handle(
         }
     }
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor: Some(cursor.encode()),
     })

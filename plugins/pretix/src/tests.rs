@@ -89,7 +89,7 @@ fn listing(results: Vec<Value>, next: bool) -> Value {
 }
 
 fn tickets(page: &Page) -> Vec<boxoffice_plugin_sdk::Ticket<'_>> {
-    decode_records(&page.records)
+    decode_records(page.records.blob())
         .unwrap()
         .into_iter()
         .filter_map(|r| match r {
@@ -237,7 +237,7 @@ fn every_order_state_maps_to_its_tickets() {
     assert_eq!(var.show_id.as_deref(), Some("42"));
 
     // Nothing of the person but the e-mail (as a personal-id) is in the records.
-    let blob = String::from_utf8_lossy(&page.records).to_string();
+    let blob = String::from_utf8_lossy(page.records.blob()).to_string();
     for canary in [
         "CANARY",
         "Canary Attendee",
@@ -325,7 +325,7 @@ fn first_run_lists_events_then_products_then_a_full_scan() {
         true,
     );
     let page = handle_with(&mut FakeHost::default(), &c, &reqs[0], &ok(&events)).unwrap();
-    let recs = decode_records(&page.records).unwrap();
+    let recs = decode_records(page.records.blob()).unwrap();
     let Item::Event(e) = &recs[0] else {
         panic!("{recs:?}")
     };

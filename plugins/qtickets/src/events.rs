@@ -105,7 +105,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         cursor.inventory_at = Some(ctx.now_ms);
     }
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor: Some(cursor.encode()),
     })

@@ -360,7 +360,7 @@ pub fn handle(
         cursor.reconciled_at = Some(ctx.now_ms);
     }
     Ok(Page {
-        records: out.records.finish(),
+        records: out.records.finish().into(),
         next,
         cursor: Some(cursor.encode()),
     })

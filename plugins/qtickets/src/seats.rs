@@ -125,7 +125,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         sold: t.sold.map(clamp),
     });
     Ok(Page {
-        records: w.finish(),
+        records: w.finish().into(),
         next: vec![],
         cursor: None,
     })

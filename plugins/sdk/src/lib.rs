@@ -1,7 +1,7 @@
 //! Guest-side SDK for boxoffice connectors.
 //!
-//! Owns: the generated bindings of `wit/connector.wit` (re-exported so every connector uses the
-//! same types), the canonical records and their [`RecordWriter`] (from `boxoffice-records`,
+//! Owns: the generated bindings of the contract (`wit/since_v0.3.0`, world `plugin`;
+//! re-exported so every connector uses the same types), the canonical records and their [`RecordWriter`] (from `boxoffice-records`,
 //! shared with the host), and the small helpers every connector needs: UTC time parsing, money
 //! in minor units, URL query handling for paging, the auxiliary-request convention and list
 //! errors naming the record ([`wire`]), and a [`HostApi`] seam so transform code can
@@ -14,22 +14,71 @@ pub mod time;
 pub mod url;
 pub mod wire;
 
-/// Bindings generated from `wit/connector.wit`. Connectors implement [`bindings::Guest`] and
-/// register it with [`export!`].
+/// Bindings generated from `wit/since_v0.3.0` (world `plugin`). Connectors implement
+/// [`bindings::Guest`] (the exported `connector` interface's trait) and register it with
+/// [`export!`].
 #[allow(clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.2.0",
-        world: "connector",
+        path: "../../wit/since_v0.3.0",
+        world: "plugin",
         pub_export_macro: true,
+        export_macro_name: "export_guest",
         default_bindings_module: "boxoffice_plugin_sdk::bindings",
     });
+
+    /// The entry points a connector implements (`boxoffice:connector/connector@0.3.0`).
+    pub use self::exports::boxoffice::connector::connector::Guest;
 }
 
 pub use bindings::boxoffice::connector::types::{
-    Auth, HttpRequest, HttpResponse, Manifest, Page, PluginError, RunContext, Setting,
+    Auth, HttpRequest, HttpResponse, Manifest, Page, PageRecords, PluginError, RunContext, Setting,
 };
-pub use bindings::export;
+
+/// A [`RecordWriter`]'s blob is a page's `encoded` records: `records: writer.finish().into()`.
+impl From<Vec<u8>> for PageRecords {
+    fn from(blob: Vec<u8>) -> Self {
+        Self::Encoded(blob)
+    }
+}
+
+impl PageRecords {
+    /// The encoded blob, for tests and tools reading what a Rust connector wrote.
+    ///
+    /// # Panics
+    ///
+    /// On `typed` records, which have no blob (the Rust connectors here write `encoded`).
+    pub fn blob(&self) -> &[u8] {
+        match self {
+            Self::Encoded(blob) => blob,
+            Self::Typed(_) => panic!("typed page records have no encoded blob"),
+        }
+    }
+
+    /// [`PageRecords::blob`], owned.
+    ///
+    /// # Panics
+    ///
+    /// On `typed` records.
+    pub fn into_blob(self) -> Vec<u8> {
+        match self {
+            Self::Encoded(blob) => blob,
+            Self::Typed(_) => panic!("typed page records have no encoded blob"),
+        }
+    }
+}
+
+/// Registers a connector's [`bindings::Guest`] impl as the component's exports:
+/// `boxoffice_plugin_sdk::export!(MyConnector);`. Expands to nothing off wasm32: 0.3's export
+/// names (`boxoffice:connector/connector@0.3.0#begin`) are no valid native symbols, and a
+/// connector's native build (its tests, the host's benchmarks) exports nothing.
+#[macro_export]
+macro_rules! export {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::bindings::export_guest!($ty);
+    };
+}
 pub use boxoffice_records::currency;
 pub use boxoffice_records::{
     decode as decode_records, Event, Inventory, Item, PersonalId, RecordWriter, Ticket,

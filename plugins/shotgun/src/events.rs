@@ -65,7 +65,7 @@ pub fn handle(ctx: &RunContext, req: &HttpRequest, body: &[u8]) -> Result<Page, 
         c.encode()
     });
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor,
     })

@@ -39,7 +39,7 @@ fn tickets_req(c: &RunContext) -> HttpRequest {
 fn example_page_maps_to_canonical_tickets() {
     let c = ctx(None);
     let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
-    let records = decode_records(&page.records).unwrap();
+    let records = decode_records(page.records.blob()).unwrap();
     let tickets: Vec<_> = records
         .iter()
         .filter_map(|r| match r {
@@ -110,7 +110,7 @@ fn nothing_personal_is_emitted() {
     let page = handle_with(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
     // The buyer's id is the one personal value a record carries (the host pseudonymizes it);
     // nothing else personal may be in any field.
-    let mut records = decode_records(&page.records).unwrap();
+    let mut records = decode_records(page.records.blob()).unwrap();
     for r in &mut records {
         if let Item::Ticket(t) = r {
             let buyer = t.buyer.take().expect("every example ticket has a buyer");
@@ -206,7 +206,7 @@ fn events_listing_gives_names_cities_and_tickets_left() {
         "geolocation":{"city":"Lyon","zipCode":"69007","countryIsoCode":"FR"},
         "deals":[{"name":"A","quantity":100},{"name":"B","quantity":50}]}]}"#;
     let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
-    let records = decode_records(&page.records).unwrap();
+    let records = decode_records(page.records.blob()).unwrap();
     assert_eq!(records.len(), 2);
     match &records[1] {
         Item::Inventory(v) => assert_eq!((v.capacity, v.available), (Some(150), Some(120))),
@@ -261,7 +261,7 @@ fn strip(v: &mut serde_json::Value, keep: &[&str], null: bool) {
 type TicketFigures = (String, TicketStatus, i64, i64, i64, String, Option<i64>);
 
 fn decoded_tickets(page: &Page) -> Vec<TicketFigures> {
-    decode_records(&page.records)
+    decode_records(page.records.blob())
         .unwrap()
         .into_iter()
         .filter_map(|r| match r {
@@ -304,7 +304,7 @@ fn tickets_without_optional_fields_keep_their_figures() {
             page.cursor, full.cursor,
             "null={null}: the cursor does not move differently"
         );
-        for r in decode_records(&page.records).unwrap() {
+        for r in decode_records(page.records.blob()).unwrap() {
             if let Item::Ticket(t) = r {
                 assert_eq!((t.buyer, t.region), (None, None), "null={null}");
                 assert!(t.visibility.is_empty() && t.payment_method.is_none());
@@ -353,7 +353,7 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         r#"{"data":[{"id":200002,"deals":[{"name":"A","quantity":100},{"name":"B"}]}]}"#,
     ] {
         let page = handle_with(&mut FakeHost::default(), &c, &req, &ok(body)).unwrap();
-        let records = decode_records(&page.records).unwrap();
+        let records = decode_records(page.records.blob()).unwrap();
         match &records[..] {
             [Item::Event(e), Item::Inventory(v)] => {
                 assert_eq!(
@@ -378,7 +378,7 @@ fn events_without_optional_fields_give_unknown_inventory_never_zero() {
         &ok(r#"{"data":[{"id":1,"deals":[],"leftTicketsCount":0}]}"#),
     )
     .unwrap();
-    match &decode_records(&page.records).unwrap()[1] {
+    match &decode_records(page.records.blob()).unwrap()[1] {
         Item::Inventory(v) => assert_eq!((v.capacity, v.available), (Some(0), Some(0))),
         _ => panic!(),
     }

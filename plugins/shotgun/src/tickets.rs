@@ -189,7 +189,7 @@ pub fn handle(
         }
     }
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next,
         cursor: new_cursor,
     })

@@ -238,7 +238,7 @@ pub fn handle_with(
         "endless-paging" => {
             records.ticket(ticket(1, "PHASE 1".into(), None));
             return Ok(Page {
-                records: records.finish(),
+                records: records.finish().into(),
                 next: vec![get("page", &format!("{}/tickets", base_url(ctx)), vec![])],
                 cursor: None,
             });
@@ -247,7 +247,7 @@ pub fn handle_with(
         // behind it (~1 MB on the wire, a host string each if it were decoded).
         "decode-bomb" => {
             return Ok(Page {
-                records: ticket_claiming_list(1_000_000, 1_000_000),
+                records: ticket_claiming_list(1_000_000, 1_000_000).into(),
                 next: vec![],
                 cursor: None,
             })
@@ -282,7 +282,7 @@ pub fn handle_with(
             // Once: the leak's own response (no buyer in it) ends the run.
             let next = exfiltrate(ctx, mode, response);
             return Ok(Page {
-                records: records.finish(),
+                records: records.finish().into(),
                 next: next.into_iter().collect(),
                 cursor: None,
             });
@@ -321,7 +321,7 @@ pub fn handle_with(
         "pii-cursor" => {
             records.ticket(ticket(0, "PHASE 1".into(), None));
             return Ok(Page {
-                records: records.finish(),
+                records: records.finish().into(),
                 next: vec![],
                 cursor: Some("after=canary.name@example.invalid".into()),
             });
@@ -350,7 +350,7 @@ pub fn handle_with(
             let mut blob = records.finish();
             blob.extend_from_slice(&[1, 0xFF, 0xFF]);
             return Ok(Page {
-                records: blob,
+                records: blob.into(),
                 next: vec![],
                 cursor: Some("garbled".into()),
             });
@@ -364,7 +364,7 @@ pub fn handle_with(
         }),
     }
     Ok(Page {
-        records: records.finish(),
+        records: records.finish().into(),
         next: vec![],
         cursor: Some(format!("cursor-{n}")),
     })
