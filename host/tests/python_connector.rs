@@ -50,6 +50,11 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// One plugin cache for every run here (content-addressed): each component compiles once.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-connector-cache")
+}
+
 /// `boxoffice plugins test` (with extra args) of `plugin` on `dir`: (success, stdout+stderr).
 fn plugins_test(plugin: &Path, dir: &Path, extra: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
@@ -57,7 +62,7 @@ fn plugins_test(plugin: &Path, dir: &Path, extra: &[&str]) -> (bool, String) {
         .arg(plugin)
         .arg(dir)
         .args(extra)
-        .env("BOXOFFICE_CACHE_DIR", dir.join("cache"))
+        .env("BOXOFFICE_CACHE_DIR", shared_cache())
         .output()
         .unwrap();
     let text = format!(
@@ -126,11 +131,10 @@ fn the_python_component_is_a_wit_0_3_drop_in_named_pretix_py() {
     else {
         return;
     };
-    let cache = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
         .args(["plugins", "inspect"])
         .arg(&py)
-        .env("BOXOFFICE_CACHE_DIR", cache.path())
+        .env("BOXOFFICE_CACHE_DIR", shared_cache())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
