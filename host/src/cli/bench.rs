@@ -63,7 +63,8 @@ pub enum Part {
     Transform,
     /// Plugin compile, cached load, first call.
     Fixed,
-    /// The Python pretix component beside the Rust one: compile, first call, per page.
+    /// The Python pretix component beside the Rust one: compile, first call, per page (with
+    /// `--quick`, only when named: `--quick --only python`).
     Python,
     /// Cold start of `boxoffice run`.
     Coldstart,
@@ -84,6 +85,8 @@ struct Sizes {
     rounds: usize,
     /// Rounds of the ClickHouse writer-only measurement (each writes `tickets` per encoding).
     insert_rounds: usize,
+    /// `--quick`: the Python component (an 18 MB compile) only when named in `--only`.
+    quick: bool,
 }
 
 impl Sizes {
@@ -99,6 +102,7 @@ impl Sizes {
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
             insert_rounds: if q { 2 } else { 4 },
+            quick: q,
         }
     }
 
@@ -679,7 +683,13 @@ async fn measure(
     }
     if sizes.wants(Part::Python) {
         progress.start("pretix in Python beside pretix in Rust");
-        let p = python::python_vs_rust(&scratch.sub("python-cache")?, sizes.rounds).await?;
+        let p = if sizes.quick && !sizes.only.contains(&Part::Python) {
+            python::PythonBench::Skipped(
+                "not measured by --quick unless asked: --quick --only python".into(),
+            )
+        } else {
+            python::python_vs_rust(&scratch.sub("python-cache")?, sizes.rounds).await?
+        };
         python_metrics(&p, &mut out);
     }
     let cache = scratch.sub("plugin-cache")?;
@@ -772,10 +782,11 @@ async fn measure(
 fn python_metrics(p: &python::PythonBench, out: &mut Vec<Metric>) {
     let (py, rs) = match p {
         python::PythonBench::Skipped(why) => {
+            eprintln!("pretix in Python: skipped: {why}");
             out.push(
                 Metric::new(
                     "pretix_py_skipped",
-                    "pretix in Python (componentize-py)",
+                    "pretix in Python: skipped (see the note)",
                     f64::NAN,
                     "",
                     None,
