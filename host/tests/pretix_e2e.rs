@@ -52,8 +52,8 @@ impl Setup {
             dir.path().join("plugins/pretix.wasm"),
         )
         .unwrap();
-        // pretix takes `Bearer` for OAuth access tokens only (see docs/pretix.md).
-        std::fs::write(dir.path().join("token"), &px.seed().oauth_token).unwrap();
+        // The team API token, sent as `Authorization: Token` (WIT 0.3 authorization-header).
+        std::fs::write(dir.path().join("token"), &px.seed().token).unwrap();
         Self {
             dir,
             base_url: px.base_url(),

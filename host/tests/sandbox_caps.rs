@@ -148,11 +148,16 @@ async fn several_memories_each_under_the_cap_are_refused_together() {
 #[tokio::test]
 async fn more_memories_than_the_count_cap_are_refused() {
     let rt = runtime(PluginLimits::default());
-    // The shell's own memory and eight more: nine, over the cap of eight.
+    // The shell's own memory and eight more: nine, over the ceiling of eight. Counted from
+    // the binary and refused before instantiation.
     let wat = shell(&"(memory 0) ".repeat(8), "", "");
     let err = refused(&rt, "memories", wat.as_bytes()).await;
-    assert_eq!(trap(&err), ("instantiate", TrapKind::Memory), "{err}");
-    assert!(err.to_string().contains("memory count too high"), "{err}");
+    assert!(matches!(err, PluginError::Shape { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "`memories` is refused before instantiation: it creates 9 core memories when \
+         instantiated, over the host's ceiling of 8"
+    );
     assert_still_healthy(&rt).await;
 }
 
@@ -220,17 +225,85 @@ fn extra_instances(n: usize) -> String {
     )
 }
 
-/// A component of many core instances (as componentize-py builds) loads; past the cap it is
-/// refused with the instance kind.
+/// A component of many core instances (as componentize-py builds) loads, its store capped at
+/// exactly its own shape; past the ceiling it is refused before instantiation, naming the
+/// count and the ceiling.
 #[tokio::test]
 async fn instances_are_capped_generously_enough_for_python_components() {
     let rt = runtime(PluginLimits::default());
     let fits = shell("", "", &extra_instances(20));
-    rt.load("twenty-one", fits.as_bytes()).await.unwrap();
+    let p = rt.load("twenty-one", fits.as_bytes()).await.unwrap();
+    assert_eq!((p.shape.instances, p.shape.memories), (21, 1));
+    assert_eq!(
+        (p.store_caps.max_instances, p.store_caps.max_memories),
+        (21, 1)
+    );
     let over = shell("", "", &extra_instances(40));
     let err = refused(&rt, "forty-one", over.as_bytes()).await;
-    assert_eq!(trap(&err), ("instantiate", TrapKind::Instances), "{err}");
+    assert!(matches!(err, PluginError::Shape { .. }), "{err}");
+    assert!(
+        err.to_string().contains(
+            "it creates 41 core instances when instantiated, over the host's ceiling of 32"
+        ),
+        "{err}"
+    );
     assert_still_healthy(&rt).await;
+}
+
+/// Both sides of the ceiling, with a ceiling of five: five core instances load (and run),
+/// six are refused before instantiation.
+#[tokio::test]
+async fn the_shape_ceiling_is_held_on_both_sides() {
+    let mut limits = PluginLimits::default();
+    limits.store.max_instances = 5;
+    limits.store.max_tables = 2;
+    let rt = runtime(limits);
+    let five = rt
+        .load("five", shell("", "", &extra_instances(4)).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(five.shape.instances, 5);
+    let mut inst = five.instantiate(key()).await.unwrap();
+    assert!(inst.begin(&ctx("ok")).await.unwrap().is_empty());
+    let err = refused(&rt, "six", shell("", "", &extra_instances(5)).as_bytes()).await;
+    assert!(
+        err.to_string().contains(
+            "it creates 6 core instances when instantiated, over the host's ceiling of 5"
+        ),
+        "{err}"
+    );
+    // Tables: two fit, three do not.
+    rt.load(
+        "two-tables",
+        shell("(table 0 funcref) (table 0 funcref)", "", "").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let err = refused(
+        &rt,
+        "three-tables",
+        shell(&"(table 0 funcref) ".repeat(3), "", "").as_bytes(),
+    )
+    .await;
+    assert!(
+        err.to_string().contains("it creates 3 core tables"),
+        "{err}"
+    );
+}
+
+/// The bundled Rust connectors and the prebuilt 0.2 one are small shapes: their stores get
+/// caps far under the ceiling.
+#[tokio::test]
+async fn rust_connectors_get_caps_of_their_own_shape() {
+    let rt = runtime(PluginLimits::default());
+    let p = testbed(&rt).await;
+    assert!(
+        (1..=8).contains(&p.shape.instances) && p.shape.memories >= 1,
+        "{:?}",
+        p.shape
+    );
+    assert_eq!(p.store_caps.max_instances, p.shape.instances);
+    assert_eq!(p.store_caps.max_memories, p.shape.memories);
 }
 
 // ---- the contract, checked by exports and imports ----

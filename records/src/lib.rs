@@ -1,26 +1,26 @@
 //! The canonical records a connector emits, and how a page of them crosses the WASM boundary.
 //!
-//! Owns: the record types (`Item`, `Ticket`, `Event`, `Inventory`, `PersonalId`) with the
-//! field order of the WIT (`wit/since_v0.2.0` and `wit/since_v0.3.0`, identical there), the [`RecordWriter`] a connector fills, and the
-//! [`RecordReader`] the host decodes with. Both sides link this one crate, so the encoding
-//! cannot drift between them; a test holds it to the WIT text.
+//! Owns: the record types (`Item`, `Ticket`, `Event`, `Inventory`, `PersonalId`) with the field
+//! order of the WIT (`wit/since_v0.2.0` and `wit/since_v0.3.0`, identical there), the
+//! [`RecordWriter`] a connector fills, and the [`RecordReader`] the host decodes with. Both sides
+//! link this one crate, so the encoding cannot drift between them; a test holds it to the WIT text.
 //!
-//! Why a blob: lifting `list<item>` copies every string out of guest memory one by one (about
-//! 1,400 per page of 100 tickets, each allocated in the guest first and freed after). One
-//! `list<u8>` per page is one copy, and the guest writes fields borrowed from the vendor's
-//! body without allocating them.
+//! Why a blob: lifting `list<item>` copies every string out of guest memory one by one (about 1,400
+//! per page of 100 tickets, each allocated in the guest first and freed after). One `list<u8>` per
+//! page is one copy, and the guest writes fields borrowed from the vendor's body without allocating
+//! them.
 //!
-//! The encoding (contract 0.2, and 0.3's `page-records.encoded`): the records one after another, each the postcard 1.x encoding
-//! (<https://postcard.jamesmunns.com/wire-format>) of `item`: a varint case index (event 0,
-//! ticket 1, inventory 2), then the fields in WIT order: strings as a varint byte length and
-//! UTF-8, `s64` as zigzag varints, `u32` as varints, `option` as a 0/1 byte then the value,
-//! `list` as a varint count then the elements, enums as a varint case index. No header and no
-//! count: the blob ends where the last record ends. A list field holds at most
+//! The encoding (contract 0.2, and 0.3's `page-records.encoded`): the records one after another,
+//! each the postcard 1.x encoding (<https://postcard.jamesmunns.com/wire-format>) of `item`: a
+//! varint case index (event 0, ticket 1, inventory 2), then the fields in WIT order: strings as a
+//! varint byte length and UTF-8, `s64` as zigzag varints, `u32` as varints, `option` as a 0/1 byte
+//! then the value, `list` as a varint count then the elements, enums as a varint case index. No
+//! header and no count: the blob ends where the last record ends. A list field holds at most
 //! [`MAX_LIST_LEN`] entries; the reader refuses a longer one before allocating it (the host caps
 //! records, bytes and string lengths per page on top, see its `plugin::output`).
 //!
-//! It does not own what a record may contain (the host's firewall) or pseudonyms (the host
-//! turns every `PersonalId` into one while decoding; the raw value is never stored).
+//! It does not own what a record may contain (the host's firewall) or pseudonyms (the host turns
+//! every `PersonalId` into one while decoding; the raw value is never stored).
 
 pub mod currency;
 

@@ -531,6 +531,143 @@ mod tests {
         assert!(listener.accept().is_err(), "a connection was made");
     }
 
+    /// A loopback vendor that answers one request with the `Authorization` header it got, as
+    /// the body (a vendor echoing credentials back); `None` when no request came.
+    fn echo_authorization() -> (String, std::thread::JoinHandle<Option<String>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            listener.set_nonblocking(false).unwrap();
+            let (mut conn, _) = listener.accept().ok()?;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).ok()? == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let auth = head
+                .lines()
+                .find_map(|l| l.strip_prefix("authorization: "))
+                .unwrap_or("")
+                .to_string();
+            let body = format!("you sent: {auth}");
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(reply.as_bytes()).ok()?;
+            Some(auth)
+        });
+        (origin, handle)
+    }
+
+    fn granted(origin: &str) -> EgressGrant {
+        let manifest = crate::model::Manifest {
+            id: "t".into(),
+            vendor: "T".into(),
+            version: "0".into(),
+            allowed_hosts: vec![],
+            secrets: vec!["token".into()],
+            settings: vec![],
+            default_interval_secs: 60,
+            max_requests_per_minute: 60,
+        };
+        let grants = super::super::grant::OperatorGrants {
+            origins: vec![origin.to_string()],
+            hosts: vec![],
+        };
+        EgressGrant::new(&manifest, super::super::grant::Provenance::DropIn, &grants).unwrap()
+    }
+
+    fn with_scheme(origin: &str, scheme: &str) -> PlannedRequest {
+        PlannedRequest {
+            id: "orders".into(),
+            method: "GET".into(),
+            url: format!("{origin}/orders"),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: RequestAuth::AuthorizationHeader {
+                scheme: scheme.into(),
+                secret: "token".into(),
+            },
+        }
+    }
+
+    /// `authorization-header(("Token", "token"))` sends `Authorization: Token <value>`, and the
+    /// value is scrubbed from what comes back, as for a bearer token.
+    #[tokio::test]
+    async fn an_authorization_header_carries_its_scheme_and_the_secret_is_scrubbed() {
+        let (origin, vendor) = echo_authorization();
+        let egress = granted(&origin);
+        let mut secrets = Secrets::new();
+        secrets.insert("token", "s3cr3t-canary-token-value");
+        let budget = RequestBudget::per_minute(0);
+        let declared = ["token".to_string()];
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &declared,
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let exec = HttpExecutor::new(RetryPolicy::default()).unwrap();
+        let fetched = exec
+            .execute(&with_scheme(&origin, "Token"), &scope)
+            .await
+            .unwrap();
+        let sent = vendor.join().unwrap();
+        assert_eq!(sent.as_deref(), Some("Token s3cr3t-canary-token-value"));
+        let body = String::from_utf8_lossy(&fetched.response.body);
+        assert!(body.starts_with("you sent: Token "), "{body}");
+        assert!(!body.contains("s3cr3t-canary-token-value"), "{body}");
+    }
+
+    /// A scheme that is not an RFC 9110 token (empty, a space, CR/LF that would add a header)
+    /// is refused naming the request, before any connection, even past the outbound screen.
+    #[tokio::test]
+    async fn a_scheme_that_is_not_a_token_is_refused_before_connecting() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let egress = granted(&origin);
+        let mut secrets = Secrets::new();
+        secrets.insert("token", "s3cr3t-canary-token-value");
+        let budget = RequestBudget::per_minute(0);
+        let declared = ["token".to_string()];
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &declared,
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let exec = HttpExecutor::new(RetryPolicy::default()).unwrap();
+        for scheme in [
+            "",
+            "Token x",
+            "Token\r\nX-Forged: 1",
+            "Token\n",
+            "Tok:en",
+            "Tökén",
+        ] {
+            let err = exec
+                .execute(&with_scheme(&origin, scheme), &scope)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, HttpError::BadAuthScheme { .. }),
+                "{scheme:?}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.contains("request `orders`") && msg.contains("RFC 9110 token"),
+                "{msg}"
+            );
+            assert!(!msg.contains("s3cr3t"), "{msg}");
+        }
+        assert!(listener.accept().is_err(), "a connection was made");
+    }
+
     #[test]
     fn internal_ip_literals_are_refused_public_ones_and_names_pass() {
         let check = |u: &str| forbid_internal_literal(&Url::parse(u).unwrap());

@@ -139,6 +139,12 @@ pub enum PluginError {
         found: String,
         supported: String,
     },
+    /// Refused for what instantiating it would create (`shape`), before instantiation.
+    #[error("`{plugin}` is refused before instantiation: {problem}")]
+    Shape {
+        plugin: String,
+        problem: super::shape::ShapeError,
+    },
     #[error("plugin `{plugin}` targets WIT {found}, outside this host's window: it supports {expected} (boxoffice:connector)")]
     IncompatibleWit {
         plugin: String,

@@ -32,9 +32,11 @@ pub struct PluginLimits {
     pub log: LogCaps,
 }
 
-/// Counts per store (one plugin instance). A component is several core instances; a Python
-/// component built by componentize-py needs a dozen or so, so the instance cap is generous and
-/// the memory cap (total, [`PluginLimits::memory_bytes`]) is what bounds them together.
+/// Counts per store (one plugin instance): the CEILING. Each component's store gets the counts
+/// of its own shape (`plugin::shape`, counted when it loads), refused before instantiation
+/// past these. A Rust connector is a few core instances, a componentize-py one a dozen or so,
+/// so the ceiling is generous and the memory cap (total, [`PluginLimits::memory_bytes`]) is
+/// what bounds them together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreCaps {
     pub max_instances: usize,

@@ -1,14 +1,17 @@
 //! The plugin room: everything about running vendor connectors as sandboxed WebAssembly
 //! components.
 //!
-//! - `bindings`: host bindings of `wit/connector.wit` and conversions to `crate::model`.
+//! - `bindings`: host bindings of every contract version in the window (`v0_2`, `v0_3`) behind
+//!   one enum, and their conversions to `crate::model`.
 //! - `runtime`: engine, linking, loading (via `cache`), instantiation.
 //! - `contract`: what a component must import and export to be a connector of this host.
 //! - `instance`: one run's instance: deadlines, fuel, output caps, trap containment.
-//! - `limits`: every cap and its default; `store_limits`: the store-wide resource limiter.
+//! - `limits`: every cap and its default; `store_limits`: the store-wide resource limiter;
+//!   `shape`: a component's core instances, memories and tables, counted before it is
+//!   instantiated, and the store caps derived from them under the ceiling.
 //! - `host_state`: the store's data: deny-all WASI, the limiter, `log` (capped, escaped).
-//! - `output`: a page's records blob → host records under the page caps, buyers pseudonymized
-//!   on the way.
+//! - `output`: a page's records (encoded blob or typed items) → host records under the page
+//!   caps, buyers pseudonymized on the way.
 //! - `pseudonym`: keyed pseudonyms of buyers' identifiers.
 //! - `firewall`: what a plugin's output may contain (PII patterns, sizes, coarse region).
 //! - `bundled`: the connectors compiled into this binary.
@@ -42,6 +45,7 @@ pub mod pseudonym;
 pub mod region;
 pub mod replay;
 pub mod runtime;
+pub mod shape;
 pub mod store_limits;
 
 pub use cache::CacheOutcome;

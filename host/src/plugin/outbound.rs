@@ -259,6 +259,44 @@ mod tests {
     }
 
     #[test]
+    fn authorization_header_schemes_must_be_http_tokens() {
+        let with = |scheme: &str| {
+            let mut r = get("https://pretix.example/api/v1/organizers/");
+            r.auth = RequestAuth::AuthorizationHeader {
+                scheme: scheme.into(),
+                secret: "token".into(),
+            };
+            r
+        };
+        for ok in [
+            "Token",
+            "Bearer",
+            "Basic",
+            "x-custom.v1",
+            "A!#$%&'*+-.^_`|~9",
+        ] {
+            check(&with(ok)).unwrap_or_else(|r| panic!("{ok:?}: {r}"));
+        }
+        for bad in [
+            "",
+            " ",
+            "Token x",
+            "Token\r\nX-Forged: 1",
+            "Token\n",
+            "Tok:en",
+            "Tökén",
+        ] {
+            let r = refused(&with(bad));
+            assert_eq!(r.reason, RefusalReason::HeaderNotAllowed, "{bad:?}");
+            assert_eq!(r.request, "page");
+            assert!(
+                r.to_string().contains("`authorization-header` scheme"),
+                "{r}"
+            );
+        }
+    }
+
+    #[test]
     fn the_bundled_connectors_requests_pass() {
         let mut r = get("https://api.shotgun.live/tickets");
         r.query

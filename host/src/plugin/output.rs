@@ -132,8 +132,8 @@ fn status_of(s: typed::TicketStatus) -> wire::TicketStatus {
 
 /// A typed item as the `boxoffice-records` item its encoding holds, borrowing its strings.
 fn borrowed(item: &typed::Item) -> wire::Item<'_> {
-    fn s(v: &String) -> std::borrow::Cow<'_, str> {
-        std::borrow::Cow::Borrowed(v.as_str())
+    fn s(v: &str) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(v)
     }
     fn o(v: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
         v.as_deref().map(std::borrow::Cow::Borrowed)
@@ -166,7 +166,7 @@ fn borrowed(item: &typed::Item) -> wire::Item<'_> {
             utm_medium: o(&t.utm_medium),
             utm_campaign: o(&t.utm_campaign),
             payment_method: o(&t.payment_method),
-            visibility: t.visibility.iter().map(s).collect(),
+            visibility: t.visibility.iter().map(|v| s(v)).collect(),
         }),
         typed::Item::Event(e) => wire::Item::Event(wire::Event {
             event_id: s(&e.event_id),
@@ -376,6 +376,113 @@ mod tests {
         let mut a = a.clone();
         a.buyer = None;
         assert_eq!(&a, b, "only the buyer differs");
+    }
+
+    fn typed_ticket(id: &str, visibility: usize) -> typed::Item {
+        typed::Item::Ticket(typed::Ticket {
+            ticket_id: id.into(),
+            order_id: "o1".into(),
+            event_id: "e1".into(),
+            show_id: None,
+            category: "PHASE 1".into(),
+            channel: "online".into(),
+            status: typed::TicketStatus::Resold,
+            price_minor: 100,
+            service_fee_minor: 1,
+            buyer_fee_minor: 2,
+            producer_cost_minor: 3,
+            refunded_minor: 0,
+            currency: "JPY".into(),
+            ordered_at_ms: 1,
+            updated_at_ms: 2,
+            scanned_at_ms: Some(3),
+            refunded_at_ms: None,
+            buyer: Some(typed::PersonalId {
+                kind: "email".into(),
+                value: "canary.name@example.invalid".into(),
+            }),
+            region: Some("JP-13".into()),
+            utm_source: None,
+            utm_medium: Some("mail".into()),
+            utm_campaign: None,
+            payment_method: None,
+            visibility: vec!["public".into(); visibility],
+        })
+    }
+
+    #[test]
+    fn typed_items_become_exactly_what_their_blob_decodes_to() {
+        let items = vec![
+            typed_ticket("t1", 2),
+            typed::Item::Event(typed::Event {
+                event_id: "e1".into(),
+                name: "Nuit".into(),
+                city: Some("Lyon".into()),
+                venue: None,
+                starts_at_ms: Some(5),
+                ends_at_ms: None,
+                canceled_at_ms: None,
+                updated_at_ms: 6,
+            }),
+            typed::Item::Inventory(typed::Inventory {
+                event_id: "e1".into(),
+                show_id: "s1".into(),
+                captured_at_ms: 7,
+                capacity: Some(10),
+                available: None,
+                sold: Some(4),
+            }),
+        ];
+        let mut w = wire::RecordWriter::default();
+        for item in &items {
+            w.push(&borrowed(item));
+        }
+        let p = Pseudonymizer::new([8; 32]);
+        let caps = PageCaps::default();
+        let from_blob = decode_page(&w.finish(), &p, &caps).unwrap();
+        let from_typed = typed_page(&items, &p, &caps).unwrap();
+        assert_eq!(from_typed, from_blob);
+        assert!(!format!("{from_typed:?}").contains("canary"));
+    }
+
+    #[test]
+    fn typed_lists_and_pages_meet_the_same_caps() {
+        let p = Pseudonymizer::new([8; 32]);
+        let caps = PageCaps::default();
+        let at = typed_page(&[typed_ticket("t1", wire::MAX_LIST_LEN)], &p, &caps);
+        assert_eq!(at.unwrap().len(), 1);
+        let over = typed_page(
+            &[
+                typed_ticket("t0", 0),
+                typed_ticket("t1", wire::MAX_LIST_LEN + 1),
+            ],
+            &p,
+            &caps,
+        );
+        assert!(
+            matches!(
+                over,
+                Err(PageError::OverCap {
+                    what: PageCap::ListLength,
+                    cap: wire::MAX_LIST_LEN,
+                    record: 1
+                })
+            ),
+            "{over:?}"
+        );
+        let few = PageCaps {
+            max_items: 2,
+            ..PageCaps::default()
+        };
+        let three: Vec<_> = (0..3).map(|i| typed_ticket(&format!("t{i}"), 0)).collect();
+        assert!(matches!(
+            typed_page(&three, &p, &few),
+            Err(PageError::OverCap {
+                what: PageCap::Items,
+                cap: 2,
+                record: 2
+            })
+        ));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::cache::{sha256_hex, CacheOutcome, ComponentCache};
 use super::error::{PluginError, TrapKind};
 use super::host_state::HostState;
 use super::instance::{classify, PluginInstance};
-use super::limits::{PluginLimits, EPOCH_TICK};
+use super::limits::{PluginLimits, StoreCaps, EPOCH_TICK};
 use super::pseudonym::Pseudonymizer;
 use super::store_limits::HostMemoryBudget;
 use crate::model::Manifest;
@@ -44,6 +44,10 @@ pub struct LoadedPlugin {
     pub wit_version: Option<String>,
     /// Which of the window's contracts it runs as (older ones adapted).
     pub contract: Contract,
+    /// What instantiating it creates (core instances, memories, tables).
+    pub shape: super::shape::Shape,
+    /// The store caps its instances run under: its shape, within `PluginLimits::store`.
+    pub store_caps: StoreCaps,
     pub sha256: String,
     pub size_bytes: usize,
     pub cache: CacheOutcome,
@@ -114,6 +118,14 @@ impl PluginRuntime {
         // What it exports and imports, before linking: a component that is not a connector of
         // a supported version is refused with what it is.
         let (contract, version) = super::contract::check(name, &self.engine, &ty)?;
+        // What instantiating it creates, counted from its binary: its store may create that
+        // much and no more, and past the ceiling it is refused here, before instantiation.
+        let shape_err = |problem| PluginError::Shape {
+            plugin: name.to_string(),
+            problem,
+        };
+        let shape = super::shape::count(bytes).map_err(shape_err)?;
+        let store_caps = super::shape::caps_for(shape, self.limits.store).map_err(shape_err)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -133,6 +145,8 @@ impl PluginRuntime {
             },
             wit_version: Some(version),
             contract,
+            shape,
+            store_caps,
             sha256: sha256_hex(bytes),
             size_bytes: bytes.len(),
             cache: outcome,
@@ -155,10 +169,19 @@ impl PluginRuntime {
         Ok(loaded)
     }
 
-    fn new_store(&self, plugin: &str, pseudonyms: Arc<Pseudonymizer>) -> Store<HostState> {
+    fn new_store(
+        &self,
+        plugin: &str,
+        store_caps: StoreCaps,
+        pseudonyms: Arc<Pseudonymizer>,
+    ) -> Store<HostState> {
+        let limits = PluginLimits {
+            store: store_caps,
+            ..self.limits
+        };
         let mut store = Store::new(
             &self.engine,
-            HostState::new(plugin, &self.limits, self.host_memory.clone(), pseudonyms),
+            HostState::new(plugin, &limits, self.host_memory.clone(), pseudonyms),
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -186,7 +209,7 @@ impl LoadedPlugin {
         } else {
             &self.manifest.id
         };
-        let mut store = self.runtime.new_store(id, pseudonyms);
+        let mut store = self.runtime.new_store(id, self.store_caps, pseudonyms);
         store.set_epoch_deadline(self.runtime.limits.deadline_ticks());
         // A start function runs here, under the deadline and the store's caps: a refusal is a
         // trap of its kind, anything else a load error.

@@ -133,9 +133,9 @@ impl Settings<'_> {
 
     fn request(&self, id: String, url: String, query: Vec<(String, String)>) -> HttpRequest {
         let mut r = get(&id, &url, query);
-        // pretix reads `Authorization: Bearer` as an OAuth access token (team API tokens need
-        // the `Token` scheme, which WIT 0.2 cannot ask for: see docs/pretix.md).
-        r.auth = Auth::BearerHeader("token".into());
+        // Team API tokens go in `Authorization: Token <token>` (pretix's documented scheme;
+        // `Bearer` is for OAuth access tokens), which WIT 0.3's `authorization-header` asks for.
+        r.auth = Auth::AuthorizationHeader(("Token".into(), "token".into()));
         r
     }
 }

@@ -316,7 +316,10 @@ fn first_run_lists_events_then_products_then_a_full_scan() {
         reqs[0].url,
         format!("{BASE}/api/v1/organizers/canary/events/")
     );
-    assert!(matches!(&reqs[0].auth, boxoffice_plugin_sdk::Auth::BearerHeader(s) if s == "token"));
+    assert!(matches!(
+        &reqs[0].auth,
+        boxoffice_plugin_sdk::Auth::AuthorizationHeader((scheme, s)) if scheme == "Token" && s == "token"
+    ));
     let events = listing(
         vec![
             json!({"slug": "summer", "name": {"de": "Sommer", "en": "Canary Summer"}, "currency": "eur",

@@ -11,6 +11,7 @@ pub mod arena;
 pub mod host;
 pub mod money;
 pub mod time;
+pub mod typed;
 pub mod url;
 pub mod wire;
 

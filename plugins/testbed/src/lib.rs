@@ -11,7 +11,8 @@
 //! personal data, `pii-cursor` a cursor with an e-mail, `pii-error` a log line and an error with
 //! one and a newline, `echo-body` copies the page into logs and records. Probes that can fail
 //! quietly (file, env, socket) report their outcome through `log`, so tests can assert that the
-//! sandbox said no.
+//! sandbox said no. The `records` setting `typed` sends any mode's records typed instead of
+//! encoded (contract 0.3's two forms).
 
 use boxoffice_plugin_sdk::{
     bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Inventory, Level,
@@ -221,8 +222,24 @@ fn outcome(r: std::io::Result<usize>) -> String {
     }
 }
 
-/// Emits the page for `mode`.
+/// Emits the page for `mode`, its records encoded, or typed (0.3 `typed`) when the `records`
+/// setting is `typed`: the same records either way, so tests can hold the host to treating
+/// both alike (a page whose blob does not decode stays encoded).
 pub fn handle_with(
+    host: &mut impl HostApi,
+    ctx: &RunContext,
+    response: &HttpResponse,
+) -> Result<Page, PluginError> {
+    let mut page = page_for_mode(host, ctx, response)?;
+    if setting(ctx, "records") == Some("typed") {
+        if let Ok(items) = boxoffice_plugin_sdk::decode_records(page.records.blob()) {
+            page.records = boxoffice_plugin_sdk::typed::typed(items);
+        }
+    }
+    Ok(page)
+}
+
+fn page_for_mode(
     host: &mut impl HostApi,
     ctx: &RunContext,
     response: &HttpResponse,
