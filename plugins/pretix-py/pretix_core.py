@@ -386,7 +386,7 @@ def selects(s, slug):
 
 def _request(s, rid, url, query):
     # pretix's team API tokens need `Authorization: Token <token>` (WIT 0.3's
-    # authorization-header; the Rust twin, on WIT 0.2, can only send Bearer).
+    # authorization-header), as in the Rust twin.
     return {
         "id": rid,
         "method": "GET",
