@@ -12,6 +12,10 @@ test:
 demo:
     cargo run --release -- demo
 
+# The Python pretix connector: its native tests and target/plugins/pretix-py.wasm.
+pretix-py:
+    plugins/pretix-py/build.sh
+
 # Benchmarks (writes target/bench/).
 bench:
     cargo run --release -- bench

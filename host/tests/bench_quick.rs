@@ -129,6 +129,35 @@ fn quick_bench_writes_every_metric() {
     }
 }
 
+/// `--quick --only python`: the Python pretix component beside the Rust one, every figure
+/// measured (skips when the component is not built, unless `BOXOFFICE_REQUIRE_SERVERS=1`).
+#[test]
+fn quick_bench_measures_the_python_twin() {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/pretix-py.wasm");
+    if std::env::var_os("BOXOFFICE_PRETIX_PY_WASM").is_none() && !built.is_file() {
+        boxoffice_testkit::skip_or_fail(
+            "quick_bench_measures_the_python_twin",
+            "no target/plugins/pretix-py.wasm (plugins/pretix-py/build.sh builds it)",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    quick_bench(dir.path(), &out, &["--only", "python"], &[]);
+    let (_, report, metrics) = report(&out);
+    for side in ["pretix_py", "pretix_rust"] {
+        for what in ["compile_ms", "first_call_ms", "per_page_us"] {
+            let m = positive(&report, &metrics, &format!("{side}_{what}"));
+            assert!(m["target"].is_null(), "information only: {m}");
+        }
+    }
+    positive(&report, &metrics, "pretix_py_rust_page_ratio");
+    assert!(
+        metrics.iter().all(|m| m["id"] != "pretix_py_skipped"),
+        "{report:#}"
+    );
+}
+
 /// With `CLICKHOUSE_*` set, the pipeline rows are measured into ClickHouse too (checked against
 /// the simulators' truth by the bench itself), in a database of the bench's own that is gone
 /// afterwards.

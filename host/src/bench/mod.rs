@@ -14,6 +14,7 @@
 //! - `pages`: vendor pages recorded from the simulators, replayed by `transform` and the
 //!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
+//! - `python`: the Python pretix component beside the Rust one (compile, first call, page).
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
 //! - `insert`: the ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow.
 //! - `wire`: a counting relay in front of ClickHouse (bytes sent per encoding).
@@ -23,6 +24,7 @@ pub mod coldstart;
 pub mod insert;
 pub mod pages;
 pub mod pipeline;
+pub mod python;
 pub mod report;
 pub mod transform;
 pub mod wire;

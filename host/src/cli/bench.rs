@@ -16,7 +16,7 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, insert, transform, wire, Scratch};
+use crate::bench::{backfill, coldstart, insert, python, transform, wire, Scratch};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
 use crate::sink::clickhouse::ClickhouseEncoding;
@@ -63,6 +63,9 @@ pub enum Part {
     Transform,
     /// Plugin compile, cached load, first call.
     Fixed,
+    /// The Python pretix component beside the Rust one: compile, first call, per page (with
+    /// `--quick`, only when named: `--quick --only python`).
+    Python,
     /// Cold start of `boxoffice run`.
     Coldstart,
     /// The large backfill's peak RSS.
@@ -82,6 +85,8 @@ struct Sizes {
     rounds: usize,
     /// Rounds of the ClickHouse writer-only measurement (each writes `tickets` per encoding).
     insert_rounds: usize,
+    /// `--quick`: the Python component (an 18 MB compile) only when named in `--only`.
+    quick: bool,
 }
 
 impl Sizes {
@@ -97,6 +102,7 @@ impl Sizes {
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
             insert_rounds: if q { 2 } else { 4 },
+            quick: q,
         }
     }
 
@@ -112,7 +118,7 @@ impl Sizes {
             .filter(|p| self.wants(**p))
             .count() as u64
             * warehouses
-            + [Transform, Fixed, Coldstart, Backfill]
+            + [Transform, Fixed, Python, Coldstart, Backfill]
                 .iter()
                 .filter(|p| self.wants(**p))
                 .count() as u64
@@ -675,6 +681,17 @@ async fn measure(
             .note(format!("median of {}", fixed.repeats)),
         );
     }
+    if sizes.wants(Part::Python) {
+        progress.start("pretix in Python beside pretix in Rust");
+        let p = if sizes.quick && !sizes.only.contains(&Part::Python) {
+            python::PythonBench::Skipped(
+                "not measured by --quick unless asked: --quick --only python".into(),
+            )
+        } else {
+            python::python_vs_rust(&scratch.sub("python-cache")?, sizes.rounds).await?
+        };
+        python_metrics(&p, &mut out);
+    }
     let cache = scratch.sub("plugin-cache")?;
     if sizes.wants(Part::Coldstart) {
         progress.start("cold start of `boxoffice run` (twice)");
@@ -758,4 +775,74 @@ async fn measure(
         )),
     );
     Ok(out)
+}
+
+/// The rows of the Python-beside-Rust measurement (information, no target); one row saying
+/// why when the Python component is absent.
+fn python_metrics(p: &python::PythonBench, out: &mut Vec<Metric>) {
+    let (py, rs) = match p {
+        python::PythonBench::Skipped(why) => {
+            eprintln!("pretix in Python: skipped: {why}");
+            out.push(
+                Metric::new(
+                    "pretix_py_skipped",
+                    "pretix in Python: skipped (see the note)",
+                    f64::NAN,
+                    "",
+                    None,
+                )
+                .note(format!("skipped: {why}")),
+            );
+            return;
+        }
+        python::PythonBench::Measured { python, rust } => (python, rust),
+    };
+    for (id, label, c) in [
+        ("pretix_py", "pretix, Python", py),
+        ("pretix_rust", "pretix, Rust", rs),
+    ] {
+        out.push(
+            Metric::new(
+                &format!("{id}_compile_ms"),
+                &format!("{label}: compile (uncached)"),
+                ms(c.compile),
+                "ms",
+                None,
+            )
+            .note(format!("{} bytes", c.size_bytes)),
+        );
+        out.push(
+            Metric::new(
+                &format!("{id}_first_call_ms"),
+                &format!("{label}: instantiate + first call"),
+                ms(c.first_call),
+                "ms",
+                None,
+            )
+            .note(format!("median of {}", c.repeats)),
+        );
+        out.push(
+            Metric::new(
+                &format!("{id}_per_page_us"),
+                &format!("{label}: handle per page"),
+                c.per_page.as_secs_f64() * 1e6,
+                "µs/page",
+                None,
+            )
+            .note(format!(
+                "pretix fixture first-sync: {} pages, {} records, records decoded and pseudonymized",
+                c.pages, c.records
+            )),
+        );
+    }
+    out.push(
+        Metric::new(
+            "pretix_py_rust_page_ratio",
+            "pretix per page, Python / Rust",
+            py.per_page.as_secs_f64() / rs.per_page.as_secs_f64().max(1e-12),
+            "×",
+            None,
+        )
+        .note("typed records (Python) against the encoded blob (Rust)"),
+    );
 }

@@ -135,7 +135,7 @@ impl Fixture {
         self.dir.join("golden.json")
     }
 
-    fn body(&self, i: usize, x: &Exchange) -> anyhow::Result<Vec<u8>> {
+    pub fn body(&self, i: usize, x: &Exchange) -> anyhow::Result<Vec<u8>> {
         if let Some(b) = &x.response.body {
             return Ok(b.as_bytes().to_vec());
         }
@@ -145,7 +145,7 @@ impl Fixture {
         }
     }
 
-    fn find(&self, req: &PlannedRequest) -> Option<(usize, &Exchange)> {
+    pub fn find(&self, req: &PlannedRequest) -> Option<(usize, &Exchange)> {
         let mut want_q = req.query.clone();
         want_q.sort();
         let want_body: Option<serde_json::Value> = req.body.as_ref().map(|b| {
