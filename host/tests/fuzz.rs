@@ -495,7 +495,7 @@ fn toml_config() {
                 if let Err(e) = cfg.as_vars(&env) {
                     error_is_clean("toml vars", &e);
                 }
-                if let Err(e) = cfg.accounts(&env) {
+                if let Err(e) = cfg.accounts(&path, &env) {
                     error_is_clean("toml accounts", &e);
                 }
             }
@@ -579,8 +579,14 @@ fn regressions_stay_fixed() {
                 }
                 n if n.starts_with("shotgun-") || n.starts_with("qtickets-") => {
                     let (pairs, handle): (Vec<Pair>, Handle) = match &n[..n.find('-').unwrap()] {
-                        "shotgun" => (shotgun_pairs(), boxoffice_plugin_shotgun::handle_with),
-                        _ => (qtickets_pairs(), boxoffice_plugin_qtickets::handle_with),
+                        "shotgun" => (
+                            shotgun_pairs(),
+                            <boxoffice_plugin_shotgun::Shotgun as Connector>::handle,
+                        ),
+                        _ => (
+                            qtickets_pairs(),
+                            <boxoffice_plugin_qtickets::Qtickets as Connector>::handle,
+                        ),
                     };
                     let id = &n[n.find('-').unwrap() + 1..];
                     for (c, req, _) in pairs.iter().filter(|p| p.1.id.replace(':', "_") == id) {

@@ -149,6 +149,6 @@ macro_rules! __export_guest {
                 <$ty as $crate::Connector>::handle(&mut $crate::WasmHost, &ctx, &request, &response)
             }
         }
-        $crate::bindings::export!($ty with_types_in $crate::bindings);
+        $crate::export!($ty);
     };
 }

@@ -90,6 +90,7 @@ macro_rules! export {
         $crate::bindings::export_guest!($ty);
     };
 }
+
 pub use boxoffice_records::currency;
 pub use boxoffice_records::{
     decode as decode_records, Event, Inventory, Item, PersonalId, RecordWriter, Ticket,
