@@ -15,6 +15,8 @@ use boxoffice_plugin_sdk::{
     Manifest, Page, PersonalId, PluginError, RecordWriter, RunContext, Setting, Ticket,
     TicketStatus,
 };
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 /// The connector's id: what accounts name in their configuration.
@@ -90,15 +92,24 @@ struct WirePage<'a> {
     next_page: Option<u32>,
 }
 
+/// One order as the vendor sends it. Text is `Cow`, not `&str`: a JSON string with an escape
+/// (`\u00e9`, `\/`, as PHP's `json_encode` writes by default) cannot be borrowed from the body,
+/// and `&str` would refuse the whole page; `Cow` borrows when it can and copies when it must.
 #[derive(Deserialize)]
 struct WireOrder<'a> {
     id: u64,
-    event: &'a str,
-    price: &'a str,
-    currency: &'a str,
-    email: Option<&'a str>,
-    status: &'a str,
-    updated_at: &'a str,
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow)]
+    price: Cow<'a, str>,
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+    #[serde(borrow)]
+    email: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow)]
+    updated_at: Cow<'a, str>,
 }
 
 fn orders_page(
@@ -114,12 +125,12 @@ fn orders_page(
     let mut records = RecordWriter::with_capacity(page.orders.len());
     let mut newest = ctx.cursor.clone();
     for o in &page.orders {
-        let currency = money::currency(o.currency);
+        let currency = money::currency(&o.currency);
         let price_minor =
-            money::to_minor(o.price, &currency).map_err(|e| bad(o.id, format!("`price`: {e}")))?;
-        let updated_at_ms = time::parse_ms(o.updated_at)
+            money::to_minor(&o.price, &currency).map_err(|e| bad(o.id, format!("`price`: {e}")))?;
+        let updated_at_ms = time::parse_ms(&o.updated_at)
             .ok_or_else(|| bad(o.id, format!("`updated_at` `{}` is not a time", o.updated_at)))?;
-        let status = match o.status {
+        let status = match o.status.as_ref() {
             "paid" => TicketStatus::Valid,
             "pending" => TicketStatus::Pending,
             "refunded" => TicketStatus::Refunded,
@@ -130,7 +141,7 @@ fn orders_page(
         records.ticket(Ticket {
             ticket_id: id.clone().into(),
             order_id: id.into(),
-            event_id: o.event.into(),
+            event_id: o.event.as_ref().into(),
             show_id: None,
             category: "general".into(),
             channel: "online".into(),
@@ -150,7 +161,7 @@ fn orders_page(
             scanned_at_ms: None,
             refunded_at_ms: None,
             // The host turns this into a pseudonym before anything is stored.
-            buyer: o.email.map(|e| PersonalId {
+            buyer: o.email.as_ref().map(|e| PersonalId {
                 kind: "email".into(),
                 value: e.trim().to_lowercase().into(),
             }),
@@ -162,7 +173,7 @@ fn orders_page(
             visibility: vec![],
         });
         // ISO 8601 UTC stamps of one format order as text.
-        if newest.as_deref().is_none_or(|n| o.updated_at > n) {
+        if newest.as_deref().is_none_or(|n| o.updated_at.as_ref() > n) {
             newest = Some(o.updated_at.to_string());
         }
     }

@@ -94,3 +94,19 @@ fn the_manifest_is_consistent() {
     assert_eq!(m.id, ID);
     assert!(m.allowed_hosts.iter().all(|h| !h.is_empty()));
 }
+
+#[test]
+fn escaped_json_strings_are_read() {
+    // Vendors escape `/` and non-ASCII (PHP's default); a borrowed `&str` would refuse the page.
+    let body = PAGE_1
+        .replacen("\"spring-gala\"", "\"caf\\u00e9\\/gala\"", 1)
+        .replacen("\"paid\"", "\"p\\u0061id\"", 1);
+    assert_ne!(body, PAGE_1, "the fixture has the strings this test escapes");
+    let c = ctx(None);
+    let mut host = FakeHost::default();
+    let first = TemplateConnector::begin(&mut host, &c).unwrap();
+    let page = TemplateConnector::handle(&mut host, &c, &first[0], &ok(&body)).unwrap();
+    let t = tickets(&page);
+    assert_eq!(t[0].event_id.as_ref(), "café/gala");
+    assert_eq!(t[0].status, TicketStatus::Valid);
+}
