@@ -261,14 +261,24 @@ pub fn compare(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()>
     if want_v == got_v {
         return Ok(());
     }
-    let want_pretty = serde_json::to_string_pretty(&want_v)? + "\n";
-    let diff = similar::TextDiff::from_lines(&want_pretty, &got);
-    let text = diff
+    let text = golden_diff(&want_v, &got_v, &path.display().to_string())?;
+    bail!("plugin output differs from {}:\n{text}", path.display())
+}
+
+/// A unified diff of two JSON documents, both printed the same way (keys sorted), so only what
+/// changed shows — not the golden file's key order against the replay's emitted order.
+fn golden_diff(
+    want: &serde_json::Value,
+    got: &serde_json::Value,
+    golden: &str,
+) -> anyhow::Result<String> {
+    let want = serde_json::to_string_pretty(want)? + "\n";
+    let got = serde_json::to_string_pretty(got)? + "\n";
+    Ok(similar::TextDiff::from_lines(&want, &got)
         .unified_diff()
         .context_radius(3)
-        .header(&path.display().to_string(), "replay")
-        .to_string();
-    bail!("plugin output differs from {}:\n{text}", path.display())
+        .header(golden, "replay")
+        .to_string())
 }
 
 pub fn bless(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()> {
@@ -279,4 +289,40 @@ pub fn bless(fixture: &Fixture, outcome: &ReplayOutcome) -> anyhow::Result<()> {
 
 fn to_pretty(outcome: &ReplayOutcome) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(outcome)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_golden_diff_shows_only_the_changed_value() {
+        // The replay emits keys in struct order, the golden file has them sorted; one changed
+        // price must be one line out and one in, not the whole document.
+        let want: serde_json::Value = serde_json::from_str(
+            r#"{"records":[{"ticket_id":"1","price_minor":3500,"currency":"JPY","status":"valid"}],"cursors":["c"]}"#,
+        )
+        .unwrap();
+        let got: serde_json::Value = serde_json::from_str(
+            r#"{"cursors":["c"],"records":[{"status":"valid","currency":"JPY","price_minor":3600,"ticket_id":"1"}]}"#,
+        )
+        .unwrap();
+        let diff = golden_diff(&want, &got, "golden.json").unwrap();
+        let changed: Vec<&str> = diff
+            .lines()
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('+'))
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+            })
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "-      \"price_minor\": 3500,",
+                "+      \"price_minor\": 3600,"
+            ],
+            "{diff}"
+        );
+    }
 }
