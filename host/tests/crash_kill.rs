@@ -19,15 +19,8 @@ use std::time::{Duration, Instant};
 
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+use boxoffice_testkit::free_port;
 use rand::{Rng, SeedableRng};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(config: &Path, dir: &Path, life: u32, point: Option<String>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_boxoffice"));

@@ -5,14 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use boxoffice_testkit::free_port;
 
 fn sold_total(metrics: &str) -> u64 {
     metrics

@@ -14,6 +14,7 @@ use boxoffice::state::RunStatus;
 use boxoffice::sync::{sync_account, Account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{OptionalFields, QticketsConfig, QticketsSim, SeatsFault};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+use boxoffice_testkit::free_port;
 use common::{qtickets_account, shotgun_account, Pipeline};
 
 /// (event id, currency) → (tickets sold, revenue in minor units).
@@ -320,14 +321,6 @@ async fn answers_without_optional_fields_sync_exactly_for_both_connectors() {
         let m = p.metrics.encode().unwrap();
         assert_eq!(tickets_left_samples(&m, "shotgun"), 0, "{how:?}");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn vendor_sold(metrics: &str, account: &str) -> u64 {

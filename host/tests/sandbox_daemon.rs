@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use boxoffice::plugin::bundled::test_plugin_path;
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+use boxoffice_testkit::free_port;
 
 /// The hostile accounts: (account, testbed mode). Each one's every run must fail.
 const HOSTILE: [(&str, &str); 11] = [
@@ -35,14 +36,6 @@ const HOSTILE: [(&str, &str); 11] = [
 
 /// Peak RSS the daemon may reach with every hostile account at work (issue 13).
 const PEAK_RSS_LIMIT_KB: u64 = 256 * 1024;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A loopback listener that only counts the connections it accepts (and reads what comes, so
 /// a sender does not block): nothing granted it, so the count must stay 0.

@@ -14,6 +14,7 @@ pub mod victoria;
 
 pub use clickhouse::ClickhouseServer;
 pub use pretix::PretixServer;
+pub use process::free_port;
 pub use victoria::VictoriaMetricsServer;
 
 /// True when CI demands that every server-backed test really runs.
