@@ -13,21 +13,45 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-/// The phases a crash point can name.
-pub const PHASES: &[&str] = &[
-    "fetch",
-    "transform",
-    "warehouse",
-    "acked",
-    "ledger",
-    "migration",
-];
+/// A place in a sync a crash point can name (the module doc says what each one is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPhase {
+    Fetch,
+    Transform,
+    Warehouse,
+    Acked,
+    Ledger,
+    Migration,
+}
+
+impl CrashPhase {
+    pub const ALL: [Self; 6] = [
+        Self::Fetch,
+        Self::Transform,
+        Self::Warehouse,
+        Self::Acked,
+        Self::Ledger,
+        Self::Migration,
+    ];
+
+    /// Its name in `BOXOFFICE_CRASH_POINT` and in the line printed when it is reached.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fetch => "fetch",
+            Self::Transform => "transform",
+            Self::Warehouse => "warehouse",
+            Self::Acked => "acked",
+            Self::Ledger => "ledger",
+            Self::Migration => "migration",
+        }
+    }
+}
 
 /// The line printed to stderr when a point is reached (the harness waits for it).
 pub const REACHED: &str = "boxoffice crash point reached: ";
 
 struct Armed {
-    phase: String,
+    phase: CrashPhase,
     nth: u64,
     seen: AtomicU64,
 }
@@ -37,19 +61,26 @@ fn armed() -> Option<&'static Armed> {
     ARMED
         .get_or_init(|| {
             let v = std::env::var("BOXOFFICE_CRASH_POINT").ok()?;
-            let (phase, nth) = match v.split_once(':') {
-                Some((p, n)) => (p, n.trim().parse::<u64>().ok().filter(|n| *n > 0)?),
+            let (name, nth) = match v.split_once(':') {
+                Some((p, n)) => match n.trim().parse::<u64>().ok().filter(|n| *n > 0) {
+                    Some(n) => (p, n),
+                    None => {
+                        eprintln!("BOXOFFICE_CRASH_POINT: `{n}` is not a count from 1; ignored");
+                        return None;
+                    }
+                },
                 None => (v.as_str(), 1),
             };
-            if !PHASES.contains(&phase) {
+            let Some(phase) = CrashPhase::ALL.into_iter().find(|p| p.name() == name) else {
+                let names: Vec<&str> = CrashPhase::ALL.iter().map(|p| p.name()).collect();
                 eprintln!(
-                    "BOXOFFICE_CRASH_POINT: unknown phase `{phase}` (one of {}); ignored",
-                    PHASES.join(", ")
+                    "BOXOFFICE_CRASH_POINT: unknown phase `{name}` (one of {}); ignored",
+                    names.join(", ")
                 );
                 return None;
-            }
+            };
             Some(Armed {
-                phase: phase.to_string(),
+                phase,
                 nth,
                 seen: AtomicU64::new(0),
             })
@@ -58,14 +89,14 @@ fn armed() -> Option<&'static Armed> {
 }
 
 /// Marks `phase`: stops here for good when the environment armed this arrival.
-pub fn reached(phase: &'static str) {
+pub fn reached(phase: CrashPhase) {
     let Some(a) = armed() else {
         return;
     };
     if a.phase != phase || a.seen.fetch_add(1, Ordering::SeqCst) + 1 != a.nth {
         return;
     }
-    eprintln!("{REACHED}{phase}");
+    eprintln!("{REACHED}{}", phase.name());
     loop {
         std::thread::sleep(std::time::Duration::from_secs(3600));
     }

@@ -151,9 +151,9 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
     let only: Option<Vec<String>> = std::env::var("BOXOFFICE_KILL_PHASES")
         .ok()
         .map(|v| v.split(',').map(|p| p.trim().to_string()).collect());
-    let phases: Vec<&str> = boxoffice::crash_point::PHASES
+    let phases: Vec<&str> = boxoffice::crash_point::CrashPhase::ALL
         .iter()
-        .copied()
+        .map(|p| p.name())
         .filter(|p| *p != "migration")
         .filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|x| x == p)))
         .collect();

@@ -191,7 +191,7 @@ impl SqliteWarehouse {
             }
         }
         drop((tickets, events, inventory));
-        crate::crash_point::reached("warehouse");
+        crate::crash_point::reached(crate::crash_point::CrashPhase::Warehouse);
         tx.commit()?;
         Ok(())
     }

@@ -231,7 +231,7 @@ impl StateStore {
                 params![vendor, account, c, now_ms],
             )?;
         }
-        crate::crash_point::reached("ledger");
+        crate::crash_point::reached(crate::crash_point::CrashPhase::Ledger);
         tx.commit()?;
         Ok(out)
     }

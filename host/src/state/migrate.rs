@@ -78,7 +78,7 @@ pub fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u32>
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
             params![m.version, m.name, current, crate::clock::now_ms()],
         )?;
-        crate::crash_point::reached("migration");
+        crate::crash_point::reached(crate::crash_point::CrashPhase::Migration);
         tx.commit()?;
         applied_now.push(m.version);
     }

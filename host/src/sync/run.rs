@@ -506,7 +506,7 @@ impl Writer {
                 ));
                 return (failed, Err(stop));
             }
-            crate::crash_point::reached("acked");
+            crate::crash_point::reached(crate::crash_point::CrashPhase::Acked);
             if self.crash_after.is_some_and(|n| n <= batch.last) {
                 batch.count(&mut failed);
                 return (failed, Err(Stop::Crashed));
@@ -710,7 +710,7 @@ async fn fetch_pages(
             return Ok(());
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        crate::crash_point::reached("fetch");
+        crate::crash_point::reached(crate::crash_point::CrashPhase::Fetch);
         let fetched = deps.http.execute(&req, &scope).await;
         let aux = auxiliary_kind(&req.id);
         let fetched = match fetched {
@@ -733,7 +733,7 @@ async fn fetch_pages(
             &account.name,
             fetched.attempts.len().saturating_sub(1) as u64,
         );
-        crate::crash_point::reached("transform");
+        crate::crash_point::reached(crate::crash_point::CrashPhase::Transform);
         let page = match inst.handle(&ctx, &req, fetched.response).await {
             Ok(p) => p,
             Err(e) => {
