@@ -21,4 +21,5 @@ pub mod plugin;
 pub mod sink;
 pub mod state;
 pub mod sync;
+pub mod webhook;
 pub mod zone;
