@@ -239,6 +239,23 @@ pub struct Manifest {
     pub max_requests_per_minute: u32,
 }
 
+/// How a vendor signs its webhook deliveries, as a connector declares it (contract 0.4 on).
+/// The host verifies it over the raw body before anything parses the body; the secret is the
+/// operator's (the account's webhook configuration) and never reaches the connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookSignature {
+    /// Lower- or upper-case hex of HMAC-SHA1(secret, raw body) in `header` (QTickets).
+    HmacSha1Hex { header: String },
+    /// Hex of HMAC-SHA256(secret, raw body) in `header`.
+    HmacSha256Hex { header: String },
+}
+
+/// A connector's webhook support: how deliveries are signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSpec {
+    pub signature: WebhookSignature,
+}
+
 /// What the host tells a plugin about the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RunContext {
