@@ -188,7 +188,30 @@ fn walk(rng: &mut StdRng, node: &mut serde_json::Value, depth: u32) {
             _ => {}
         }
     }
-    *node = odd_value(rng);
+    // A string stays a string half the time: the page still deserializes and the odd value
+    // reaches the mapping (a timestamp, an amount, a code) instead of stopping at serde.
+    *node = match node {
+        Value::String(_) if rng.random_bool(0.5) => odd_string(rng),
+        _ => odd_value(rng),
+    };
+}
+
+/// A string a field's parser may not expect: empty, long, a near-miss timestamp or amount,
+/// control and bidi characters, a number as text.
+fn odd_string(rng: &mut StdRng) -> serde_json::Value {
+    let s = match rng.random_range(0..10) {
+        0 => String::new(),
+        1 => "x".repeat(rng.random_range(1..10_000)),
+        2 => "2026-02-30T24:00:00+99:00".into(),
+        3 => "2026-12-07T03:26:00".into(),
+        4 => "2026-12-07T03:26:00.1234567890123Z".into(),
+        5 => "-0.000".into(),
+        6 => "1e400".into(),
+        7 => "\u{0}\u{202e}é\u{1F600}".into(),
+        8 => "12,50".into(),
+        _ => rng.random::<i64>().to_string(),
+    };
+    serde_json::Value::String(s)
 }
 
 /// One mutated input from `seed` (1–4 stacked mutations; JSON seeds also structurally).
