@@ -509,6 +509,9 @@ async fn no_pii_in_any_byte_boxoffice_wrote() {
     sweep(&mut again, root, chdb);
     assert_eq!(again.hits, want, "{}", again.report(50));
     println!("planted: {} hits, as planted", again.hits.len());
+    if let (Some(ch), Some(db)) = (&ch, &db) {
+        ch.query(&format!("DROP DATABASE {db}")).unwrap();
+    }
 }
 
 #[test]

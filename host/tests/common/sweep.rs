@@ -340,11 +340,28 @@ impl Scanner {
         )
     }
 
-    /// The hits, one per line (at most `max`, then a count of the rest).
+    /// The hits by place (a count each), then up to `max` of them, one per line, at most 3 per
+    /// place so that one leaking file does not hide the others.
     pub fn report(&self, max: usize) -> String {
-        let mut out: Vec<String> = self.hits.iter().take(max).map(|h| h.to_string()).collect();
-        if self.hits.len() > max {
-            out.push(format!("… and {} more", self.hits.len() - max));
+        let mut places: Vec<(&str, usize)> = Vec::new();
+        for h in &self.hits {
+            match places.iter_mut().find(|(p, _)| *p == h.place) {
+                Some((_, n)) => *n += 1,
+                None => places.push((&h.place, 1)),
+            }
+        }
+        let mut out = vec![format!("hits in {} places:", places.len())];
+        out.extend(places.iter().map(|(p, n)| format!("  {n:>7}  {p}")));
+        let mut shown = 0;
+        for (place, _) in &places {
+            for h in self.hits.iter().filter(|h| h.place == *place).take(3) {
+                if shown == max {
+                    out.push(format!("… {} hits not shown", self.hits.len() - shown));
+                    return out.join("\n");
+                }
+                out.push(h.to_string());
+                shown += 1;
+            }
         }
         out.join("\n")
     }
