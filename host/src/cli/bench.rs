@@ -760,20 +760,7 @@ async fn measure(
         )
         .note(per_sec(b.tickets, b.secs)),
     );
-    out.push(
-        Metric::new(
-            "backfill_first_scrape_ms",
-            "first /metrics scrape after the backfill",
-            b.first_scrape_ms,
-            "ms",
-            None,
-        )
-        .note(format!(
-            "reads the whole {}-ticket ledger; the next scrape {:.2} ms (cached snapshot)",
-            crate::bench::report::number(b.tickets as f64),
-            b.repeat_scrape_ms
-        )),
-    );
+    out.extend(backfill::scrape_metrics(&b));
     Ok(out)
 }
 
