@@ -1123,7 +1123,10 @@ fn live_basket(s: &State, oi: usize, order_id: u64) -> Result<usize, ChangeError
     }
     o.baskets()
         .find(|&b| s.baskets[b].holds_seat())
-        .ok_or(ChangeError::NothingToChange(order_id, "no basket holds a seat"))
+        .ok_or(ChangeError::NothingToChange(
+            order_id,
+            "no basket holds a seat",
+        ))
 }
 
 /// A new order, paid at once (`paid`) or left pending; its id.
@@ -1149,7 +1152,10 @@ pub fn scan_now(s: &mut State, order_id: u64) -> Result<u64, ChangeError> {
     let b = s.orders[oi]
         .baskets()
         .find(|&b| s.baskets[b].holds_seat() && s.baskets[b].checked_s.is_none())
-        .ok_or(ChangeError::NothingToChange(order_id, "every basket is scanned"))?;
+        .ok_or(ChangeError::NothingToChange(
+            order_id,
+            "every basket is scanned",
+        ))?;
     let at = tick(s);
     scan(s, b, at);
     Ok(FIRST_BASKET_ID + b as u64)
@@ -1170,7 +1176,10 @@ pub fn pay_now(s: &mut State, order_id: u64) -> Result<(), ChangeError> {
 pub fn cancel_now(s: &mut State, order_id: u64) -> Result<(), ChangeError> {
     let oi = order_index(s, order_id)?;
     if s.orders[oi].deleted_s.is_some() {
-        return Err(ChangeError::NothingToChange(order_id, "it is already cancelled"));
+        return Err(ChangeError::NothingToChange(
+            order_id,
+            "it is already cancelled",
+        ));
     }
     let at = tick(s);
     cancel(s, oi, at);

@@ -352,7 +352,7 @@ pub(crate) fn enable(sim: &QticketsSim, cfg: WebhookConfig) -> anyhow::Result<We
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(dispatch(rx, client, shared.clone(), cfg.second));
     let hooks = Hooks {
-        rng: Rng::new(cfg.seed ^ 0x0057_E880_0C5),
+        rng: Rng::new(cfg.seed ^ 0x5EB0_0C5E),
         cfg,
         seq: 0,
         tx,
@@ -469,10 +469,11 @@ async fn dispatch(
             held.push(job);
             continue;
         }
+        let seq = job.seq;
         first_attempt(job, &client, &shared, second).await;
         let mut k = 0;
         while k < held.len() {
-            held[k].overtaken = true;
+            held[k].overtaken |= seq > held[k].seq;
             held[k].hold -= 1;
             if held[k].hold == 0 {
                 let j = held.remove(k);
@@ -565,3 +566,7 @@ async fn post(j: &Job, attempt: u32, client: &reqwest::Client, shared: &Shared) 
         });
     status == Some(200)
 }
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod tests;
