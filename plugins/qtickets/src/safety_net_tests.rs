@@ -222,7 +222,7 @@ fn a_late_refund_of_a_window_order_is_caught_by_the_next_lookback_pass() {
     let due = run(&mut v, idle.cursor, NOW + 61 * MINUTE, ON);
     assert_eq!(
         due.refunded,
-        [ticket.clone()],
+        [ticket],
         "the lookback pass caught it"
     );
     let c = parsed(&due);
