@@ -220,11 +220,7 @@ fn a_late_refund_of_a_window_order_is_caught_by_the_next_lookback_pass() {
     assert_eq!(idle.requests, 1);
     // 61 minutes after the last lookback pass: due; it reads the 72-hour window.
     let due = run(&mut v, idle.cursor, NOW + 61 * MINUTE, ON);
-    assert_eq!(
-        due.refunded,
-        [ticket],
-        "the lookback pass caught it"
-    );
+    assert_eq!(due.refunded, [ticket], "the lookback pass caught it");
     let c = parsed(&due);
     assert_eq!(c.lookback_at, Some(NOW + 61 * MINUTE));
     assert_eq!(
