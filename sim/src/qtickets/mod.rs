@@ -191,6 +191,33 @@ impl QticketsSim {
         r
     }
 
+    /// Live mode: every `tick` of wall time, simulated time moves `minutes` on (new orders,
+    /// payments, refunds, cancels, scans — and their webhooks) until the handle is stopped or
+    /// dropped. Needs a tokio runtime.
+    pub fn drive(&self, tick: std::time::Duration, minutes: u32) -> Driver {
+        let sim = self.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(tick);
+            every.tick().await;
+            let mut ticks = 0u64;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = every.tick() => {
+                        sim.advance(minutes);
+                        ticks += 1;
+                    }
+                }
+            }
+            ticks
+        });
+        Driver {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
     /// A new order at simulated now, paid at once or left pending; its id.
     pub fn sell(&self, paid: bool) -> Result<u64, ChangeError> {
         model::sell_now(&mut self.lock(), paid)
@@ -267,6 +294,33 @@ impl QticketsSim {
         (0..s.baskets.len())
             .map(|i| model::barcode(model::FIRST_BASKET_ID + i as u64))
             .collect()
+    }
+}
+
+/// A running [`QticketsSim::drive`]; dropping it stops the driving too.
+pub struct Driver {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<u64>>,
+}
+
+impl Driver {
+    /// Stops driving; the number of ticks made.
+    pub async fn stop(mut self) -> u64 {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.unwrap_or(0),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
     }
 }
 

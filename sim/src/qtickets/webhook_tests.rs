@@ -415,6 +415,49 @@ async fn bad_webhook_config_is_refused_naming_the_field() {
     );
 }
 
+#[tokio::test]
+async fn a_delay_holds_each_first_attempt_back() {
+    let (_rx, srv) = Receiver::start(0).await;
+    let sim = small_sim();
+    let mut cfg = WebhookConfig::all(&srv.base_url(), SECRET);
+    cfg.delay = Duration::from_millis(150);
+    let hooks = sim.enable_webhooks(cfg).unwrap();
+    let t = hooks.0.started.elapsed();
+    sim.sell(false).unwrap();
+    assert!(hooks.settle(SETTLE).await);
+    let log = hooks.attempts();
+    assert_eq!(log.len(), 1);
+    let waited = log[0].at - t;
+    assert!(
+        waited >= Duration::from_millis(150),
+        "sent after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn live_mode_sells_and_reports_over_wall_time() {
+    let (rx, srv) = Receiver::start(0).await;
+    let sim = small_sim();
+    let hooks = sim
+        .enable_webhooks(WebhookConfig::all(&srv.base_url(), SECRET))
+        .unwrap();
+    let (orders, t0) = (sim.order_count(), sim.now_ms());
+    let driver = sim.drive(Duration::from_millis(20), 5);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let ticks = driver.stop().await;
+    assert!(ticks >= 5, "{ticks} ticks");
+    assert_eq!(
+        sim.now_ms() - t0,
+        ticks as i64 * 5 * 60_000,
+        "5 minutes a tick"
+    );
+    assert!(sim.order_count() > orders, "new orders were sold");
+    assert!(hooks.settle(SETTLE).await);
+    assert!(!rx.got().is_empty());
+    assert_eq!(rx.got().len() as u64, hooks.stats().changes);
+    srv.shutdown().await;
+}
+
 #[test]
 fn signatures_are_hex_hmac_sha1() {
     // RFC 2202 test case 2.
