@@ -357,9 +357,9 @@ pub fn handle(
     } else {
         vec![]
     };
-    // A pass from id 0 read to its natural end has seen every order.
-    if next.is_empty() && ask.start == 0 && !passed_until {
-        cursor.reconciled_at = Some(ctx.now_ms);
+    // A stream read to its natural end has seen every order above its start.
+    if next.is_empty() && !passed_until {
+        plan::stream_completed(&s, ctx, &mut cursor, ask.start);
     }
     Ok(Page {
         records: out.records.finish().into(),
