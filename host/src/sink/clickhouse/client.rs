@@ -234,6 +234,8 @@ pub fn transport_reason(e: &(dyn std::error::Error + 'static), timeout: Duration
         "unexpected eof",
         "end of file",
         "connection aborted",
+        // hyper: the connection went away while the request body was being sent.
+        "channel closed",
         "error decoding response body",
         "error reading a body",
     ];
