@@ -207,6 +207,18 @@ impl StateStore {
         cursor: Option<&str>,
         now_ms: i64,
     ) -> anyhow::Result<PageCommit> {
+        self.commit_page_tx(vendor, account, records, cursor, now_ms)
+            .map_err(|e| super::storage_error(self.path(), e))
+    }
+
+    fn commit_page_tx(
+        &self,
+        vendor: &str,
+        account: &str,
+        records: &[Record],
+        cursor: Option<&str>,
+        now_ms: i64,
+    ) -> anyhow::Result<PageCommit> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = PageCommit::default();
