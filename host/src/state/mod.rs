@@ -226,7 +226,7 @@ fn file_size_limit() -> Option<u64> {
     {
         return None;
     }
-    Some(l.rlim_cur as u64)
+    Some(l.rlim_cur)
 }
 
 #[cfg(test)]
