@@ -13,7 +13,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::Url;
 use thiserror::Error;
 
@@ -24,7 +23,12 @@ use super::grant::EgressGrant;
 use super::resolver::{CheckedResolver, DnsOverrides, ForbiddenAddress};
 use super::secrets::Secrets;
 use crate::model::{PlannedRequest, RequestAuth, VendorResponse};
+use crate::retry::{classify, Backoff, Failure, Jitter, Next, Policy};
 
+/// The executor's retry settings; the loop runs on the host's one retry policy
+/// ([`crate::retry::Policy`], built by [`RetryPolicy::policy`]): jittered exponential backoff
+/// (×2, uniform in [d/2, d]), `Retry-After` honoured up to `max_retry_after`, transport errors,
+/// 429 and 5xx retried ([`crate::retry::classify::vendor_api`]).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
@@ -49,14 +53,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Full-jitter exponential backoff: uniform in [d/2, d], d = base · 2^(attempt-1), capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let d = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let half = d / 2;
-        half + Duration::from_secs_f64(rand::rng().random::<f64>() * half.as_secs_f64())
+    /// These settings as the shared policy.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.max_attempts,
+            backoff: Backoff {
+                base: self.base_delay,
+                factor: 2,
+                max: self.max_delay,
+                jitter: Jitter::UpperHalf,
+            },
+            max_retry_after: Some(self.max_retry_after),
+            retryable: classify::vendor_api,
+        }
     }
 }
 
@@ -170,13 +179,14 @@ fn origin(url: &Url) -> String {
     }
 }
 
+/// The response's `Retry-After` (seconds or HTTP-date, [`crate::retry::retry_after`]).
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::retry::retry_after(v, std::time::SystemTime::now())
 }
 
 /// What one request may use: its account's egress grant (which also binds the secrets), its
@@ -255,7 +265,7 @@ impl HttpExecutor {
         };
         // Defence in depth: `plugin::outbound` refused these before the request was queued.
         if let Some(body) = &req.body {
-            if !crate::plugin::outbound::check_body(method.as_str(), &req.headers, body) {
+            if !super::request_rules::check_body(method.as_str(), &req.headers, body) {
                 return Err(HttpError::BodyNotAllowed { id: req.id.clone() });
             }
         }
@@ -298,7 +308,7 @@ impl HttpExecutor {
                 RequestAuth::BearerHeader { .. } => bearer = Some(format!("Bearer {value}")),
                 // Screened by `plugin::outbound` already; checked again where it is sent.
                 RequestAuth::AuthorizationHeader { scheme, .. } => {
-                    if !crate::plugin::outbound::is_http_token(scheme) {
+                    if !super::request_rules::is_http_token(scheme) {
                         return Err(HttpError::BadAuthScheme { id: req.id.clone() });
                     }
                     bearer = Some(format!("{scheme} {value}"));
@@ -313,13 +323,14 @@ impl HttpExecutor {
         let endpoint = endpoint_label(&url);
         let mut attempts = Vec::new();
         let mut waited = Duration::ZERO;
+        let policy = self.policy.policy();
         loop {
             waited += scope.budget.spend().await;
             let mut rb = client.request(method.clone(), url.clone());
             for (k, v) in &req.headers {
                 // Only the headers a connector may set (`Host`, credentials and framing are
                 // the host's); `plugin::outbound` refused the rest already.
-                let allowed = crate::plugin::outbound::ALLOWED_HEADERS
+                let allowed = super::request_rules::ALLOWED_HEADERS
                     .iter()
                     .any(|a| k.eq_ignore_ascii_case(a));
                 if allowed {
@@ -338,20 +349,15 @@ impl HttpExecutor {
                     let status = resp.status().as_u16();
                     attempts.push(status);
                     self.observe(scope, &endpoint, AttemptOutcome::Status(status));
-                    let retryable = status == 429 || (500..=599).contains(&status);
-                    if retryable && attempt < self.policy.max_attempts {
-                        let delay = match (status, retry_after(&resp)) {
-                            (_, Some(ra)) if ra <= self.policy.max_retry_after => ra,
-                            (_, Some(_)) => {
-                                return self.finish(resp, attempts, waited, scope.secrets).await
-                            }
-                            _ => self.policy.backoff(attempt),
-                        };
+                    let next = policy.after(attempt, Failure::Status(status), retry_after(&resp));
+                    if let Next::Retry(delay) = next {
                         tracing::debug!(%origin, status, attempt, delay_ms = delay.as_millis() as u64, "retrying");
                         tokio::time::sleep(delay).await;
                         waited += delay;
                         continue;
                     }
+                    // Not retryable, out of attempts, or a `Retry-After` too long to wait out
+                    // in-run: the response goes back to the plugin.
                     return self.finish(resp, attempts, waited, scope.secrets).await;
                 }
                 Err(e) => {
@@ -375,14 +381,13 @@ impl HttpExecutor {
                     } else {
                         "request failed".to_string()
                     };
-                    if attempt >= self.policy.max_attempts {
+                    let Next::Retry(delay) = policy.after(attempt, Failure::Transport, None) else {
                         return Err(HttpError::Network {
                             origin,
                             detail,
                             attempts: attempt,
                         });
-                    }
-                    let delay = self.policy.backoff(attempt);
+                    };
                     tracing::debug!(%origin, attempt, %detail, "retrying after network error");
                     tokio::time::sleep(delay).await;
                     waited += delay;
