@@ -422,7 +422,7 @@ mod tests {
             }
             let named = uses(&code, "super::")
                 .into_iter()
-                .chain(uses(&code, "crate::metrics::").into_iter());
+                .chain(uses(&code, "crate::metrics::"));
             for u in named {
                 let t = u.target.as_str();
                 if t != stem && METRICS_COLLECTORS.contains(&t) && !allowed.contains(&(stem, t)) {
