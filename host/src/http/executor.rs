@@ -628,6 +628,101 @@ mod tests {
         assert!(!body.contains("s3cr3t-canary-token-value"), "{body}");
     }
 
+    /// A loopback vendor that answers one connection per canned response, in order.
+    fn vendor_answering(replies: Vec<String>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for reply in replies {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        origin
+    }
+
+    fn answer(status: &str, retry_after: Option<&str>) -> String {
+        let header = retry_after
+            .map(|v| format!("Retry-After: {v}\r\n"))
+            .unwrap_or_default();
+        format!("HTTP/1.1 {status}\r\n{header}Content-Length: 2\r\nConnection: close\r\n\r\nok")
+    }
+
+    fn http_date_in(secs: i64) -> String {
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs);
+        jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&at)
+            .unwrap()
+    }
+
+    /// `Retry-After` as an HTTP-date is waited out instead of the backoff (here a minute, so a
+    /// backoff would time the test out), and one past `max_retry_after` hands the answer back
+    /// after one attempt.
+    #[tokio::test]
+    async fn a_retry_after_date_is_honoured_and_one_too_far_ends_the_retries() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_secs(60),
+            max_delay: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let exec = HttpExecutor::new(policy).unwrap();
+        let (secrets, budget) = (Secrets::new(), RequestBudget::per_minute(0));
+        let get = |origin: &str| PlannedRequest {
+            id: "orders".into(),
+            method: "GET".into(),
+            url: format!("{origin}/orders"),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: RequestAuth::None,
+        };
+
+        let soon = http_date_in(2);
+        let origin = vendor_answering(vec![
+            answer("503 Service Unavailable", Some(&soon)),
+            answer("200 OK", None),
+        ]);
+        let egress = granted(&origin);
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &[],
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let fetched =
+            tokio::time::timeout(Duration::from_secs(20), exec.execute(&get(&origin), &scope))
+                .await
+                .expect("the backoff was used instead of the Retry-After date")
+                .unwrap();
+        assert_eq!(fetched.attempts, vec![503, 200]);
+        assert!(
+            fetched.waited <= Duration::from_secs(3),
+            "{:?}",
+            fetched.waited
+        );
+
+        let late = http_date_in(3600);
+        let origin = vendor_answering(vec![answer("429 Too Many Requests", Some(&late))]);
+        let egress = granted(&origin);
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &[],
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let fetched = exec.execute(&get(&origin), &scope).await.unwrap();
+        assert_eq!(fetched.attempts, vec![429]);
+        assert_eq!(fetched.response.status, 429);
+    }
+
     /// A scheme that is not an RFC 9110 token (empty, a space, CR/LF that would add a header)
     /// is refused naming the request, before any connection, even past the outbound screen.
     #[tokio::test]
