@@ -24,6 +24,8 @@ use crate::sync::{Account, SyncDeps};
 pub struct App {
     pub config: Config,
     pub deps: SyncDeps,
+    /// The registry `/metrics` serves; `deps.metrics` is the same, seen as the runs' observer.
+    pub metrics: Arc<Metrics>,
     pub plugins: BTreeMap<String, LoadedPlugin>,
     /// Where each admitted connector came from (decides whether its hosts ship granted).
     pub provenance: BTreeMap<String, Provenance>,
@@ -204,11 +206,12 @@ impl App {
                         .unwrap_or(crate::http::DEFAULT_MAX_RESPONSE_BYTES),
                 ),
             pseudonym_key: pseudonym_key(dir)?,
-            metrics,
+            metrics: metrics.clone(),
         };
         Ok(Self {
             config,
             deps,
+            metrics,
             plugins,
             provenance,
             refused: admission.refused,

@@ -4,8 +4,8 @@
 
 mod common;
 
+use boxoffice::migrate::Migration;
 use boxoffice::sink::clickhouse::{migrate, ClickhouseClient, MigrateError, MIGRATIONS};
-use boxoffice::state::migrate::Migration;
 use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 use boxoffice_testkit::clickhouse::shared_endpoint;

@@ -6,7 +6,7 @@
 //! and once the cap is lifted the next run catches up to the simulator's truth exactly.
 //!
 //! A broken variant is caught: with `storage_error` returning the error unchanged (patch
-//! `host/src/state/mod.rs`), the message is SQLite's bare `disk I/O error` and the first
+//! `host/src/sqlite_file.rs`), the message is SQLite's bare `disk I/O error` and the first
 //! assertion fails.
 
 use std::collections::HashMap;

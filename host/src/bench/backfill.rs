@@ -297,7 +297,7 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
     let sync_hwm_kb = proc_status_kb("self", "VmHWM:");
     let scrape = || -> anyhow::Result<(f64, String)> {
         let t = Instant::now();
-        let body = app.deps.metrics.encode()?;
+        let body = app.metrics.encode()?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         if !body.contains("boxoffice_tickets_sold_total") {
             bail!("the scrape after the backfill has no tickets sold");

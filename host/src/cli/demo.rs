@@ -139,7 +139,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let health: crate::metrics::server::HealthCheck =
         Arc::new(|| crate::metrics::health::Health::Healthy);
     let bound =
-        crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
+        crate::metrics::server::serve(app.config.listen, app.metrics.clone(), health).await?;
     let accounts = app.accounts()?;
     let opts = |vendor: &str| RunOptions {
         now_ms: Some(if vendor == "qtickets" {

@@ -76,7 +76,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         })
     };
     let bound =
-        crate::metrics::server::serve(app.config.listen, app.deps.metrics.clone(), health).await?;
+        crate::metrics::server::serve(app.config.listen, app.metrics.clone(), health).await?;
     tracing::info!(listen = %bound, accounts = schedule.len(), "boxoffice running");
     let (stop_tx, stop_rx) = watch::channel(false);
     // One sync per account at a time (its own loop); at most this many accounts at once.

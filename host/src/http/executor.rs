@@ -13,7 +13,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::Url;
 use thiserror::Error;
 
@@ -24,7 +23,12 @@ use super::grant::EgressGrant;
 use super::resolver::{CheckedResolver, DnsOverrides, ForbiddenAddress};
 use super::secrets::Secrets;
 use crate::model::{PlannedRequest, RequestAuth, VendorResponse};
+use crate::retry::{classify, Backoff, Failure, Jitter, Next, Policy};
 
+/// The executor's retry settings; the loop runs on the host's one retry policy
+/// ([`crate::retry::Policy`], built by [`RetryPolicy::policy`]): jittered exponential backoff
+/// (×2, uniform in [d/2, d]), `Retry-After` honoured up to `max_retry_after`, transport errors,
+/// 429 and 5xx retried ([`crate::retry::classify::vendor_api`]).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
@@ -49,14 +53,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Full-jitter exponential backoff: uniform in [d/2, d], d = base · 2^(attempt-1), capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let d = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let half = d / 2;
-        half + Duration::from_secs_f64(rand::rng().random::<f64>() * half.as_secs_f64())
+    /// These settings as the shared policy.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.max_attempts,
+            backoff: Backoff {
+                base: self.base_delay,
+                factor: 2,
+                max: self.max_delay,
+                jitter: Jitter::UpperHalf,
+            },
+            max_retry_after: Some(self.max_retry_after),
+            retryable: classify::vendor_api,
+        }
     }
 }
 
@@ -170,13 +179,14 @@ fn origin(url: &Url) -> String {
     }
 }
 
+/// The response's `Retry-After` (seconds or HTTP-date, [`crate::retry::retry_after`]).
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::retry::retry_after(v, std::time::SystemTime::now())
 }
 
 /// What one request may use: its account's egress grant (which also binds the secrets), its
@@ -255,7 +265,7 @@ impl HttpExecutor {
         };
         // Defence in depth: `plugin::outbound` refused these before the request was queued.
         if let Some(body) = &req.body {
-            if !crate::plugin::outbound::check_body(method.as_str(), &req.headers, body) {
+            if !super::request_rules::check_body(method.as_str(), &req.headers, body) {
                 return Err(HttpError::BodyNotAllowed { id: req.id.clone() });
             }
         }
@@ -298,7 +308,7 @@ impl HttpExecutor {
                 RequestAuth::BearerHeader { .. } => bearer = Some(format!("Bearer {value}")),
                 // Screened by `plugin::outbound` already; checked again where it is sent.
                 RequestAuth::AuthorizationHeader { scheme, .. } => {
-                    if !crate::plugin::outbound::is_http_token(scheme) {
+                    if !super::request_rules::is_http_token(scheme) {
                         return Err(HttpError::BadAuthScheme { id: req.id.clone() });
                     }
                     bearer = Some(format!("{scheme} {value}"));
@@ -313,13 +323,14 @@ impl HttpExecutor {
         let endpoint = endpoint_label(&url);
         let mut attempts = Vec::new();
         let mut waited = Duration::ZERO;
+        let policy = self.policy.policy();
         loop {
             waited += scope.budget.spend().await;
             let mut rb = client.request(method.clone(), url.clone());
             for (k, v) in &req.headers {
                 // Only the headers a connector may set (`Host`, credentials and framing are
                 // the host's); `plugin::outbound` refused the rest already.
-                let allowed = crate::plugin::outbound::ALLOWED_HEADERS
+                let allowed = super::request_rules::ALLOWED_HEADERS
                     .iter()
                     .any(|a| k.eq_ignore_ascii_case(a));
                 if allowed {
@@ -338,20 +349,15 @@ impl HttpExecutor {
                     let status = resp.status().as_u16();
                     attempts.push(status);
                     self.observe(scope, &endpoint, AttemptOutcome::Status(status));
-                    let retryable = status == 429 || (500..=599).contains(&status);
-                    if retryable && attempt < self.policy.max_attempts {
-                        let delay = match (status, retry_after(&resp)) {
-                            (_, Some(ra)) if ra <= self.policy.max_retry_after => ra,
-                            (_, Some(_)) => {
-                                return self.finish(resp, attempts, waited, scope.secrets).await
-                            }
-                            _ => self.policy.backoff(attempt),
-                        };
+                    let next = policy.after(attempt, Failure::Status(status), retry_after(&resp));
+                    if let Next::Retry(delay) = next {
                         tracing::debug!(%origin, status, attempt, delay_ms = delay.as_millis() as u64, "retrying");
                         tokio::time::sleep(delay).await;
                         waited += delay;
                         continue;
                     }
+                    // Not retryable, out of attempts, or a `Retry-After` too long to wait out
+                    // in-run: the response goes back to the plugin.
                     return self.finish(resp, attempts, waited, scope.secrets).await;
                 }
                 Err(e) => {
@@ -375,14 +381,13 @@ impl HttpExecutor {
                     } else {
                         "request failed".to_string()
                     };
-                    if attempt >= self.policy.max_attempts {
+                    let Next::Retry(delay) = policy.after(attempt, Failure::Transport, None) else {
                         return Err(HttpError::Network {
                             origin,
                             detail,
                             attempts: attempt,
                         });
-                    }
-                    let delay = self.policy.backoff(attempt);
+                    };
                     tracing::debug!(%origin, attempt, %detail, "retrying after network error");
                     tokio::time::sleep(delay).await;
                     waited += delay;
@@ -621,6 +626,101 @@ mod tests {
         let body = String::from_utf8_lossy(&fetched.response.body);
         assert!(body.starts_with("you sent: Token "), "{body}");
         assert!(!body.contains("s3cr3t-canary-token-value"), "{body}");
+    }
+
+    /// A loopback vendor that answers one connection per canned response, in order.
+    fn vendor_answering(replies: Vec<String>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for reply in replies {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        origin
+    }
+
+    fn answer(status: &str, retry_after: Option<&str>) -> String {
+        let header = retry_after
+            .map(|v| format!("Retry-After: {v}\r\n"))
+            .unwrap_or_default();
+        format!("HTTP/1.1 {status}\r\n{header}Content-Length: 2\r\nConnection: close\r\n\r\nok")
+    }
+
+    fn http_date_in(secs: i64) -> String {
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs);
+        jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&at)
+            .unwrap()
+    }
+
+    /// `Retry-After` as an HTTP-date is waited out instead of the backoff (here a minute, so a
+    /// backoff would time the test out), and one past `max_retry_after` hands the answer back
+    /// after one attempt.
+    #[tokio::test]
+    async fn a_retry_after_date_is_honoured_and_one_too_far_ends_the_retries() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_secs(60),
+            max_delay: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let exec = HttpExecutor::new(policy).unwrap();
+        let (secrets, budget) = (Secrets::new(), RequestBudget::per_minute(0));
+        let get = |origin: &str| PlannedRequest {
+            id: "orders".into(),
+            method: "GET".into(),
+            url: format!("{origin}/orders"),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: RequestAuth::None,
+        };
+
+        let soon = http_date_in(2);
+        let origin = vendor_answering(vec![
+            answer("503 Service Unavailable", Some(&soon)),
+            answer("200 OK", None),
+        ]);
+        let egress = granted(&origin);
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &[],
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let fetched =
+            tokio::time::timeout(Duration::from_secs(20), exec.execute(&get(&origin), &scope))
+                .await
+                .expect("the backoff was used instead of the Retry-After date")
+                .unwrap();
+        assert_eq!(fetched.attempts, vec![503, 200]);
+        assert!(
+            fetched.waited <= Duration::from_secs(3),
+            "{:?}",
+            fetched.waited
+        );
+
+        let late = http_date_in(3600);
+        let origin = vendor_answering(vec![answer("429 Too Many Requests", Some(&late))]);
+        let egress = granted(&origin);
+        let scope = RequestScope {
+            egress: &egress,
+            declared_secrets: &[],
+            secrets: &secrets,
+            budget: &budget,
+        };
+        let fetched = exec.execute(&get(&origin), &scope).await.unwrap();
+        assert_eq!(fetched.attempts, vec![429]);
+        assert_eq!(fetched.response.status, 429);
     }
 
     /// A scheme that is not an RFC 9110 token (empty, a space, CR/LF that would add a header)

@@ -6,6 +6,8 @@
 //! - `address`, `resolver`: internal addresses, refused on the address actually connected.
 //! - `secrets`: secret values by name; injection and scrubbing.
 //! - `budget`: per-vendor request budgets.
+//! - `request_rules`: the headers, bodies and auth schemes a planned request may have (the
+//!   executor's and `plugin::outbound`'s).
 //! - `executor`: performing planned requests with retries and backoff, bodies read up to a cap.
 
 pub mod address;
@@ -14,6 +16,7 @@ pub mod budget;
 pub mod executor;
 pub mod grant;
 pub mod host_rules;
+pub mod request_rules;
 pub mod resolver;
 pub mod secrets;
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
+use super::exposition::{counter_family, gauge_family, major, Labels};
 use super::label::LabelValue;
-use super::ledger::{counter_family, gauge_family, major, Labels, Snapshot};
+use super::scrape::Snapshot;
 use crate::state::breakdown::Dimension;
 
 fn event_labels(vendor: &str, account: &str, event_id: &str) -> Labels {

@@ -37,8 +37,9 @@ use std::collections::BTreeMap;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 
+use super::exposition::{counter_family, gauge_f64_family, gauge_family, major, Labels};
 use super::label::LabelValue;
-use super::ledger::{counter_family, gauge_f64_family, gauge_family, major, Labels, Snapshot};
+use super::scrape::Snapshot;
 use crate::http::executor::AttemptOutcome;
 use crate::state::breakdown::{Dimension, FeeType, NONE_VALUE};
 

@@ -10,8 +10,74 @@
 //! `x_total` in 0.0.4, 0.0.4 has no `# UNIT` line and no `# EOF`, and OpenMetrics' `unknown`
 //! is 0.0.4's `untyped`. Samples and label escaping are the same (see [`super::label`]). It does
 //! not own what the families are (see [`super::Metrics`]).
+//!
+//! Also the encoding helpers every collector of the ledger's families uses ([`Labels`],
+//! [`counter_family`], [`gauge_family`], [`gauge_f64_family`], [`major`]): the collectors
+//! (`ledger`, `breakdown`, `compat`) and the history (`history`, `import`) depend on this
+//! module, not on each other.
 
 use std::collections::HashSet;
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::label::LabelValue;
+
+/// A label set: names in the order they are printed, values escaped when printed.
+pub(super) type Labels = Vec<(&'static str, LabelValue)>;
+
+/// A counter family (the encoder appends `_total` to `name`).
+pub(super) fn counter_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (labels, v) in rows {
+        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A gauge family of whole numbers (printed without a fraction).
+pub(super) fn gauge_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, i64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for (labels, v) in rows {
+        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A gauge family of fractional values (timestamps in seconds). A series without labels is
+/// printed bare (`name 1.5`, not `name{} 1.5`), as the old exporter printed it.
+pub(super) fn gauge_f64_family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, ConstGauge::new(0f64).metric_type())?;
+    for (labels, v) in rows {
+        if labels.is_empty() {
+            ConstGauge::new(v).encode(fam)?;
+            return Ok(());
+        }
+        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// Minor units → major units of the row's currency (JPY has no minor digits, KWD three).
+pub(super) fn major(minor: i64, currency: &str) -> f64 {
+    boxoffice_records::currency::to_major(minor, currency)
+}
 
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

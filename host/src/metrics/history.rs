@@ -18,8 +18,8 @@ use anyhow::Context;
 use rusqlite::params;
 use thiserror::Error;
 
+use super::exposition::{major, Labels};
 use super::label::LabelValue;
-use super::ledger::{major, Labels};
 use crate::model::{Ticket, TicketStatus};
 use crate::state::StateStore;
 use crate::zone::Zone;

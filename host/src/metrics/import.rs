@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use super::history::{self, Grid, HistoryStats, Series};
 use super::label::LabelValue;
+use crate::retry::{classify, Backoff, Failure, Jitter, Next, Policy};
 use crate::state::StateStore;
 
 const IMPORT_PATH: &str = "/api/v1/import/prometheus";
@@ -248,6 +249,25 @@ pub struct ImportOptions {
     pub timeout: Duration,
 }
 
+impl ImportOptions {
+    /// The retry policy of every request: `attempts` in all, `backoff` doubled after each
+    /// failure, no jitter, no cap, no `Retry-After`; transport errors, 5xx and 429 retried
+    /// ([`classify::victoria_metrics`]).
+    pub fn retry_policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.attempts,
+            backoff: Backoff {
+                base: self.backoff,
+                factor: 2,
+                max: Duration::MAX,
+                jitter: Jitter::None,
+            },
+            max_retry_after: None,
+            retryable: classify::victoria_metrics,
+        }
+    }
+}
+
 impl Default for ImportOptions {
     fn default() -> Self {
         Self {
@@ -361,17 +381,18 @@ impl Importer {
         url: &Url,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, WriteError> {
-        let mut wait = self.opts.backoff;
-        let attempts = self.opts.attempts.max(1);
-        for attempt in 1..=attempts {
+        let policy = self.opts.retry_policy();
+        let attempts = policy.attempts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             self.stats.requests += 1;
-            let last = attempt == attempts;
             match make().send().await {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) => {
                     let status = r.status();
-                    let retry = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
-                    if !retry || last {
+                    let next = policy.after(attempt, Failure::Status(status.as_u16()), None);
+                    let Next::Retry(wait) = next else {
                         let body = r.text().await.unwrap_or_default();
                         let mut body: String = body.trim().chars().take(300).collect();
                         if body.is_empty() {
@@ -383,10 +404,15 @@ impl Importer {
                             status,
                             body,
                         });
-                    }
+                    };
+                    tracing::debug!(
+                        "{method} {url}: attempt {attempt} failed, retrying in {wait:?}"
+                    );
+                    tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
-                    if last {
+                    let next = policy.after(attempt, Failure::Transport, None);
+                    let Next::Retry(wait) = next else {
                         // Without the URL: reqwest's would carry the credentials.
                         let e = e.without_url();
                         let mut detail = e.to_string();
@@ -402,14 +428,14 @@ impl Importer {
                             attempts,
                             detail,
                         });
-                    }
+                    };
+                    tracing::debug!(
+                        "{method} {url}: attempt {attempt} failed, retrying in {wait:?}"
+                    );
+                    tokio::time::sleep(wait).await;
                 }
             }
-            tracing::debug!("{method} {url}: attempt {attempt} failed, retrying in {wait:?}");
-            tokio::time::sleep(wait).await;
-            wait *= 2;
         }
-        unreachable!("the last attempt returns")
     }
 
     async fn push(&mut self, s: Series) -> anyhow::Result<bool> {

@@ -2,7 +2,7 @@
 //!
 //! Two kinds of series. Business KPIs (sold, refunded, scanned, revenue, events, breakdowns,
 //! fees, tickets left, and the old Shotgun exporter's names) are computed from the SQLite ledger
-//! at scrape time by [`ledger::LedgerCollector`], so a restart changes nothing and a refund
+//! at scrape time by [`scrape::LedgerCollector`], so a restart changes nothing and a refund
 //! makes the net figures fall. Source health (requests, retries, rejections, traps, run
 //! outcomes) is counted in-process here. Every family is listed in `docs/metrics.md`.
 
@@ -14,6 +14,7 @@ pub mod history;
 pub mod import;
 pub mod label;
 pub mod ledger;
+pub mod scrape;
 pub mod server;
 
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ use prometheus_client::registry::{Registry, Unit};
 pub use label::LabelValue;
 
 use crate::state::StateStore;
-use crate::sync::RunSummary;
+use crate::sync::{RunObserver, RunSummary};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AccountLabels {
@@ -158,7 +159,7 @@ impl Metrics {
                 api.clone(),
             );
         }
-        registry.register_collector(Box::new(ledger::LedgerCollector::new(
+        registry.register_collector(Box::new(scrape::LedgerCollector::new(
             state,
             compat_shotgun,
         )));
@@ -317,5 +318,31 @@ impl crate::http::executor::RequestObserver for Metrics {
             })
             .inc();
         }
+    }
+}
+
+/// The run's figures, counted here (the sync room defines what it reports; see
+/// [`crate::sync::observer`]).
+impl RunObserver for Metrics {
+    fn http_request(&self, vendor: &str, account: &str, status: &str) {
+        Metrics::http_request(self, vendor, account, status)
+    }
+    fn http_retries(&self, vendor: &str, account: &str, n: u64) {
+        Metrics::http_retries(self, vendor, account, n)
+    }
+    fn record_rejected(&self, vendor: &str, account: &str, reason: &str) {
+        Metrics::record_rejected(self, vendor, account, reason)
+    }
+    fn request_refused(&self, vendor: &str, account: &str, reason: &str) {
+        Metrics::request_refused(self, vendor, account, reason)
+    }
+    fn plugin_trap(&self, vendor: &str, kind: &str) {
+        Metrics::plugin_trap(self, vendor, kind)
+    }
+    fn auxiliary_failed(&self, vendor: &str, account: &str, reason: &str) {
+        Metrics::auxiliary_failed(self, vendor, account, reason)
+    }
+    fn record_run(&self, vendor: &str, account: &str, summary: &RunSummary, finished_ms: i64) {
+        Metrics::record_run(self, vendor, account, summary, finished_ms)
     }
 }

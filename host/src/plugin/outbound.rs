@@ -19,22 +19,12 @@ use percent_encoding::percent_decode_str;
 use reqwest::Url;
 
 use super::firewall::{screen_text, FieldKind, RejectReason};
+// The wire rules are the executor's too (it re-checks them where a request is sent): they live
+// in `http`, which does not import this room.
+pub use crate::http::request_rules::{
+    check_body, is_http_token, ALLOWED_HEADERS, MAX_GET_BODY_BYTES,
+};
 use crate::model::{PlannedRequest, RequestAuth};
-
-/// Request headers a connector may set (lower case). Everything else a client needs (`Host`,
-/// `User-Agent`, `Authorization`, `Accept-Encoding`, framing) the host sets itself.
-pub const ALLOWED_HEADERS: &[&str] = &[
-    "accept",
-    "accept-language",
-    "cache-control",
-    "content-type",
-    "if-modified-since",
-    "if-none-match",
-];
-
-/// Largest GET body: QTickets' API reads its filters from a JSON body on GET (its query string
-/// is ignored, `POST` creates data); its bodies are ~200 bytes. Anything bigger is a channel.
-pub const MAX_GET_BODY_BYTES: usize = 4096;
 
 /// Why a planned request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,15 +88,6 @@ fn nameable(name: &str) -> Option<String> {
             .all(|b| b.is_ascii_graphic() && b != b'`' && b != b'\\')
         && screen_text(name, FieldKind::Opaque).is_none();
     ok.then(|| name.to_string())
-}
-
-/// Whether `s` is an RFC 9110 `token` (section 5.6.2): one or more of letters, digits and
-/// ``!#$%&'*+-.^_`|~``. An `Authorization` scheme must be one; anything else (a space, CR, LF,
-/// a colon) could split or forge the header.
-pub fn is_http_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Checks every request; the first refusal fails them all (the run stops there).
@@ -210,27 +191,6 @@ impl Checker {
 
 fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
-}
-
-/// Whether a request with this method may carry `body`: never on HEAD; on GET only a JSON
-/// document of at most [`MAX_GET_BODY_BYTES`] sent as `application/json` (QTickets' filters).
-/// Other methods are refused by the executor anyway.
-pub fn check_body(method: &str, headers: &[(String, String)], body: &[u8]) -> bool {
-    match method.to_ascii_uppercase().as_str() {
-        "HEAD" => false,
-        "GET" => {
-            let json_type = headers.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("content-type")
-                    && v.trim()
-                        .to_ascii_lowercase()
-                        .starts_with("application/json")
-            });
-            json_type
-                && body.len() <= MAX_GET_BODY_BYTES
-                && serde_json::from_slice::<serde_json::Value>(body).is_ok()
-        }
-        _ => true,
-    }
 }
 
 #[cfg(test)]

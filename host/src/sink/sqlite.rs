@@ -9,8 +9,8 @@ use anyhow::Context;
 use rusqlite::{params, Connection};
 
 use super::{RunRecord, Sink, SinkFuture};
+use crate::migrate::{self, Migration};
 use crate::model::Record;
-use crate::state::migrate::{self, Migration};
 use crate::zone::AccountZones;
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -41,7 +41,7 @@ impl SqliteWarehouse {
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("opening SQLite warehouse {}", path.display()))?;
-        crate::state::tune(&conn)?;
+        crate::sqlite_file::tune(&conn)?;
         migrate::apply(&mut conn, MIGRATIONS)
             .with_context(|| format!("migrating SQLite warehouse {}", path.display()))?;
         Ok(Self {
@@ -212,9 +212,9 @@ impl Sink for SqliteWarehouse {
         records: &'a [Record],
     ) -> SinkFuture<'a> {
         Box::pin(async move {
-            crate::sync::blocking_io(|| {
+            crate::blocking::blocking_io(|| {
                 self.write_sync(vendor, account, records)
-                    .map_err(|e| crate::state::storage_error(&self.path, e))
+                    .map_err(|e| crate::sqlite_file::storage_error(&self.path, e))
             })
         })
     }

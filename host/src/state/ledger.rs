@@ -208,7 +208,7 @@ impl StateStore {
         now_ms: i64,
     ) -> anyhow::Result<PageCommit> {
         self.commit_page_tx(vendor, account, records, cursor, now_ms)
-            .map_err(|e| super::storage_error(self.path(), e))
+            .map_err(|e| crate::sqlite_file::storage_error(self.path(), e))
     }
 
     fn commit_page_tx(

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::http::{EgressGrant, HttpExecutor, RequestBudget, RequestScope, Secrets};
-use crate::metrics::Metrics;
 use crate::model::{PlannedRequest, RunContext};
 use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, RecordFirewall};
 use crate::sink::{RunRecord, Sink};
 use crate::state::{RunOutcome, RunStatus, StateStore};
 
 use super::degraded::{auxiliary_kind, Degradations, DegradedReason};
+use super::RunObserver;
 
 /// An account of one vendor, as configured by the operator.
 #[derive(Clone)]
@@ -40,7 +40,7 @@ pub struct SyncDeps {
     pub sink: Arc<dyn Sink>,
     pub http: HttpExecutor,
     pub pseudonym_key: [u8; 32],
-    pub metrics: Arc<Metrics>,
+    pub metrics: Arc<dyn RunObserver>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::retry::{classify, Backoff, Failure, GiveUp, Jitter, Next, Policy};
+
 pub use super::writer::ClickhouseEncoding;
 
 /// The default of one request's time limit ([`ClickhouseConfig::timeout`], `[clickhouse]
@@ -79,6 +81,7 @@ pub struct ClickhouseClient {
     /// Attempts per request for transport errors and 502/503/504 (inserts are idempotent:
     /// every table collapses identical keys).
     pub attempts: u32,
+    /// Wait before the second attempt; ×4 for each further one (see [`Self::retry_policy`]).
     pub base_delay: Duration,
 }
 
@@ -103,6 +106,23 @@ impl ClickhouseClient {
 
     pub fn config(&self) -> &ClickhouseConfig {
         &self.config
+    }
+
+    /// The retry policy of every request (statements, JSONEachRow and RowBinary inserts):
+    /// `attempts` in all, `base_delay` ×4 after each failure, no jitter, no `Retry-After`;
+    /// transport errors and a gateway's 502/503/504 retried ([`classify::clickhouse`]).
+    pub fn retry_policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.attempts,
+            backoff: Backoff {
+                base: self.base_delay,
+                factor: 4,
+                max: Duration::MAX,
+                jitter: Jitter::None,
+            },
+            max_retry_after: None,
+            retryable: classify::clickhouse,
+        }
     }
 
     /// Runs a statement in the configured database and returns the response body.
@@ -140,11 +160,10 @@ impl ClickhouseClient {
         what: &str,
     ) -> Result<String, ClickhouseError> {
         let origin = self.config.url.trim_end_matches('/').to_string();
-        let mut last = String::new();
-        for attempt in 1..=self.attempts.max(1) {
-            if attempt > 1 {
-                tokio::time::sleep(self.base_delay * 4u32.pow(attempt - 2)).await;
-            }
+        let policy = self.retry_policy();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let mut req = self
                 .http
                 .post(&origin)
@@ -153,28 +172,35 @@ impl ClickhouseClient {
             if let Some(db) = database {
                 req = req.query(&[("database", db)]);
             }
-            match req.send().await {
-                Err(e) => last = transport_reason(&e.without_url(), self.config.timeout),
+            let (failure, last, text) = match req.send().await {
+                Err(e) => (
+                    Failure::Transport,
+                    transport_reason(&e.without_url(), self.config.timeout),
+                    String::new(),
+                ),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let text = match resp.text().await {
-                        Ok(text) => text,
+                    match resp.text().await {
+                        Ok(text) if (200..300).contains(&status) => return Ok(text),
+                        Ok(text) => (Failure::Status(status), format!("HTTP {status}"), text),
                         // The status came, the body did not: a cut or a stall mid-answer.
-                        Err(e) => {
-                            last = format!(
+                        Err(e) => (
+                            Failure::Transport,
+                            format!(
                                 "HTTP {status}, then {}",
                                 transport_reason(&e.without_url(), self.config.timeout)
-                            );
-                            continue;
-                        }
+                            ),
+                            String::new(),
+                        ),
+                    }
+                }
+            };
+            match policy.after(attempt, failure, None) {
+                Next::Retry(delay) => tokio::time::sleep(delay).await,
+                Next::GiveUp(GiveUp::NotRetryable) => {
+                    let Failure::Status(status) = failure else {
+                        unreachable!("transport failures are retryable")
                     };
-                    if (200..300).contains(&status) {
-                        return Ok(text);
-                    }
-                    if matches!(status, 502..=504) {
-                        last = format!("HTTP {status}");
-                        continue;
-                    }
                     return Err(ClickhouseError::Refused {
                         origin,
                         what: what.to_string(),
@@ -182,13 +208,15 @@ impl ClickhouseClient {
                         message: first_line(&text),
                     });
                 }
+                Next::GiveUp(_) => {
+                    return Err(ClickhouseError::Unreachable {
+                        origin,
+                        attempts: policy.attempts(),
+                        reason: last,
+                    })
+                }
             }
         }
-        Err(ClickhouseError::Unreachable {
-            origin,
-            attempts: self.attempts.max(1),
-            reason: last,
-        })
     }
 }
 

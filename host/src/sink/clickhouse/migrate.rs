@@ -14,7 +14,7 @@
 use thiserror::Error;
 
 use super::client::{ClickhouseClient, ClickhouseError};
-use crate::state::migrate::{checksum, Migration};
+use crate::migrate::{checksum, Migration};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {

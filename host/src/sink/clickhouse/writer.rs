@@ -14,14 +14,13 @@
 //! report the HTTP status of a refusal, only ClickHouse's message (`Code: N. DB::Exception…`,
 //! which names the error).
 
-use std::time::Duration;
-
 use clickhouse::{Compression, Row, RowWrite};
 
 use super::client::{
     first_line, timeout_reason, transport_reason, ClickhouseClient, ClickhouseError,
 };
 use super::version;
+use crate::retry::{Failure, Next};
 
 /// How typed rows travel to ClickHouse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,23 +139,28 @@ impl RowWriter {
         table: &str,
         rows: &[R::Value<'_>],
     ) -> Result<(), ClickhouseError> {
-        let attempts = self.http.attempts.max(1);
-        let mut last = String::new();
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                tokio::time::sleep(retry_delay(self.http.base_delay, attempt)).await;
-            }
-            match self.try_insert::<R>(table, rows).await {
+        // The client's policy: the crate's errors carry no status, so a transient one counts
+        // as a transport failure and any other is final before the policy is asked.
+        let policy = self.http.retry_policy();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = match self.try_insert::<R>(table, rows).await {
                 Ok(()) => return Ok(()),
-                Err(e) if transient(&e) => last = self.scrub(&self.reason(&e)),
+                Err(e) if transient(&e) => self.scrub(&self.reason(&e)),
                 Err(e) => return Err(self.rejected(table, rows.len(), e.to_string())),
+            };
+            match policy.after(attempt, Failure::Transport, None) {
+                Next::Retry(delay) => tokio::time::sleep(delay).await,
+                Next::GiveUp(_) => {
+                    return Err(ClickhouseError::Unreachable {
+                        origin: self.origin(),
+                        attempts: policy.attempts(),
+                        reason: last,
+                    })
+                }
             }
         }
-        Err(ClickhouseError::Unreachable {
-            origin: self.origin(),
-            attempts,
-            reason: last,
-        })
     }
 
     async fn try_insert<R: Row + RowWrite>(
@@ -222,11 +226,6 @@ fn transient(e: &clickhouse::error::Error) -> bool {
         Error::BadResponse(text) => !text.contains("DB::Exception") && !text.contains("Code:"),
         _ => false,
     }
-}
-
-/// Delay before attempt `n` (2, 3, …): the client's base, ×4 each time.
-pub fn retry_delay(base: Duration, attempt: u32) -> Duration {
-    base * 4u32.pow(attempt.saturating_sub(2))
 }
 
 #[cfg(test)]

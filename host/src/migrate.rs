@@ -1,4 +1,7 @@
 //! Numbered SQL migrations for SQLite databases, applied in order and recorded with checksums.
+//! The runner of the state database (`state`) and the SQLite warehouse (`sink::sqlite`); the
+//! ClickHouse runner (`sink::clickhouse::migrate`) shares its [`Migration`] and [`checksum`].
+//! At the crate root so that `sink` does not import the state room.
 //!
 //! An applied migration whose file changed since is refused: silently re-running or skipping an
 //! edited schema step is how warehouses drift.
