@@ -16,18 +16,7 @@ pub fn local_date(ms: i64, offset_min: i32) -> String {
 
 /// Days since 1970-01-01 of a valid civil date, or `None` (month 13, February 30, …).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
-    if !(1..=12).contains(&m) || d == 0 || d > 31 {
-        return None;
-    }
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    // Reject days that roll over into the next month.
-    (civil_from_days(days) == (y, m, d)).then_some(days)
+    boxoffice_civil::days_from_valid_civil(y, m, d)
 }
 
 /// A command-line date `YYYY-MM-DD` → days since 1970-01-01 (the caller applies the zone).
@@ -43,18 +32,9 @@ pub fn parse_day(s: &str) -> Result<i64, String> {
     days_from_civil(y, m, d).ok_or_else(bad)
 }
 
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + (m <= 2) as i64, m, d)
-}
+/// Proleptic Gregorian date of a day count since 1970-01-01 (the workspace's one
+/// implementation, `civil/`).
+pub use boxoffice_civil::civil_from_days;
 
 #[cfg(test)]
 mod tests {

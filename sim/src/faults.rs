@@ -453,10 +453,10 @@ pub fn shift_time(s: &str, skew_ms: i64) -> Option<String> {
     let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
     let (h, mi, se) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    let days = days_from_civil(y, mo, d);
+    let days = boxoffice_civil::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
     let secs = ((days * 24 + h) * 60 + mi) * 60 + se + skew_ms / 1000;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = boxoffice_civil::civil_from_days(days);
     Some(format!(
         "{y:04}-{m:02}-{d:02}{}{:02}:{:02}:{:02}{}",
         &s[10..11],
@@ -465,35 +465,6 @@ pub fn shift_time(s: &str, skew_ms: i64) -> Option<String> {
         rem % 60,
         &s[19..]
     ))
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use boxoffice_civil::{civil_from_days, days_from_civil};
 use serde::Serialize;
 
 use super::model::{SimTicket, GEOS, PAYMENTS, UTMS};
@@ -65,7 +66,7 @@ impl Text {
     /// `YYYY-MM-DD<sep>HH:MM:SS.mmm`
     fn date_time(&mut self, ms: i64, sep: &str) -> &mut Self {
         let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) as u64);
-        let (y, m, d) = civil(days);
+        let (y, m, d) = civil_from_days(days);
         self.num(y as u64, 4)
             .push("-")
             .num(m as u64, 2)
@@ -99,19 +100,6 @@ impl Serialize for Text {
     }
 }
 
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Parses the simulator's own ISO form (and plain `YYYY-MM-DDTHH:MM:SS[.mmm]Z`).
 fn parse_iso(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -126,11 +114,7 @@ fn parse_iso(s: &str) -> Option<i64> {
     } else {
         0
     };
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = if yy >= 0 { yy } else { yy - 399 } / 400;
-    let yoe = yy - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let days = days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
     Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms)
 }
 
@@ -747,7 +731,7 @@ mod text_tests {
             4_102_444_799_999,
         ] {
             let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-            let (y, m, d) = civil(days);
+            let (y, m, d) = civil_from_days(days);
             let want = format!(
                 "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
                 rem / 3_600_000,
