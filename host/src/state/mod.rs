@@ -1,7 +1,8 @@
 //! The state room: the SQLite database that is always present.
 //!
 //! Owns: cursors, job runs, and the ticket ledger (current state per ticket, no personal data:
-//! the source of truth for metrics), plus merged events and the latest inventory per show.
+//! the source of truth for metrics), plus merged events and the latest inventory per show,
+//! and the keys of stored webhook deliveries (`webhook`).
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
 //! acknowledged the page. It does not own the warehouse (see `sink`).
 
@@ -10,6 +11,7 @@ mod group;
 pub mod ledger;
 pub mod migrate;
 mod run_status;
+pub mod webhook;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -20,13 +22,21 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use ledger::{EventRow, KpiRow, RunHealth};
 use migrate::Migration;
 pub use run_status::RunStatus;
+pub use webhook::WebhookCommit;
 
 /// Migrations of the state database, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "state",
-    sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "state",
+        sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "webhook_deliveries",
+        sql: include_str!("../../../migrations/sqlite/0007_webhook_deliveries.sql"),
+    },
+];
 
 pub struct StateStore {
     conn: Mutex<Connection>,

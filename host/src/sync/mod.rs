@@ -1,7 +1,8 @@
 //! The sync room: one run of one account — plan → fetch → transform → screen → write → commit.
 //!
 //! Owns the order of those steps and the run's bookkeeping (job run row, counts, status), and
-//! which failures only degrade a run (`degraded`: auxiliary requests). It
+//! which failures only degrade a run (`degraded`: auxiliary requests), and what a verified
+//! webhook delivery becomes (`webhook`: the same request step, sink and ledger). It
 //! does not own how requests are made (`http`), what plugins may emit (`plugin::firewall`),
 //! where records go (`sink`) or how the ledger is stored (`state`).
 
@@ -9,9 +10,11 @@ pub mod degraded;
 pub mod run;
 
 pub mod probe;
+pub mod webhook;
 
 pub use probe::probe_account;
 pub use run::{sync_account, Account, ProgressHook, RunKind, RunOptions, RunSummary, SyncDeps};
+pub use webhook::WebhookIngest;
 
 /// Runs blocking work (SQLite) from async code without stalling the runtime's other tasks: on
 /// a multi-threaded runtime the worker hands its queue to another thread for the duration
