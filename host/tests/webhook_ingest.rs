@@ -142,19 +142,30 @@ async fn synced_rows(s: &Setup, order: u64) -> Vec<String> {
 #[tokio::test]
 async fn a_delivery_is_stored_and_its_ledger_is_the_sim_s_order() {
     let s = setup().await;
-    assert_eq!(s.ingest.accounts().collect::<Vec<_>>(), [("qtickets", "main")]);
+    assert_eq!(
+        s.ingest.accounts().collect::<Vec<_>>(),
+        [("qtickets", "main")]
+    );
     let body = order_body(&s, ORDER).await;
     let before = re_reads(&s.sim);
     let out = s.ingest.deliver(delivery("payed", body)).await.unwrap();
     let DeliveryOutcome::Stored { records } = out else {
         panic!("not stored: {out:?}");
     };
-    assert_eq!(re_reads(&s.sim), before + 1, "one follow-up GET /orders/{{id}}");
+    assert_eq!(
+        re_reads(&s.sim),
+        before + 1,
+        "one follow-up GET /orders/{{id}}"
+    );
     let rows = ledger(&s.p, ORDER);
     assert!(!rows.is_empty());
     // The body's tickets and the re-read's are the same tickets: twice as many records.
     assert_eq!(records, 2 * rows.len() as u64);
-    assert_eq!(rows, synced_rows(&s, ORDER).await, "the ledger is not the sim's order");
+    assert_eq!(
+        rows,
+        synced_rows(&s, ORDER).await,
+        "the ledger is not the sim's order"
+    );
     assert_eq!(warehouse(&s.p, ORDER).len(), rows.len());
     assert_eq!(keys(&s.p), 1);
     // Nothing else was touched: no other order, no cursor.
@@ -167,8 +178,15 @@ async fn the_same_delivery_again_is_a_duplicate_and_changes_nothing() {
     let s = setup().await;
     let body = order_body(&s, ORDER).await;
     let first = s.ingest.deliver(delivery("payed", body.clone())).await;
-    assert!(matches!(first, Ok(DeliveryOutcome::Stored { .. })), "{first:?}");
-    let (rows, wh, reads) = (ledger(&s.p, ORDER), warehouse(&s.p, ORDER), re_reads(&s.sim));
+    assert!(
+        matches!(first, Ok(DeliveryOutcome::Stored { .. })),
+        "{first:?}"
+    );
+    let (rows, wh, reads) = (
+        ledger(&s.p, ORDER),
+        warehouse(&s.p, ORDER),
+        re_reads(&s.sim),
+    );
     let again = s.ingest.deliver(delivery("payed", body.clone())).await;
     assert!(matches!(again, Ok(DeliveryOutcome::Duplicate)), "{again:?}");
     assert_eq!(re_reads(&s.sim), reads, "a duplicate fetches nothing");
@@ -177,7 +195,10 @@ async fn the_same_delivery_again_is_a_duplicate_and_changes_nothing() {
     assert_eq!(keys(&s.p), 1);
     // Another event type for the same order state is another delivery.
     let other = s.ingest.deliver(delivery("updated", body)).await;
-    assert!(matches!(other, Ok(DeliveryOutcome::Stored { .. })), "{other:?}");
+    assert!(
+        matches!(other, Ok(DeliveryOutcome::Stored { .. })),
+        "{other:?}"
+    );
     assert_eq!(keys(&s.p), 2);
 }
 
@@ -195,7 +216,10 @@ async fn a_body_that_does_not_parse_is_rejected_and_stores_nothing() {
     let DeliveryError::Rejected(msg) = &err else {
         panic!("not rejected: {err:?}");
     };
-    assert!(msg.contains("not an order") && msg.contains("webhook"), "{msg}");
+    assert!(
+        msg.contains("not an order") && msg.contains("webhook"),
+        "{msg}"
+    );
     // An unknown event type names the header.
     let err = s
         .ingest
@@ -227,7 +251,10 @@ async fn a_crash_between_write_and_commit_leaves_the_key_unrecorded_and_a_redeli
     assert!(ledger(&s.p, ORDER).is_empty());
     assert_eq!(keys(&s.p), 0);
     let again = s.ingest.deliver(delivery("payed", body)).await;
-    assert!(matches!(again, Ok(DeliveryOutcome::Stored { .. })), "{again:?}");
+    assert!(
+        matches!(again, Ok(DeliveryOutcome::Stored { .. })),
+        "{again:?}"
+    );
     assert_eq!(keys(&s.p), 1);
     let rows = ledger(&s.p, ORDER);
     assert_eq!(rows, synced_rows(&s, ORDER).await);

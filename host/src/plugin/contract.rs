@@ -58,11 +58,7 @@ const MANIFEST_V0_4: &[&str] = &[
 const WEBHOOK_DELIVERY: &[&str] = &["headers", "body", "received-ms"];
 
 /// 0.2's and 0.3's entry points.
-const EXPORTS: [ExportShape; 3] = [
-    MANIFEST_EXPORT,
-    BEGIN_EXPORT,
-    HANDLE_EXPORT,
-];
+const EXPORTS: [ExportShape; 3] = [MANIFEST_EXPORT, BEGIN_EXPORT, HANDLE_EXPORT];
 
 /// 0.4's: the manifest with `webhook`, and the `webhook` entry point (required: a connector
 /// that takes no webhooks declares `webhook: none` and returns an error from it).

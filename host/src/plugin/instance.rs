@@ -218,8 +218,7 @@ impl PluginInstance {
             return Err(refuse("the webhook outcome's key is empty".into()));
         }
         // The key is stored by the host: it may carry no personal data, like a cursor.
-        if let Some(reason) =
-            super::firewall::screen_text(&key, super::firewall::FieldKind::Opaque)
+        if let Some(reason) = super::firewall::screen_text(&key, super::firewall::FieldKind::Opaque)
         {
             return Err(refuse(format!(
                 "the webhook outcome's key holds personal data ({})",

@@ -72,13 +72,19 @@ mod tests {
     fn a_key_is_recorded_once_and_only_with_its_commit() {
         let dir = tempfile::tempdir().unwrap();
         let state = StateStore::open(&dir.path().join("state.db")).unwrap();
-        assert!(!state.webhook_stored("qtickets", "main", "1:payed:5").unwrap());
+        assert!(!state
+            .webhook_stored("qtickets", "main", "1:payed:5")
+            .unwrap());
         let first = state
             .commit_webhook("qtickets", "main", "1:payed:5", &[], 10)
             .unwrap();
         assert!(matches!(first, WebhookCommit::Stored(_)), "{first:?}");
-        assert!(state.webhook_stored("qtickets", "main", "1:payed:5").unwrap());
-        assert!(!state.webhook_stored("qtickets", "other", "1:payed:5").unwrap());
+        assert!(state
+            .webhook_stored("qtickets", "main", "1:payed:5")
+            .unwrap());
+        assert!(!state
+            .webhook_stored("qtickets", "other", "1:payed:5")
+            .unwrap());
         let again = state
             .commit_webhook("qtickets", "main", "1:payed:5", &[], 11)
             .unwrap();

@@ -815,7 +815,8 @@ impl RequestStep<'_> {
         let vendor = account.vendor_id();
         let firewall = self.firewall;
         let traps = |e: &PluginError| count_plugin_error(deps, account, e);
-        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         crate::crash_point::reached(crate::crash_point::CrashPhase::Fetch);
         let fetched = deps.http.execute(req, self.scope).await;
         let aux = auxiliary_kind(&req.id);

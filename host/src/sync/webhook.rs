@@ -103,7 +103,13 @@ impl WebhookIngest {
         };
         let outcome = inst.webhook(&ctx, &model_delivery).await;
         for log in inst.take_logs() {
-            tracing::debug!(vendor, account = name, level = log.level, "plugin: {}", log.message);
+            tracing::debug!(
+                vendor,
+                account = name,
+                level = log.level,
+                "plugin: {}",
+                log.message
+            );
         }
         let outcome = outcome.map_err(|e| {
             count_plugin_error(deps, account, &e);
@@ -113,7 +119,12 @@ impl WebhookIngest {
         let stored = super::blocking_io(|| deps.state.webhook_stored(vendor, name, &key))
             .map_err(|e| unavailable("reading the delivery keys", &format!("{e:#}")))?;
         if stored {
-            tracing::debug!(vendor, account = name, key, "webhook delivery is a duplicate");
+            tracing::debug!(
+                vendor,
+                account = name,
+                key,
+                "webhook delivery is a duplicate"
+            );
             return Ok(DeliveryOutcome::Duplicate);
         }
         let firewall = RecordFirewall::new();
@@ -156,7 +167,10 @@ impl WebhookIngest {
                     ));
                 }
                 if pages >= caps.max_pages {
-                    return Err(over_run_cap(vendor, format!("{} pages per run", caps.max_pages)));
+                    return Err(over_run_cap(
+                        vendor,
+                        format!("{} pages per run", caps.max_pages),
+                    ));
                 }
                 let Some(page) = step
                     .fetch_and_transform(&mut inst, &ctx, &req, pages + 1, &mut summary)
@@ -186,10 +200,12 @@ impl WebhookIngest {
                 )))
             }
         }
-        deps.sink
-            .write(vendor, name, &records)
-            .await
-            .map_err(|e| unavailable(&format!("{} sink refused the delivery", deps.sink.name()), &e))?;
+        deps.sink.write(vendor, name, &records).await.map_err(|e| {
+            unavailable(
+                &format!("{} sink refused the delivery", deps.sink.name()),
+                &e,
+            )
+        })?;
         crate::crash_point::reached(crate::crash_point::CrashPhase::Acked);
         if self.crash_after_write.swap(false, Ordering::SeqCst) {
             return Err(DeliveryError::Unavailable(format!(

@@ -31,7 +31,9 @@ pub const ORDER_PREFIX: &str = "webhook:order:";
 pub const EVENT_TYPE_HEADER: &str = "x-event-type";
 
 /// The event types QTickets sends.
-pub const EVENT_TYPES: [&str; 6] = ["created", "updated", "payed", "deleted", "refunded", "checked"];
+pub const EVENT_TYPES: [&str; 6] = [
+    "created", "updated", "payed", "deleted", "refunded", "checked",
+];
 
 /// The extras a delivery carries beside the bare order (each may be `[]`, `{}` or null).
 #[derive(Deserialize, Default)]
@@ -84,9 +86,7 @@ pub fn webhook(
     let event = delivery_header(delivery, EVENT_TYPE_HEADER)
         .map(str::trim)
         .ok_or_else(|| {
-            PluginError::BadResponse(format!(
-                "webhook delivery: no `{EVENT_TYPE_HEADER}` header"
-            ))
+            PluginError::BadResponse(format!("webhook delivery: no `{EVENT_TYPE_HEADER}` header"))
         })?;
     let Some(event) = EVENT_TYPES.iter().copied().find(|t| *t == event) else {
         let shown: String = event.chars().take(40).collect();
@@ -113,8 +113,20 @@ pub fn webhook(
         .chain(extras.checked_basket.iter().filter_map(|l| l.get()))
         .chain(extras.unchecked_basket.iter().filter_map(|l| l.get()))
         .collect();
-    let updated = |b: &WireBasket| opt_ms(&req, ("basket", b.id), "updated_at", b.updated_at.as_deref());
-    let mut newest = req_ms(&req, ("order", id), "updated_at", order.updated_at.as_deref())?;
+    let updated = |b: &WireBasket| {
+        opt_ms(
+            &req,
+            ("basket", b.id),
+            "updated_at",
+            b.updated_at.as_deref(),
+        )
+    };
+    let mut newest = req_ms(
+        &req,
+        ("order", id),
+        "updated_at",
+        order.updated_at.as_deref(),
+    )?;
     // The order's baskets, each replaced by a newer copy from the extras; extras it lacks added.
     let mut baskets: Vec<&WireBasket> = Vec::with_capacity(own.len() + extra.len());
     for b in own {
@@ -162,7 +174,10 @@ pub fn handle_order(
         .map_err(|e| bad(req, format!("unexpected order body: {e}")))?;
     let o = &one.data;
     if o.id != asked {
-        return Err(bad(req, format!("asked for order {asked}, answered order {}", o.id)));
+        return Err(bad(
+            req,
+            format!("asked for order {asked}, answered order {}", o.id),
+        ));
     }
     let baskets = o
         .baskets
@@ -259,18 +274,35 @@ mod tests {
     }
 
     fn occurrences(hay: &[u8], needle: &str) -> usize {
-        hay.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
+        hay.windows(needle.len())
+            .filter(|w| *w == needle.as_bytes())
+            .count()
     }
 
     fn assert_no_pii(blob: &[u8]) {
-        for canary in [EMAIL, PHONE, "CANARY", "Canary", "canary", "SECRET", "123456789012", "******"] {
-            assert_eq!(occurrences(blob, canary), 0, "{canary} crossed into the records");
+        for canary in [
+            EMAIL,
+            PHONE,
+            "CANARY",
+            "Canary",
+            "canary",
+            "SECRET",
+            "123456789012",
+            "******",
+        ] {
+            assert_eq!(
+                occurrences(blob, canary),
+                0,
+                "{canary} crossed into the records"
+            );
         }
     }
 
     #[test]
     fn the_manifest_declares_the_x_signature_hmac_sha1() {
-        let w = Qtickets::manifest().webhook.expect("qtickets takes webhooks");
+        let w = Qtickets::manifest()
+            .webhook
+            .expect("qtickets takes webhooks");
         assert!(matches!(w.signature, WebhookSignature::HmacSha1Hex(h) if h == "x-signature"));
     }
 
@@ -281,15 +313,23 @@ mod tests {
         assert_eq!(out.key, "2000101:payed:1762167960000");
         let t = tickets(&out.page);
         assert_eq!(t.len(), 2);
-        assert!(t.iter().all(|t| t.status == TicketStatus::Valid && t.order_id == "2000101"));
+        assert!(t
+            .iter()
+            .all(|t| t.status == TicketStatus::Valid && t.order_id == "2000101"));
         assert_eq!(t[0].price_minor, 150_000);
-        assert_eq!(t[0].buyer.as_ref().map(|b| (&*b.kind, &*b.value)), Some(("client", "555")));
+        assert_eq!(
+            t[0].buyer.as_ref().map(|b| (&*b.kind, &*b.value)),
+            Some(("client", "555"))
+        );
         assert_no_pii(out.page.records.blob());
         assert_eq!(out.page.cursor, None);
         assert_eq!(out.page.next.len(), 1);
         let r = &out.page.next[0];
         assert_eq!(r.id, "webhook:order:2000101");
-        assert_eq!((r.method.as_str(), r.url.as_str()), ("GET", &*format!("{BASE}/orders/2000101")));
+        assert_eq!(
+            (r.method.as_str(), r.url.as_str()),
+            ("GET", &*format!("{BASE}/orders/2000101"))
+        );
         assert!(matches!(&r.auth, Auth::BearerHeader(s) if s == "token"));
     }
 
@@ -305,7 +345,11 @@ mod tests {
         let scanned = t.iter().find(|t| t.ticket_id == "9002").unwrap();
         assert_eq!(scanned.scanned_at_ms, Some(1_762_182_000_000));
         assert_eq!(scanned.updated_at_ms, 1_762_182_000_000);
-        assert_eq!(t.len(), 2, "the newer copy replaces the basket, it is not added");
+        assert_eq!(
+            t.len(),
+            2,
+            "the newer copy replaces the basket, it is not added"
+        );
         // The same order updated again later is another key; the same delivery is the same key.
         let again = run(&delivery("checked", &body)).unwrap();
         assert_eq!(again.key, out.key);
@@ -339,12 +383,18 @@ mod tests {
         };
         assert!(msg(run(&no_type)).contains("no `x-event-type`"));
         let m = msg(run(&delivery("exploded", &body)));
-        assert!(m.contains("`exploded`") && m.contains("created|updated"), "{m}");
+        assert!(
+            m.contains("`exploded`") && m.contains("created|updated"),
+            "{m}"
+        );
         let m = msg(run(&WebhookDelivery {
             body: b"not json".to_vec(),
             ..delivery("payed", &body)
         }));
-        assert!(m.contains("webhook delivery") && m.contains("not an order"), "{m}");
+        assert!(
+            m.contains("webhook delivery") && m.contains("not an order"),
+            "{m}"
+        );
         let mut no_currency = body.clone();
         no_currency.as_object_mut().unwrap().remove("currency_id");
         let m = msg(run(&delivery("payed", &no_currency)));
@@ -371,6 +421,9 @@ mod tests {
         let mut wrong = req.clone();
         wrong.id = "webhook:order:1".into();
         let err = Qtickets::handle(&mut FakeHost::default(), &ctx(), &wrong, &resp).unwrap_err();
-        assert!(matches!(&err, PluginError::BadResponse(m) if m.contains("asked for order 1")), "{err:?}");
+        assert!(
+            matches!(&err, PluginError::BadResponse(m) if m.contains("asked for order 1")),
+            "{err:?}"
+        );
     }
 }

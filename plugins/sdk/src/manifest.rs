@@ -338,7 +338,10 @@ mod tests {
             .webhook(WebhookSignature::HmacSha256Hex("X-Sig".into()))
             .try_build()
             .unwrap_err();
-        assert!(upper.contains("`X-Sig`") && upper.contains("lower-case"), "{upper}");
+        assert!(
+            upper.contains("`X-Sig`") && upper.contains("lower-case"),
+            "{upper}"
+        );
         let empty = Manifest::builder("demo", "Demo")
             .version("1.0.0")
             .webhook(WebhookSignature::HmacSha1Hex(" ".into()))

@@ -417,7 +417,10 @@ impl Guest for Testbed {
         handle_with(&mut WasmHost, &ctx, &response)
     }
 
-    fn webhook(_ctx: RunContext, _delivery: WebhookDelivery) -> Result<WebhookOutcome, PluginError> {
+    fn webhook(
+        _ctx: RunContext,
+        _delivery: WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
         Err(PluginError::Fatal(
             boxoffice_plugin_sdk::connector::WEBHOOKS_NOT_SUPPORTED.into(),
         ))
