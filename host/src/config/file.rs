@@ -18,6 +18,7 @@
 //! user = "etl_writer"
 //! password = { file = "/etc/boxoffice/credentials/clickhouse_password" }
 //! database = "boxoffice"
+//! timeout_secs = 60                # one request's time limit
 //!
 //! [[account]]
 //! vendor = "shotgun"
@@ -70,6 +71,8 @@ pub struct ClickhouseSection {
     pub user: Option<String>,
     pub password: Option<SecretRef>,
     pub database: Option<String>,
+    /// One request's time limit in seconds (`CLICKHOUSE_TIMEOUT_SECS`; default 60).
+    pub timeout_secs: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +195,10 @@ impl ConfigFile {
             put("CLICKHOUSE_PORT", ch.port.map(|p| p.to_string()));
             put("CLICKHOUSE_USER", ch.user.clone());
             put("CLICKHOUSE_DATABASE", ch.database.clone());
+            put(
+                "CLICKHOUSE_TIMEOUT_SECS",
+                ch.timeout_secs.map(|t| t.to_string()),
+            );
             if let Some(p) = &ch.password {
                 put(
                     "CLICKHOUSE_PASSWORD",
