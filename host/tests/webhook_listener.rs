@@ -224,15 +224,22 @@ async fn post(addr: SocketAddr, path: &str, headers: &[(&str, String)], body: &[
     read_reply(&mut s).await
 }
 
-fn signed(body: &[u8]) -> Vec<(&'static str, String)> {
+/// Request headers: name, value.
+type Headers = Vec<(&'static str, String)>;
+
+fn signed(body: &[u8]) -> Headers {
     vec![
-        ("X-Signature", sign(&qtickets_sig(), SECRET.as_bytes(), body)),
+        (
+            "X-Signature",
+            sign(&qtickets_sig(), SECRET.as_bytes(), body),
+        ),
         ("Content-Type", "application/json".into()),
         ("X-Event-Type", "order.paid".into()),
     ]
 }
 
-const BODY: &[u8] = br#"{"event":"order.paid","order":{"id":4242,"email":"canary.name@example.invalid"}}"#;
+const BODY: &[u8] =
+    br#"{"event":"order.paid","order":{"id":4242,"email":"canary.name@example.invalid"}}"#;
 
 // ---------------------------------------------------------------- tests
 
@@ -243,24 +250,45 @@ async fn a_valid_signature_reaches_the_handler_with_the_exact_raw_body() {
     let srv = start(ListenerConfig::default(), rec.clone(), counts.clone()).await;
     // Bytes a JSON parser would normalise: the handler must get them exactly as signed.
     let body: &[u8] = b"{ \"id\" : 1,\n  \"n\":\"\\u00e9\xc3\xa9\" }  ";
-    let r = post(srv.local_addr(), "/webhooks/qtickets/main", &signed(body), body).await;
+    let r = post(
+        srv.local_addr(),
+        "/webhooks/qtickets/main",
+        &signed(body),
+        body,
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, "stored\n");
     // The per-type form QTickets uses (one URL per event type), upper-case hex.
     let mut h = signed(BODY);
     h[0].1 = h[0].1.to_ascii_uppercase();
-    let r = post(srv.local_addr(), "/webhooks/qtickets/main/order.paid", &h, BODY).await;
+    let r = post(
+        srv.local_addr(),
+        "/webhooks/qtickets/main/order.paid",
+        &h,
+        BODY,
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     let seen = rec.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].body, body);
     assert_eq!(seen[1].body, BODY);
-    assert_eq!((seen[0].vendor.as_str(), seen[0].account.as_str()), ("qtickets", "main"));
+    assert_eq!(
+        (seen[0].vendor.as_str(), seen[0].account.as_str()),
+        ("qtickets", "main")
+    );
     assert!(seen[0].received_ms > 1_600_000_000_000);
     let names: Vec<&str> = seen[0].headers.iter().map(|(k, _)| k.as_str()).collect();
     assert!(names.contains(&"x-event-type"), "{names:?}");
-    assert!(names.iter().all(|n| *n == n.to_ascii_lowercase()), "{names:?}");
-    assert!(!names.contains(&"x-signature"), "the signature header is handed on: {names:?}");
+    assert!(
+        names.iter().all(|n| *n == n.to_ascii_lowercase()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"x-signature"),
+        "the signature header is handed on: {names:?}"
+    );
     assert_eq!(counts.get("qtickets", "main", Outcome::Stored), 2);
     assert_eq!(*counts.handled.lock().unwrap(), 2);
     assert!(srv.shutdown(Duration::from_secs(5)).await);
@@ -276,15 +304,43 @@ async fn forged_deliveries_get_401_and_never_reach_the_handler() {
     let wrong_secret = sign(&qtickets_sig(), b"not-the-secret-at-all", BODY);
     let mut altered = BODY.to_vec();
     altered[10] ^= 1;
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>)> = vec![
-        ("wrong secret", vec![("X-Signature", wrong_secret)], BODY.to_vec()),
-        ("truncated hex", vec![("X-Signature", good[..38].to_string())], BODY.to_vec()),
-        ("odd-length hex", vec![("X-Signature", good[..39].to_string())], BODY.to_vec()),
-        ("not hex", vec![("X-Signature", "z".repeat(40))], BODY.to_vec()),
+    let cases: Vec<(&str, Headers, Vec<u8>)> = vec![
+        (
+            "wrong secret",
+            vec![("X-Signature", wrong_secret)],
+            BODY.to_vec(),
+        ),
+        (
+            "truncated hex",
+            vec![("X-Signature", good[..38].to_string())],
+            BODY.to_vec(),
+        ),
+        (
+            "odd-length hex",
+            vec![("X-Signature", good[..39].to_string())],
+            BODY.to_vec(),
+        ),
+        (
+            "not hex",
+            vec![("X-Signature", "z".repeat(40))],
+            BODY.to_vec(),
+        ),
         ("missing header", vec![], BODY.to_vec()),
-        ("empty header", vec![("X-Signature", String::new())], BODY.to_vec()),
-        ("body altered by one byte", vec![("X-Signature", good.clone())], altered),
-        ("signature for an empty body", vec![("X-Signature", sign(&qtickets_sig(), SECRET.as_bytes(), b""))], BODY.to_vec()),
+        (
+            "empty header",
+            vec![("X-Signature", String::new())],
+            BODY.to_vec(),
+        ),
+        (
+            "body altered by one byte",
+            vec![("X-Signature", good.clone())],
+            altered,
+        ),
+        (
+            "signature for an empty body",
+            vec![("X-Signature", sign(&qtickets_sig(), SECRET.as_bytes(), b""))],
+            BODY.to_vec(),
+        ),
     ];
     let n = cases.len() as u64;
     for (what, headers, body) in cases {
@@ -294,7 +350,13 @@ async fn forged_deliveries_get_401_and_never_reach_the_handler() {
     assert_eq!(rec.calls(), 0, "a forged delivery reached the handler");
     assert_eq!(counts.get("qtickets", "main", Outcome::Forged), n);
     // The same body correctly signed goes through: the refusals were the signature's.
-    let r = post(addr, "/webhooks/qtickets/main", &[("X-Signature", good)], BODY).await;
+    let r = post(
+        addr,
+        "/webhooks/qtickets/main",
+        &[("X-Signature", good)],
+        BODY,
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(rec.calls(), 1);
     srv.shutdown(Duration::from_secs(5)).await;
@@ -306,15 +368,30 @@ async fn unknown_accounts_and_routes_get_404_counted_without_their_names() {
     let counts = Arc::new(Counts::default());
     let srv = start(ListenerConfig::default(), rec.clone(), counts.clone()).await;
     let addr = srv.local_addr();
-    for path in ["/webhooks/qtickets/other", "/webhooks/acme/main", "/hooks/qtickets/main"] {
+    for path in [
+        "/webhooks/qtickets/other",
+        "/webhooks/acme/main",
+        "/hooks/qtickets/main",
+    ] {
         let r = post(addr, path, &signed(BODY), BODY).await;
         assert_eq!(r.status, 404, "{path}: {r:?}");
     }
     assert_eq!(rec.calls(), 0);
     // A known vendor keeps its label; nothing from the path becomes one otherwise.
-    assert_eq!(counts.get("qtickets", "(unknown)", Outcome::UnknownAccount), 1);
-    assert_eq!(counts.get("(unknown)", "(unknown)", Outcome::UnknownAccount), 2);
-    assert!(!counts.by.lock().unwrap().keys().any(|(v, a, _)| v == "acme" || a == "other"));
+    assert_eq!(
+        counts.get("qtickets", "(unknown)", Outcome::UnknownAccount),
+        1
+    );
+    assert_eq!(
+        counts.get("(unknown)", "(unknown)", Outcome::UnknownAccount),
+        2
+    );
+    assert!(!counts
+        .by
+        .lock()
+        .unwrap()
+        .keys()
+        .any(|(v, a, _)| v == "acme" || a == "other"));
     srv.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -354,7 +431,9 @@ async fn oversize_bodies_get_413_without_being_read_or_handed_on() {
         .unwrap();
     let chunk = [b'y'; 600];
     for _ in 0..2 {
-        s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
+        s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .unwrap();
         s.write_all(&chunk).await.unwrap();
         s.write_all(b"\r\n").await.unwrap();
     }
@@ -369,7 +448,9 @@ async fn oversize_bodies_get_413_without_being_read_or_handed_on() {
         .unwrap();
     let (a, b) = BODY.split_at(20);
     for part in [a, b] {
-        s.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await.unwrap();
+        s.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .await
+            .unwrap();
         s.write_all(part).await.unwrap();
         s.write_all(b"\r\n").await.unwrap();
     }
@@ -377,7 +458,11 @@ async fn oversize_bodies_get_413_without_being_read_or_handed_on() {
     let r = read_reply(&mut s).await;
     assert_eq!(r.status, 200, "{r:?}");
 
-    assert_eq!(rec.calls(), 2, "only the two bodies within the cap reach the handler");
+    assert_eq!(
+        rec.calls(),
+        2,
+        "only the two bodies within the cap reach the handler"
+    );
     assert_eq!(rec.seen.lock().unwrap()[1].body, BODY);
     assert_eq!(counts.get("qtickets", "main", Outcome::Oversize), 2);
     srv.shutdown(Duration::from_secs(5)).await;
@@ -403,7 +488,13 @@ async fn over_the_rate_cap_gets_429_with_retry_after_and_forged_calls_spend_noth
     let addr = srv.local_addr();
     // Forged calls first: they must not use up the allowance.
     for _ in 0..5 {
-        let r = post(addr, "/webhooks/qtickets/main", &[("X-Signature", "0".repeat(40))], BODY).await;
+        let r = post(
+            addr,
+            "/webhooks/qtickets/main",
+            &[("X-Signature", "0".repeat(40))],
+            BODY,
+        )
+        .await;
         assert_eq!(r.status, 401);
     }
     for i in 0..3 {
@@ -416,7 +507,11 @@ async fn over_the_rate_cap_gets_429_with_retry_after_and_forged_calls_spend_noth
     let retry = r
         .head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("retry-after:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("retry-after:")
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("no Retry-After in {}", r.head));
     assert_eq!(retry, "1");
     // Per account: the other one still has its burst.
@@ -443,12 +538,21 @@ async fn each_handler_answer_becomes_its_status() {
         let rec = Recorder::new(answer);
         let counts = Arc::new(Counts::default());
         let srv = start(ListenerConfig::default(), rec.clone(), counts.clone()).await;
-        let r = post(srv.local_addr(), "/webhooks/qtickets/main", &signed(BODY), BODY).await;
+        let r = post(
+            srv.local_addr(),
+            "/webhooks/qtickets/main",
+            &signed(BODY),
+            BODY,
+        )
+        .await;
         assert_eq!(r.status, status, "{:?}: {r:?}", outcome);
         assert_eq!(rec.calls(), 1);
         assert_eq!(counts.get("qtickets", "main", outcome), 1, "{outcome:?}");
         // The handler's own words stay in the log, not in the answer.
-        assert!(!r.body.contains("warehouse down") && !r.body.contains("not an order"), "{r:?}");
+        assert!(
+            !r.body.contains("warehouse down") && !r.body.contains("not an order"),
+            "{r:?}"
+        );
         srv.shutdown(Duration::from_secs(5)).await;
     }
 }
@@ -490,7 +594,10 @@ async fn the_200_arrives_only_after_the_handler_completes() {
     assert_eq!(rec.calls(), 1);
     let mut byte = [0u8; 1];
     let early = tokio::time::timeout(Duration::from_millis(500), s.read(&mut byte)).await;
-    assert!(early.is_err(), "an answer arrived while the handler was still storing: {early:?}");
+    assert!(
+        early.is_err(),
+        "an answer arrived while the handler was still storing: {early:?}"
+    );
     assert_eq!(rec.finished.load(std::sync::atomic::Ordering::SeqCst), 0);
     tx.send(()).await.unwrap();
     let r = read_reply(&mut s).await;
@@ -533,7 +640,18 @@ async fn the_secret_appears_in_no_log_metric_or_response() {
     let mut replies = Vec::new();
     let path = "/webhooks/qtickets/main";
     replies.push(post(addr, path, &signed(BODY), BODY).await);
-    replies.push(post(addr, path, &[("X-Signature", sign(&qtickets_sig(), b"wrong-secret-1234", BODY))], BODY).await);
+    replies.push(
+        post(
+            addr,
+            path,
+            &[(
+                "X-Signature",
+                sign(&qtickets_sig(), b"wrong-secret-1234", BODY),
+            )],
+            BODY,
+        )
+        .await,
+    );
     replies.push(post(addr, path, &[], BODY).await);
     let big = vec![b'z'; 5000];
     replies.push(post(addr, path, &signed(&big), &big).await);
@@ -545,16 +663,34 @@ async fn the_secret_appears_in_no_log_metric_or_response() {
     srv.shutdown(Duration::from_secs(5)).await;
 
     let text = metrics.encode().unwrap();
-    for (outcome, n) in [("stored", 2), ("forged", 2), ("oversize", 1), ("rate_limited", 1), ("unavailable", 0)] {
+    for (outcome, n) in [
+        ("stored", 2),
+        ("forged", 2),
+        ("oversize", 1),
+        ("rate_limited", 1),
+        ("unavailable", 0),
+    ] {
         let line = format!(
             "boxoffice_webhook_deliveries_total{{vendor=\"qtickets\",account=\"main\",outcome=\"{outcome}\"}} {n}"
         );
         assert!(text.contains(&line), "missing `{line}` in\n{text}");
     }
     assert!(text.contains("boxoffice_webhook_handle_duration_seconds_count{vendor=\"qtickets\",account=\"main\"} 2"), "{text}");
+    // What curl (and promtool) get is clean with the webhook series in it.
+    let test = "the_secret_appears_in_no_log_metric_or_response";
+    if boxoffice_testkit::promtool::installed(test) {
+        let plain = metrics
+            .encode_as(boxoffice::metrics::exposition::Format::PrometheusText)
+            .unwrap();
+        let (ok, said) = boxoffice_testkit::promtool::check_metrics(&plain);
+        assert!(ok && said.trim().is_empty(), "promtool: {said}\n{plain}");
+    }
     let hex_secret = hex::encode(SECRET);
     let log = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(log.contains("webhook refused"), "the log was not captured:\n{log}");
+    assert!(
+        log.contains("webhook refused"),
+        "the log was not captured:\n{log}"
+    );
     for (what, hay) in [
         ("metrics", text.clone()),
         ("log", log),
@@ -562,7 +698,10 @@ async fn the_secret_appears_in_no_log_metric_or_response() {
         ("handler input", format!("{:?}", rec.seen.lock().unwrap())),
     ] {
         assert!(!hay.contains(SECRET), "the secret is in the {what}");
-        assert!(!hay.contains(&hex_secret), "the secret's hex is in the {what}");
+        assert!(
+            !hay.contains(&hex_secret),
+            "the secret's hex is in the {what}"
+        );
     }
 }
 
@@ -588,7 +727,11 @@ fn webhook_keys_are_read_from_the_file_with_the_secret_apart_from_request_secret
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("qt_main_webhook"), format!("{SECRET}\n")).unwrap();
     std::fs::write(creds.join("qt_main_token"), "qt-token-canary-123\n").unwrap();
-    let env = write(dir.path(), "env", &format!("CREDENTIALS_DIRECTORY={}\n", creds.display()));
+    let env = write(
+        dir.path(),
+        "env",
+        &format!("CREDENTIALS_DIRECTORY={}\n", creds.display()),
+    );
     let file = write(
         dir.path(),
         "boxoffice.toml",
@@ -614,18 +757,37 @@ secrets = { token = { credential = "qt_main_token" } }
     let c = load(&file, Some(&env)).unwrap();
     let l = &c.webhooks.listener;
     assert_eq!(l.bind, "127.0.0.1:9555".parse().unwrap());
-    assert_eq!((l.max_body_bytes, l.max_per_second, l.burst), (65536, 50, 100));
+    assert_eq!(
+        (l.max_body_bytes, l.max_per_second, l.burst),
+        (65536, 50, 100)
+    );
     assert_eq!(c.webhooks.accounts.len(), 1);
     let w = &c.webhooks.accounts[0];
-    assert_eq!((w.vendor.as_str(), w.account.as_str()), ("qtickets", "main"));
+    assert_eq!(
+        (w.vendor.as_str(), w.account.as_str()),
+        ("qtickets", "main")
+    );
     assert_eq!(w.secret, WebhookSecret::new(SECRET));
-    assert!(w.source.contains("account[0] (qtickets/main).webhook.secret"), "{}", w.source);
+    assert!(
+        w.source
+            .contains("account[0] (qtickets/main).webhook.secret"),
+        "{}",
+        w.source
+    );
     // Not among what a connector's requests can be given (http::Secrets is built from these).
     for a in &c.accounts {
-        assert!(!a.secrets.values().any(|v| v.contains(SECRET)), "{}/{}", a.vendor, a.name);
+        assert!(
+            !a.secrets.values().any(|v| v.contains(SECRET)),
+            "{}/{}",
+            a.vendor,
+            a.name
+        );
         assert_eq!(a.secrets.keys().collect::<Vec<_>>(), ["token"]);
     }
-    assert!(!format!("{c:?}").contains(SECRET), "Debug prints the webhook secret");
+    assert!(
+        !format!("{c:?}").contains(SECRET),
+        "Debug prints the webhook secret"
+    );
 }
 
 #[test]
@@ -634,7 +796,10 @@ fn defaults_are_loopback_one_mebibyte_and_a_generous_rate() {
     let l = &c.webhooks.listener;
     assert!(l.bind.ip().is_loopback(), "{}", l.bind);
     assert_ne!(l.bind.port(), c.listen.port(), "shares the /metrics port");
-    assert_eq!((l.max_body_bytes, l.max_per_second, l.burst), (1 << 20, 200, 1000));
+    assert_eq!(
+        (l.max_body_bytes, l.max_per_second, l.burst),
+        (1 << 20, 200, 1000)
+    );
     assert!(c.webhooks.accounts.is_empty());
 }
 
@@ -653,17 +818,26 @@ fn env_twins_set_the_listener_and_the_environment_accounts_secret() {
     assert_eq!(l.bind, "[::1]:9402".parse().unwrap());
     assert_eq!((l.max_body_bytes, l.max_per_second, l.burst), (2048, 7, 9));
     let w = &c.webhooks.accounts[0];
-    assert_eq!((w.vendor.as_str(), w.account.as_str(), w.source.as_str()), ("qtickets", "default", "QTICKETS_WEBHOOK_SECRET"));
+    assert_eq!(
+        (w.vendor.as_str(), w.account.as_str(), w.source.as_str()),
+        ("qtickets", "default", "QTICKETS_WEBHOOK_SECRET")
+    );
     assert_eq!(w.secret, WebhookSecret::new(SECRET));
     assert_eq!(c.accounts[0].secrets.keys().collect::<Vec<_>>(), ["token"]);
-    // The environment overrides the file's [webhooks].
+    // An env file (like the environment) overrides the file's [webhooks], key by key.
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "b.toml", "[webhooks]\nbind = \"127.0.0.1:9600\"\nburst = 5\n");
-    let mut vars: Vec<(String, String)> = vec![];
-    vars.push(("x".into(), "y".into()));
+    let file = write(
+        dir.path(),
+        "b.toml",
+        "[webhooks]\nbind = \"127.0.0.1:9600\"\nburst = 5\n",
+    );
     let c = load(&file, None).unwrap();
     assert_eq!(c.webhooks.listener.bind.port(), 9600);
     assert_eq!(c.webhooks.listener.burst, 5);
+    let env = write(dir.path(), "env", "BOXOFFICE_WEBHOOK_BURST=6\n");
+    let c = load(&file, Some(&env)).unwrap();
+    assert_eq!(c.webhooks.listener.bind.port(), 9600);
+    assert_eq!(c.webhooks.listener.burst, 6);
 }
 
 #[test]
@@ -688,7 +862,10 @@ fn bad_webhook_values_are_refused_naming_the_file_or_variable_and_the_key() {
     for (i, (toml, want)) in cases.iter().enumerate() {
         let file = write(dir.path(), &format!("c{i}.toml"), toml);
         let e = load(&file, None).unwrap_err();
-        assert!(e.starts_with(&format!("{}: ", file.display())), "names the file: {e}");
+        assert!(
+            e.starts_with(&format!("{}: ", file.display())),
+            "names the file: {e}"
+        );
         assert!(e.contains(want), "want `{want}` in: {e}");
     }
     // A short secret: refused, and its value is not in the message.
@@ -698,21 +875,47 @@ fn bad_webhook_values_are_refused_naming_the_file_or_variable_and_the_key() {
         &format!("[[account]]\nvendor = \"qtickets\"\nname = \"main\"\nwebhook = {{ secret = {{ file = \"{}\" }} }}\n", short.display()),
     );
     let e = load(&file, None).unwrap_err();
-    assert!(e.contains("webhook.secret: the webhook secret is shorter than 8"), "{e}");
+    assert!(
+        e.contains("webhook.secret: the webhook secret is shorter than 8"),
+        "{e}"
+    );
     assert!(!e.contains("abc"), "{e}");
     // An unknown key in [webhooks] is a TOML error naming the file.
     let file = write(dir.path(), "u.toml", "[webhooks]\nport = 1\n");
     let e = load(&file, None).unwrap_err();
-    assert!(e.starts_with(&file.display().to_string()) && e.contains("port"), "{e}");
+    assert!(
+        e.starts_with(&file.display().to_string()) && e.contains("port"),
+        "{e}"
+    );
 
     for (pairs, want) in [
-        (vec![("BOXOFFICE_WEBHOOK_BIND", "0.0.0.0")], "BOXOFFICE_WEBHOOK_BIND: `0.0.0.0` is not an IP address and port"),
-        (vec![("BOXOFFICE_WEBHOOK_BURST", "0")], "BOXOFFICE_WEBHOOK_BURST: 0 would refuse"),
-        (vec![("BOXOFFICE_WEBHOOK_MAX_PER_SECOND", "fast")], "BOXOFFICE_WEBHOOK_MAX_PER_SECOND: `fast` is not a whole number"),
-        (vec![("QTICKETS_WEBHOOK_SECRET", SECRET)], "QTICKETS_WEBHOOK_SECRET: set, but the environment defines no qtickets account"),
-        (vec![("QTICKETS_TOKEN", "qt-token-canary-123"), ("QTICKETS_WEBHOOK_SECRET", "abc")], "QTICKETS_WEBHOOK_SECRET: the webhook secret is shorter"),
+        (
+            vec![("BOXOFFICE_WEBHOOK_BIND", "0.0.0.0")],
+            "BOXOFFICE_WEBHOOK_BIND: `0.0.0.0` is not an IP address and port",
+        ),
+        (
+            vec![("BOXOFFICE_WEBHOOK_BURST", "0")],
+            "BOXOFFICE_WEBHOOK_BURST: 0 would refuse",
+        ),
+        (
+            vec![("BOXOFFICE_WEBHOOK_MAX_PER_SECOND", "fast")],
+            "BOXOFFICE_WEBHOOK_MAX_PER_SECOND: `fast` is not a whole number",
+        ),
+        (
+            vec![("QTICKETS_WEBHOOK_SECRET", SECRET)],
+            "QTICKETS_WEBHOOK_SECRET: set, but the environment defines no qtickets account",
+        ),
+        (
+            vec![
+                ("QTICKETS_TOKEN", "qt-token-canary-123"),
+                ("QTICKETS_WEBHOOK_SECRET", "abc"),
+            ],
+            "QTICKETS_WEBHOOK_SECRET: the webhook secret is shorter",
+        ),
     ] {
-        let e = Config::from_vars(&Vars::from_pairs(pairs.iter().copied())).unwrap_err().to_string();
+        let e = Config::from_vars(&Vars::from_pairs(pairs.iter().copied()))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with(want), "want `{want}`, got: {e}");
         assert!(!e.contains(SECRET));
     }
@@ -742,8 +945,13 @@ fn an_account_with_a_secret_whose_connector_takes_no_webhooks_is_an_error() {
 fn hmac_sha1_and_sha256_sign_as_the_rfcs_say() {
     // RFC 2202 case 2 (SHA-1), RFC 4231 case 2 (SHA-256).
     let data = b"what do ya want for nothing?";
-    assert_eq!(sign(&qtickets_sig(), b"Jefe", data), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
-    let s256 = WebhookSignature::HmacSha256Hex { header: "X-Hub-Signature".into() };
+    assert_eq!(
+        sign(&qtickets_sig(), b"Jefe", data),
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+    );
+    let s256 = WebhookSignature::HmacSha256Hex {
+        header: "X-Hub-Signature".into(),
+    };
     assert_eq!(
         sign(&s256, b"Jefe", data),
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

@@ -49,8 +49,11 @@ async fn shutdown_signal() {
 /// declares (`None`: it takes no webhooks).
 pub struct WebhookIngest {
     pub handler: Arc<dyn DeliveryHandler>,
-    pub signature_of: Box<dyn Fn(&Account) -> Option<WebhookSignature> + Send + Sync>,
+    pub signature_of: SignatureOf,
 }
+
+/// The signature scheme an account's connector declares (`None`: it takes no webhooks).
+pub type SignatureOf = Box<dyn Fn(&Account) -> Option<WebhookSignature> + Send + Sync>;
 
 /// The one place the daemon gets its webhook ingest from.
 ///
@@ -186,14 +189,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(args.shutdown_grace_secs);
-    if let Some(w) = webhooks {
-        // No new deliveries; those being stored finish (their 200 means stored).
-        if !w.shutdown(grace).await {
-            tracing::warn!("webhook deliveries still being stored after {} s: left; the vendor retries those", grace.as_secs());
+    // Both within one grace: deliveries being stored finish (their 200 means stored), syncs
+    // stop after their current page.
+    let hooks = async {
+        match webhooks {
+            Some(w) => w.shutdown(grace).await,
+            None => true,
         }
+    };
+    let (hooks_done, syncs) = tokio::join!(hooks, tokio::time::timeout(grace, futures_join(tasks)));
+    if !hooks_done {
+        tracing::warn!(
+            "webhook deliveries still being stored after {} s: left; the vendor retries those",
+            grace.as_secs()
+        );
     }
-    let all = futures_join(tasks);
-    if tokio::time::timeout(grace, all).await.is_err() {
+    if syncs.is_err() {
         tracing::warn!("syncs still in flight after {} s: leaving them; their uncommitted pages will be fetched again", grace.as_secs());
     }
     tracing::info!("stopped");

@@ -142,7 +142,12 @@ impl ConfigFile {
                 w.max_per_second.map(u64::from),
                 u64::from(u32::MAX),
             ),
-            ("burst", BURST_VAR, w.burst.map(u64::from), u64::from(u32::MAX)),
+            (
+                "burst",
+                BURST_VAR,
+                w.burst.map(u64::from),
+                u64::from(u32::MAX),
+            ),
         ] {
             if let Some(n) = value {
                 positive(&at(k), n, max)?;
@@ -230,9 +235,7 @@ pub(crate) fn from_vars(
                 return Err(invalid(
                     &var,
                     format!("set, but the environment defines no {vendor} account"),
-                    format!(
-                        "define the account in the environment too, or give a file account webhook = {{ secret = … }}"
-                    ),
+                    "define the account in the environment too, or give a file account webhook = { secret = … }",
                 ))
             }
             None => {}

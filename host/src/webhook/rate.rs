@@ -33,7 +33,9 @@ impl TokenBucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / self.per_second,
+            ))
         }
     }
 }
@@ -50,7 +52,10 @@ mod tests {
             assert!(b.take(t0).is_ok());
         }
         let wait = b.take(t0).unwrap_err();
-        assert!(wait <= Duration::from_millis(100) && wait > Duration::ZERO, "{wait:?}");
+        assert!(
+            wait <= Duration::from_millis(100) && wait > Duration::ZERO,
+            "{wait:?}"
+        );
         assert!(b.take(t0 + Duration::from_millis(100)).is_ok());
         assert!(b.take(t0 + Duration::from_millis(100)).is_err());
         // Never more than the burst, however long it was idle.

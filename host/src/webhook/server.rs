@@ -297,7 +297,9 @@ async fn deliver(
             return answer(StatusCode::REQUEST_TIMEOUT, "body not received in time\n");
         }
     };
-    let sig = headers.get(entry.header.as_str()).map(HeaderValue::as_bytes);
+    let sig = headers
+        .get(entry.header.as_str())
+        .map(HeaderValue::as_bytes);
     if let Err(why) = verify::verify(&entry.signature, &entry.secret, sig, &body) {
         count(Outcome::Forged);
         tracing::warn!(vendor = %entry.vendor, account = %entry.account, "webhook refused: {why}: 401");

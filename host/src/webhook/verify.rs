@@ -99,8 +99,7 @@ pub fn sign(sig: &WebhookSignature, secret: &[u8], body: &[u8]) -> String {
             hex::encode(mac.finalize().into_bytes())
         }
         WebhookSignature::HmacSha256Hex { .. } => {
-            let mut mac =
-                Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key");
             mac.update(body);
             hex::encode(mac.finalize().into_bytes())
         }
@@ -126,14 +125,22 @@ mod tests {
         let body = b"what do ya want for nothing?";
         assert_eq!(verify(&sha1(), &secret, Some(s.as_bytes()), body), Ok(()));
         let upper = s.to_ascii_uppercase();
-        assert_eq!(verify(&sha1(), &secret, Some(upper.as_bytes()), body), Ok(()));
+        assert_eq!(
+            verify(&sha1(), &secret, Some(upper.as_bytes()), body),
+            Ok(())
+        );
         assert_eq!(
             verify(&sha1(), &secret, Some(&s.as_bytes()[..38]), body),
             Err(Forged::Malformed)
         );
         assert_eq!(verify(&sha1(), &secret, None, body), Err(Forged::Missing));
         assert_eq!(
-            verify(&sha1(), &secret, Some(s.as_bytes()), b"what do ya want for nothing!"),
+            verify(
+                &sha1(),
+                &secret,
+                Some(s.as_bytes()),
+                b"what do ya want for nothing!"
+            ),
             Err(Forged::Mismatch)
         );
         assert_eq!(format!("{secret:?}"), "WebhookSecret([redacted])");
