@@ -15,12 +15,17 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket. Both numbers must be at least 1 (configuration refuses 0).
     pub fn new(per_second: u32, burst: u32) -> Self {
+        Self::new_at(per_second, burst, Instant::now())
+    }
+
+    /// A full bucket as of `now`.
+    pub fn new_at(per_second: u32, burst: u32, now: Instant) -> Self {
         let burst = f64::from(burst.max(1));
         Self {
             per_second: f64::from(per_second.max(1)),
             burst,
             tokens: burst,
-            last: Instant::now(),
+            last: now,
         }
     }
 
@@ -29,8 +34,9 @@ impl TokenBucket {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now.max(self.last);
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        // A hair of tolerance: 0.1 s × 10/s is one token, whatever the float rounding.
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens = (self.tokens - 1.0).max(0.0);
             Ok(())
         } else {
             Err(Duration::from_secs_f64(
@@ -47,7 +53,7 @@ mod tests {
     #[test]
     fn burst_then_refill() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(10, 3);
+        let mut b = TokenBucket::new_at(10, 3, t0);
         for _ in 0..3 {
             assert!(b.take(t0).is_ok());
         }
