@@ -1,6 +1,6 @@
 //! `boxoffice run`: the daemon — one scheduler for every configured account, `/metrics` and
-//! `/healthz`, the inbound webhook listener (when accounts have webhook secrets and the build
-//! has a webhook ingest, [`webhook_ingest`]), graceful shutdown on SIGTERM/SIGINT.
+//! `/healthz`, the inbound webhook listener (when accounts have webhook secrets; deliveries go
+//! to [`webhook_ingest`]), graceful shutdown on SIGTERM/SIGINT.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,18 +55,23 @@ pub struct WebhookIngest {
 /// The signature scheme an account's connector declares (`None`: it takes no webhooks).
 pub type SignatureOf = Box<dyn Fn(&Account) -> Option<WebhookSignature> + Send + Sync>;
 
-/// The one place the daemon gets its webhook ingest from.
-///
-/// `None` for now: the handler (`sync::webhook::WebhookIngest`: the connector's webhook entry
-/// point, dedupe, the durable write) and the manifests' signature schemes come with the
-/// contract half of issue 16, which is not on this branch. Until the integrator points this at
-/// them, e.g.
-/// `Some(WebhookIngest { handler: Arc::new(sync::webhook::WebhookIngest::new(app.clone())),
-/// signature_of: Box::new(|a| a.plugin.manifest.webhook.as_ref().map(|w| w.signature.clone())) })`,
-/// the daemon does not start the listener (it says so in its log) and every account is polled
-/// as before. There is deliberately no stand-in handler: a 200 must mean "durably stored".
-fn webhook_ingest(_app: &Arc<App>) -> Option<WebhookIngest> {
-    None
+/// The one place the daemon gets its webhook ingest from: `sync::webhook::WebhookIngest`
+/// (the connector's webhook entry point, dedupe on the vendor's natural key, the warehouse write
+/// and the ledger commit; it answers only once the records are durable, so a 200 means stored)
+/// over the daemon's shared parts and its accounts, and the signature scheme each account's
+/// connector declares in its manifest (contract 0.4 on; `None`: it takes no webhooks).
+fn webhook_ingest(app: &Arc<App>) -> anyhow::Result<WebhookIngest> {
+    let handler = crate::sync::webhook::WebhookIngest::new(app.deps.clone(), app.accounts()?);
+    Ok(WebhookIngest {
+        handler: Arc::new(handler),
+        signature_of: Box::new(|a: &Account| {
+            a.plugin
+                .manifest
+                .webhook
+                .as_ref()
+                .map(|w| w.signature.clone())
+        }),
+    })
 }
 
 /// Starts the webhook listener when some account has a webhook secret and the build has an
@@ -79,13 +84,7 @@ async fn start_webhooks(
     if config.accounts.is_empty() {
         return Ok(None);
     }
-    let Some(ingest) = webhook_ingest(app) else {
-        tracing::warn!(
-            accounts = config.accounts.len(),
-            "accounts have webhook secrets, but this build has no webhook ingest yet: the webhook listener is not started and those accounts are polled as before"
-        );
-        return Ok(None);
-    };
+    let ingest = webhook_ingest(app)?;
     let accounts = crate::webhook::wiring::accounts(config, |vendor, name| {
         schedule
             .iter()
