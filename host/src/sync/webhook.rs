@@ -33,7 +33,15 @@ pub struct WebhookIngest {
     /// Test hook: the next delivery stops after the warehouse write, before the commit, as a
     /// crash there would.
     crash_after_write: AtomicBool,
+    /// Deliveries handled at once ([`MAX_CONCURRENT_DELIVERIES`]); the rest wait for a slot.
+    slots: tokio::sync::Semaphore,
 }
+
+/// Deliveries handled at once; the others wait (their vendor waits for its answer). Each holds
+/// a connector instance, and all running instances share the host-wide plugin memory cap
+/// (`plugin::limits`, `host_memory_bytes`, 128 MiB by default): unbounded, a burst of ~60 concurrent deliveries reached it
+/// and answered 503 (`boxoffice bench`, webhook throughput at 64 in flight).
+pub const MAX_CONCURRENT_DELIVERIES: usize = 16;
 
 impl WebhookIngest {
     /// Over the daemon's shared parts and its accounts: in the daemon,
@@ -49,6 +57,7 @@ impl WebhookIngest {
             deps,
             accounts,
             crash_after_write: AtomicBool::new(false),
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_DELIVERIES),
         }
     }
 
@@ -75,6 +84,11 @@ impl WebhookIngest {
             .ok_or_else(|| {
                 DeliveryError::UnknownAccount(format!("{}/{}", delivery.vendor, delivery.account))
             })?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| DeliveryError::Unavailable(format!("webhook slots closed: {e}")))?;
         let deps = &self.deps;
         let vendor = account.vendor_id();
         let name = account.name.as_str();

@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn a_webhook_is_declared_with_its_signature_and_its_header_is_checked() {
-        assert_eq!(manifest().webhook, None, "no webhook unless declared");
+        assert!(manifest().webhook.is_none(), "no webhook unless declared");
         let m = Manifest::builder("demo", "Demo")
             .version("1.0.0")
             .webhook(WebhookSignature::HmacSha1Hex("x-signature".into()))
