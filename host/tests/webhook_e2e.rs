@@ -2,10 +2,10 @@
 //! with the webhook listener on, fed by the QTickets simulator's signed webhooks, polling as
 //! the safety net (`webhooks = "on"`, a full reconcile on every run).
 //!
-//! - [`a_signed_delivery_is_stored_before_its_200_and_a_forged_one_is_refused`]: one signed
+//! - `a_signed_delivery_is_stored_before_its_200_and_a_forged_one_is_refused`: one signed
 //!   delivery answers 200 and its order is in the ledger and the warehouse by then; one signed
 //!   with a wrong secret answers 401 and stores nothing (no poll runs in between).
-//! - [`webhooks_with_losses_duplicates_reordering_and_a_forgery_end_equal_to_the_truth`]: the
+//! - `webhooks_with_losses_duplicates_reordering_and_a_forgery_end_equal_to_the_truth`: the
 //!   simulator sells, pays, refunds, cancels and scans (`drive`) with 20 % of webhooks lost,
 //!   some duplicated, reordered and delayed, and forged copies signed with a wrong secret; after
 //!   `settle()` and one reconcile run, `/metrics` equals the simulator's truth and a reference
