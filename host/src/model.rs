@@ -237,6 +237,10 @@ pub struct Manifest {
     pub settings: Vec<SettingSpec>,
     pub default_interval_secs: u32,
     pub max_requests_per_minute: u32,
+    /// How the vendor signs webhook deliveries (contract 0.4 on); `None` when the connector
+    /// takes no webhooks, and for every 0.2 / 0.3 connector (adapted).
+    #[serde(default)]
+    pub webhook: Option<WebhookSpec>,
 }
 
 /// How a vendor signs its webhook deliveries, as a connector declares it (contract 0.4 on).
@@ -254,6 +258,27 @@ pub enum WebhookSignature {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookSpec {
     pub signature: WebhookSignature,
+}
+
+/// One verified webhook delivery, as the host hands it to a connector (contract 0.4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookDelivery {
+    /// Header names lower-cased, in order; the signature header removed.
+    pub headers: Vec<(String, String)>,
+    /// The raw body, exactly as signed.
+    pub body: Vec<u8>,
+    /// When the host received it (ms since the epoch).
+    pub received_ms: i64,
+}
+
+/// What a connector made of one delivery: the vendor's natural dedupe key, and a page whose
+/// records are decoded, pseudonymized and (by the caller) screened like a run's, and whose
+/// `next` are follow-up requests handled by `handle`. The page's cursor is always `None`: the
+/// instance refuses an outcome that sets one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookOutcome {
+    pub key: String,
+    pub page: PluginPage,
 }
 
 /// What the host tells a plugin about the run.

@@ -86,6 +86,9 @@ const METRICS: &[&str] = &[
     "backfill_peak_rss_mb",
     "backfill_tickets_per_sec",
     "backfill_first_scrape_ms",
+    "webhook_to_metrics_p50_ms",
+    "webhook_to_metrics_p99_ms",
+    "webhook_deliveries_per_sec",
 ];
 
 #[test]

@@ -1,24 +1,53 @@
-//! The contract version window (issue 14, item 1): the host loads connectors of every version
-//! in `contract::SUPPORTED` (0.2, adapted, and 0.3) into the same host model, and refuses a
-//! component outside it before instantiation, naming its version and the supported ones.
+//! The contract version window (issue 14, item 1; 0.4 from issue 16): the host loads connectors
+//! of every version in `contract::SUPPORTED` (0.2 and 0.3, adapted, and 0.4) into the same host
+//! model, and refuses a component outside it before instantiation, naming its version and the
+//! supported ones.
 //!
-//! The 0.2 connector is a prebuilt component committed as a fixture
-//! (`fixtures/v0_2/testbed-0.2.0.wasm`, see the README there): nobody rebuilds it, so it stands
-//! for a drop-in built against 0.2 and never touched again.
+//! The 0.2 and 0.3 connectors are prebuilt components committed as fixtures
+//! (`fixtures/v0_2/testbed-0.2.0.wasm`, `fixtures/v0_3/testbed-0.3.0.wasm`, see the READMEs
+//! there): nobody rebuilds them, so they stand for drop-ins built against 0.2 or 0.3 and never
+//! touched again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use boxoffice::model::{Record, RunContext, VendorResponse};
+use boxoffice::model::{Record, RunContext, VendorResponse, WebhookDelivery};
 use boxoffice::plugin::bindings::Contract;
 use boxoffice::plugin::bundled::test_plugin_path;
-use boxoffice::plugin::{LoadedPlugin, PluginError, PluginLimits, PluginRuntime, Pseudonymizer};
+use boxoffice::plugin::{
+    GuestError, LoadedPlugin, PluginError, PluginLimits, PluginRuntime, Pseudonymizer,
+};
 
 const SHELL: &str = include_str!("wat/connector_shell.wat");
 
 fn fixture_0_2() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_2/testbed-0.2.0.wasm")
+}
+
+fn fixture_0_3() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_3/testbed-0.3.0.wasm")
+}
+
+/// The webhook entry point on a connector that takes none: the guest's (or, before 0.4, the
+/// host's) `fatal` answer, with what it says.
+async fn webhook_refusal(plugin: &LoadedPlugin) -> String {
+    let delivery = WebhookDelivery {
+        headers: vec![("x-event-type".into(), "payed".into())],
+        body: b"{}".to_vec(),
+        received_ms: 1_700_000_000_000,
+    };
+    let r = plugin
+        .webhook(Arc::new(Pseudonymizer::new([9; 32])), &ctx("ok"), &delivery)
+        .await;
+    match r {
+        Err(PluginError::Guest {
+            call: "webhook",
+            error: GuestError::Fatal(m),
+            ..
+        }) => m,
+        other => panic!("not a fatal webhook refusal: {other:?}"),
+    }
 }
 
 fn runtime() -> PluginRuntime {
@@ -52,28 +81,61 @@ async fn one_page(plugin: &LoadedPlugin, mode: &str, n: usize) -> Vec<Record> {
 }
 
 #[tokio::test]
-async fn a_0_3_connector_loads_and_runs() {
+async fn a_0_4_connector_loads_and_runs() {
     let rt = runtime();
     let bytes = std::fs::read(test_plugin_path("testbed")).unwrap();
     let plugin = rt.load("testbed", &bytes).await.unwrap();
-    assert_eq!(plugin.contract, Contract::V0_3);
-    assert_eq!(plugin.wit_version.as_deref(), Some("0.3.0"));
+    assert_eq!(plugin.contract, Contract::V0_4);
+    assert_eq!(plugin.wit_version.as_deref(), Some("0.4.0"));
     assert!(
         plugin
             .exports
             .iter()
-            .any(|e| e == "boxoffice:connector/connector@0.3.0"),
+            .any(|e| e == "boxoffice:connector/connector@0.4.0"),
         "{:?}",
         plugin.exports
     );
     let records = one_page(&plugin, "ok", 4).await;
     assert_eq!(records.len(), 4);
+    // The testbed takes no webhooks: `webhook: none`, and the SDK's default answer.
+    assert_eq!(plugin.manifest.webhook, None);
+    let m = webhook_refusal(&plugin).await;
+    assert!(m.contains("webhooks not supported"), "{m}");
 }
 
-/// The prebuilt 0.2 component and today's 0.3 build of the same connector give the same
+/// The prebuilt 0.3 component (no `webhook` export, no `manifest.webhook`) loads as 0.3,
+/// adapted with `webhook: None`, and gives the same records as today's 0.4 build; asked for a
+/// webhook, the host answers for it that its contract has none.
+#[tokio::test]
+async fn a_prebuilt_0_3_connector_loads_and_runs_like_its_0_4_build() {
+    let rt = runtime();
+    let old = rt
+        .load("testbed-0.3", &std::fs::read(fixture_0_3()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(old.contract, Contract::V0_3);
+    assert_eq!(old.wit_version.as_deref(), Some("0.3.0"));
+    assert_eq!(old.manifest.id, "testbed");
+    assert_eq!(old.manifest.webhook, None);
+    let new = rt
+        .load(
+            "testbed",
+            &std::fs::read(test_plugin_path("testbed")).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(new.contract, Contract::V0_4);
+    let (a, b) = (one_page(&old, "ok", 5).await, one_page(&new, "ok", 5).await);
+    assert_eq!(a.len(), 5);
+    assert_eq!(a, b, "0.3 (adapted) and 0.4 disagree");
+    let m = webhook_refusal(&old).await;
+    assert!(m.contains("predates 0.4"), "{m}");
+}
+
+/// The prebuilt 0.2 component and today's 0.4 build of the same connector give the same
 /// records for the same page: the 0.2 adapter maps into the same host model.
 #[tokio::test]
-async fn a_prebuilt_0_2_connector_loads_and_runs_like_its_0_3_build() {
+async fn a_prebuilt_0_2_connector_loads_and_runs_like_its_0_4_build() {
     let rt = runtime();
     let old = rt
         .load("testbed-0.2", &std::fs::read(fixture_0_2()).unwrap())
@@ -91,16 +153,27 @@ async fn a_prebuilt_0_2_connector_loads_and_runs_like_its_0_3_build() {
         .unwrap();
     let (a, b) = (one_page(&old, "ok", 5).await, one_page(&new, "ok", 5).await);
     assert_eq!(a.len(), 5);
-    assert_eq!(a, b, "0.2 (adapted) and 0.3 disagree");
+    assert_eq!(a, b, "0.2 (adapted) and 0.4 disagree");
+    assert_eq!(old.manifest.webhook, None);
     assert!(a.iter().all(
         |r| matches!(r, Record::Ticket(t) if t.buyer.as_deref().is_some_and(|b| b.len() == 24))
     ));
 }
 
 /// End to end through the binary: `boxoffice plugins test` replays the testbed fixture through
-/// the prebuilt 0.2 component and matches the golden file the 0.3 build is held to.
+/// the prebuilt 0.2 component and matches the golden file the 0.4 build is held to.
 #[test]
 fn plugins_test_passes_on_the_prebuilt_0_2_component() {
+    plugins_test_passes_on(&fixture_0_2());
+}
+
+/// The same through the prebuilt 0.3 component.
+#[test]
+fn plugins_test_passes_on_the_prebuilt_0_3_component() {
+    plugins_test_passes_on(&fixture_0_3());
+}
+
+fn plugins_test_passes_on(component: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/plugins/testbed");
     let dir = tempfile::tempdir().unwrap();
     for f in ["context.json", "exchanges.json", "golden.json"] {
@@ -108,7 +181,7 @@ fn plugins_test_passes_on_the_prebuilt_0_2_component() {
     }
     let out = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
         .args(["plugins", "test"])
-        .arg(fixture_0_2())
+        .arg(component)
         .arg(dir.path())
         .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
         .output()
@@ -129,7 +202,7 @@ fn shell_claiming(version: &str) -> String {
 #[tokio::test]
 async fn components_outside_the_window_are_refused_naming_their_version_and_the_window() {
     let rt = runtime();
-    for version in ["0.1.0", "0.4.0", "1.0.0"] {
+    for version in ["0.1.0", "0.5.0", "1.0.0"] {
         let err = match rt
             .load("outsider", shell_claiming(version).as_bytes())
             .await
@@ -143,7 +216,7 @@ async fn components_outside_the_window_are_refused_naming_their_version_and_the_
         );
         let msg = err.to_string();
         assert!(
-            msg.contains(&format!("targets WIT {version}")) && msg.contains("0.2.x, 0.3.x"),
+            msg.contains(&format!("targets WIT {version}")) && msg.contains("0.2.x, 0.3.x, 0.4.x"),
             "{msg}"
         );
     }

@@ -1,8 +1,8 @@
 //! The canonical records a connector emits, and how a page of them crosses the WASM boundary.
 //!
 //! Owns: the record types (`Item`, `Ticket`, `Event`, `Inventory`, `PersonalId`) with the field
-//! order of the WIT (`wit/since_v0.2.0` and `wit/since_v0.3.0`, identical there), the
-//! [`RecordWriter`] a connector fills, and the [`RecordReader`] the host decodes with. Both sides
+//! order of the WIT (`wit/since_v0.2.0`, `wit/since_v0.3.0` and `wit/since_v0.4.0`, identical
+//! there), the [`RecordWriter`] a connector fills, and the [`RecordReader`] the host decodes with. Both sides
 //! link this one crate, so the encoding cannot drift between them; a test holds it to the WIT text.
 //!
 //! Why a blob: lifting `list<item>` copies every string out of guest memory one by one (about 1,400

@@ -2,7 +2,7 @@ use super::*;
 
 /// Every contract version whose records this crate encodes: the field order is the same in
 /// each, and a test holds the types to all of them.
-const WITS: [(&str, &str); 2] = [
+const WITS: [(&str, &str); 3] = [
     (
         "0.2.0",
         include_str!("../../wit/since_v0.2.0/connector.wit"),
@@ -10,6 +10,10 @@ const WITS: [(&str, &str); 2] = [
     (
         "0.3.0",
         include_str!("../../wit/since_v0.3.0/connector.wit"),
+    ),
+    (
+        "0.4.0",
+        include_str!("../../wit/since_v0.4.0/connector.wit"),
     ),
 ];
 

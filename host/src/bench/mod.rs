@@ -12,6 +12,8 @@
 //! - `pipeline`: whole-pipeline throughput and incremental requests, per vendor and sink.
 //! - `backfill`: the hidden simulator and backfill children and the backfill's peak RSS.
 //! - `safety_net`: the QTickets idle poll with webhooks on (polling as the safety net).
+//! - `webhook`: QTickets webhooks through the real listener and ingest: delivery → `/metrics`
+//!   latency, deliveries per second sustained.
 //! - `pages`: vendor pages recorded from the simulators, replayed by `transform` and the
 //!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
@@ -29,6 +31,7 @@ pub mod python;
 pub mod report;
 pub mod safety_net;
 pub mod transform;
+pub mod webhook;
 pub mod wire;
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,9 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, insert, python, safety_net, transform, wire, Scratch};
+use crate::bench::{
+    backfill, coldstart, insert, python, safety_net, transform, webhook, wire, Scratch,
+};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
 use crate::sink::clickhouse::ClickhouseEncoding;
@@ -72,6 +74,8 @@ pub enum Part {
     Backfill,
     /// The ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow (with `CLICKHOUSE_*`).
     Clickhouse,
+    /// QTickets webhooks: delivery → `/metrics` latency, deliveries per second sustained.
+    Webhooks,
 }
 
 /// The sizes of one bench run.
@@ -85,6 +89,9 @@ struct Sizes {
     rounds: usize,
     /// Rounds of the ClickHouse writer-only measurement (each writes `tickets` per encoding).
     insert_rounds: usize,
+    /// Latency samples and concurrent deliveries of the webhook measurement.
+    webhook_samples: usize,
+    webhook_deliveries: usize,
     /// `--quick`: the Python component (an 18 MB compile) only when named in `--only`.
     quick: bool,
 }
@@ -102,6 +109,8 @@ impl Sizes {
             pages: if q { 5 } else { 50 },
             rounds: if q { 5 } else { 15 },
             insert_rounds: if q { 2 } else { 4 },
+            webhook_samples: if q { 20 } else { 200 },
+            webhook_deliveries: if q { 300 } else { 5_000 },
             quick: q,
         }
     }
@@ -118,7 +127,7 @@ impl Sizes {
             .filter(|p| self.wants(**p))
             .count() as u64
             * warehouses
-            + [Transform, Fixed, Python, Coldstart, Backfill]
+            + [Transform, Fixed, Python, Coldstart, Backfill, Webhooks]
                 .iter()
                 .filter(|p| self.wants(**p))
                 .count() as u64
@@ -497,6 +506,53 @@ fn insert_metrics(
     );
 }
 
+/// Deliveries in flight at once in the throughput measurement.
+const WEBHOOK_CONCURRENCY: usize = 64;
+
+fn webhook_metrics(w: &webhook::WebhookFigures, out: &mut Vec<Metric>) {
+    let samples = format!(
+        "{} samples: signed delivery posted → sold figure changed on /metrics (loopback)",
+        w.latencies_ms.len()
+    );
+    out.push(
+        Metric::new(
+            "webhook_to_metrics_p50_ms",
+            "Webhook → /metrics latency, p50",
+            w.latency_ms(0.5),
+            "ms",
+            None,
+        )
+        .note(samples.clone()),
+    );
+    out.push(
+        Metric::new(
+            "webhook_to_metrics_p99_ms",
+            "Webhook → /metrics latency, p99",
+            w.latency_ms(0.99),
+            "ms",
+            Some(Target::AtMost(1000.0)),
+        )
+        .note(samples),
+    );
+    out.push(
+        Metric::new(
+            "webhook_deliveries_per_sec",
+            "Webhook deliveries sustained (verified, follow-up GET, stored)",
+            w.per_sec(),
+            "deliveries/s",
+            Some(Target::AtLeast(1000.0)),
+        )
+        .note(format!(
+            "{} deliveries, {} in flight, {:.2} s; listener rate cap raised to {}/s (burst {}) for the bench",
+            w.deliveries,
+            w.concurrency,
+            w.elapsed.as_secs_f64(),
+            w.rate_cap.0,
+            w.rate_cap.1
+        )),
+    );
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -588,6 +644,20 @@ async fn measure(
         );
     }
 
+    if sizes.wants(Part::Webhooks) {
+        progress.start(&format!(
+            "QTickets webhooks: {} latency samples, {} concurrent deliveries",
+            sizes.webhook_samples, sizes.webhook_deliveries
+        ));
+        let w = webhook::measure(
+            sizes.webhook_samples,
+            sizes.webhook_deliveries,
+            WEBHOOK_CONCURRENCY,
+            &scratch.sub("webhooks")?,
+        )
+        .await?;
+        webhook_metrics(&w, &mut out);
+    }
     if let Some((base, meter)) = insert_target.filter(|_| sizes.wants(Part::Clickhouse)) {
         progress.start(&format!(
             "ClickHouse writer alone: {} tickets × {} rounds per encoding",

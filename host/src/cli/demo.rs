@@ -118,6 +118,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         plugin_dir: None,
         plugins: Default::default(),
         max_response_bytes: None,
+        webhooks: Default::default(),
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

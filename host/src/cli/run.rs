@@ -1,5 +1,6 @@
 //! `boxoffice run`: the daemon — one scheduler for every configured account, `/metrics` and
-//! `/healthz`, graceful shutdown on SIGTERM/SIGINT.
+//! `/healthz`, the inbound webhook listener (when accounts have webhook secrets; deliveries go
+//! to [`webhook_ingest`]), graceful shutdown on SIGTERM/SIGINT.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::model::WebhookSignature;
 use crate::sync::{sync_account, Account, RunOptions};
+use crate::webhook::{DeliveryHandler, WebhookServer};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -39,6 +42,63 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},
     }
+}
+
+/// What the webhook listener needs from the rest of the daemon: the handler that turns a
+/// verified delivery into stored records, and the signature scheme each account's connector
+/// declares (`None`: it takes no webhooks).
+pub struct WebhookIngest {
+    pub handler: Arc<dyn DeliveryHandler>,
+    pub signature_of: SignatureOf,
+}
+
+/// The signature scheme an account's connector declares (`None`: it takes no webhooks).
+pub type SignatureOf = Box<dyn Fn(&Account) -> Option<WebhookSignature> + Send + Sync>;
+
+/// The one place the daemon gets its webhook ingest from: `sync::webhook::WebhookIngest`
+/// (the connector's webhook entry point, dedupe on the vendor's natural key, the warehouse write
+/// and the ledger commit; it answers only once the records are durable, so a 200 means stored)
+/// over the daemon's shared parts and its accounts, and the signature scheme each account's
+/// connector declares in its manifest (contract 0.4 on; `None`: it takes no webhooks).
+fn webhook_ingest(app: &Arc<App>) -> anyhow::Result<WebhookIngest> {
+    let handler = crate::sync::webhook::WebhookIngest::new(app.deps.clone(), app.accounts()?);
+    Ok(WebhookIngest {
+        handler: Arc::new(handler),
+        signature_of: Box::new(|a: &Account| {
+            a.plugin
+                .manifest
+                .webhook
+                .as_ref()
+                .map(|w| w.signature.clone())
+        }),
+    })
+}
+
+/// Starts the webhook listener when some account has a webhook secret and the build has an
+/// ingest; `None` otherwise.
+async fn start_webhooks(
+    app: &Arc<App>,
+    schedule: &[(Account, Duration)],
+) -> anyhow::Result<Option<WebhookServer>> {
+    let config = &app.config.webhooks;
+    if config.accounts.is_empty() {
+        return Ok(None);
+    }
+    let ingest = webhook_ingest(app)?;
+    let accounts = crate::webhook::wiring::accounts(config, |vendor, name| {
+        schedule
+            .iter()
+            .find(|(a, _)| a.vendor_id() == vendor && a.name == name)
+            .and_then(|(a, _)| (ingest.signature_of)(a))
+    })?;
+    let server = crate::webhook::serve(
+        &config.listener,
+        accounts,
+        ingest.handler,
+        app.metrics.clone(),
+    )
+    .await?;
+    Ok(Some(server))
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -77,7 +137,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let bound =
         crate::metrics::server::serve(app.config.listen, app.metrics.clone(), health).await?;
-    tracing::info!(listen = %bound, accounts = schedule.len(), "boxoffice running");
+    let webhooks = start_webhooks(&app, &schedule).await?;
+    tracing::info!(
+        listen = %bound,
+        webhooks = %webhooks.as_ref().map(|w| w.local_addr().to_string()).unwrap_or_else(|| "off".into()),
+        accounts = schedule.len(),
+        "boxoffice running"
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     // One sync per account at a time (its own loop); at most this many accounts at once.
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -122,8 +188,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(args.shutdown_grace_secs);
-    let all = futures_join(tasks);
-    if tokio::time::timeout(grace, all).await.is_err() {
+    // Both within one grace: deliveries being stored finish (their 200 means stored), syncs
+    // stop after their current page.
+    let hooks = async {
+        match webhooks {
+            Some(w) => w.shutdown(grace).await,
+            None => true,
+        }
+    };
+    let (hooks_done, syncs) = tokio::join!(hooks, tokio::time::timeout(grace, futures_join(tasks)));
+    if !hooks_done {
+        tracing::warn!(
+            "webhook deliveries still being stored after {} s: left; the vendor retries those",
+            grace.as_secs()
+        );
+    }
+    if syncs.is_err() {
         tracing::warn!("syncs still in flight after {} s: leaving them; their uncommitted pages will be fetched again", grace.as_secs());
     }
     tracing::info!("stopped");

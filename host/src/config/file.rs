@@ -36,6 +36,15 @@
 //!
 //! [plugins.acme]                   # see `plugins`: file, sha256, max_requests_per_minute
 //! sha256 = "…"
+//!
+//! [webhooks]                       # see `webhooks`: the inbound listener
+//! bind = "127.0.0.1:9401"
+//!
+//! [[account]]                      # takes signed webhooks (docs/webhooks.md)
+//! vendor = "qtickets"
+//! name = "main"
+//! secrets = { token = { credential = "qtickets_main_token" } }
+//! webhook = { secret = { credential = "qtickets_main_webhook" } }
 //! ```
 
 use std::collections::BTreeMap;
@@ -61,6 +70,8 @@ pub struct ConfigFile {
     /// `[plugins.<id>]`: the file serving an id, its SHA-256 pin, a lower request rate.
     #[serde(default)]
     pub plugins: BTreeMap<String, super::plugins::PluginSection>,
+    /// `[webhooks]`: the inbound webhook listener (`config::webhooks`).
+    pub webhooks: Option<super::webhooks::WebhooksSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +106,8 @@ pub struct AccountSection {
     pub grant_hosts: Vec<String>,
     /// The zone of this account's sales days (IANA name or `+HH:MM`); default: `tz`/`TZ`.
     pub tz: Option<String>,
+    /// `webhook = { secret = … }`: this account takes signed webhooks (`config::webhooks`).
+    pub webhook: Option<super::webhooks::AccountWebhookSection>,
 }
 
 /// Where a secret's value lives.
@@ -108,7 +121,11 @@ pub enum SecretRef {
 }
 
 impl SecretRef {
-    fn resolve(&self, key: &str, env: &BTreeMap<String, String>) -> Result<String, ConfigError> {
+    pub(super) fn resolve(
+        &self,
+        key: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<String, ConfigError> {
         let read = |p: &Path| {
             std::fs::read_to_string(p)
                 .map(|s| s.trim().to_string())

@@ -8,6 +8,7 @@ pub mod envfile;
 pub mod file;
 pub mod plugins;
 pub mod settings;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use crate::sink::ClickhouseConfig;
 use crate::zone::{AccountZones, Zone};
 pub use plugins::{PluginPin, PluginPins};
 pub use settings::AccountOrigin;
+pub use webhooks::{AccountWebhook, WebhookConfig};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -112,6 +114,8 @@ pub struct Config {
     pub plugins: PluginPins,
     /// Cap on one vendor response body (`BOXOFFICE_MAX_RESPONSE_BYTES`); None: the default.
     pub max_response_bytes: Option<usize>,
+    /// The inbound webhook listener and the accounts' webhook secrets (`webhooks`).
+    pub webhooks: WebhookConfig,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -121,6 +125,8 @@ pub struct Vars {
     file_accounts: Vec<AccountConfig>,
     /// `[plugins.<id>]` sections of the TOML config file.
     file_plugins: BTreeMap<String, plugins::PluginSection>,
+    /// `webhook = { secret = … }` of the file's accounts.
+    file_webhooks: Vec<AccountWebhook>,
 }
 
 impl Vars {
@@ -148,17 +154,21 @@ impl Vars {
         let mut vars = BTreeMap::new();
         let mut file_accounts = Vec::new();
         let mut file_plugins = BTreeMap::new();
+        let mut file_webhooks = Vec::new();
         if let Some(path) = config {
             let f = file::read(&path)?;
             vars.extend(f.as_vars(&layered)?);
             file_accounts = f.accounts(&path, &layered)?;
             file_plugins = f.plugins.clone();
+            vars.extend(f.webhook_vars(&path)?);
+            file_webhooks = f.webhook_secrets(&path, &layered)?;
         }
         vars.extend(layered);
         Ok(Self {
             vars,
             file_accounts,
             file_plugins,
+            file_webhooks,
         })
     }
 
@@ -170,6 +180,7 @@ impl Vars {
                 .collect(),
             file_accounts: Vec::new(),
             file_plugins: BTreeMap::new(),
+            file_webhooks: Vec::new(),
         }
     }
 
@@ -554,7 +565,6 @@ impl Config {
         Ok(Self {
             state_dir,
             listen,
-            accounts,
             compat_shotgun_metrics: v.bool("BOXOFFICE_SHOTGUN_COMPAT_METRICS", false)?,
             tz: tz(v)?,
             max_requests_per_minute: v.number("BOXOFFICE_MAX_REQUESTS_PER_MINUTE")?,
@@ -562,6 +572,8 @@ impl Config {
             plugin_dir: v.get("BOXOFFICE_PLUGIN_DIR").map(PathBuf::from),
             plugins: PluginPins::load(&v.file_plugins, &v.vars)?,
             max_response_bytes: v.number("BOXOFFICE_MAX_RESPONSE_BYTES")?,
+            webhooks: webhooks::from_vars(v, &accounts, &v.file_webhooks)?,
+            accounts,
         })
     }
 

@@ -505,6 +505,7 @@ mod tests {
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 60,
+            webhook: None,
         };
         let grants = super::super::grant::OperatorGrants {
             origins: vec![origin.clone()],
@@ -577,6 +578,7 @@ mod tests {
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 60,
+            webhook: None,
         };
         let grants = super::super::grant::OperatorGrants {
             origins: vec![origin.to_string()],

@@ -202,6 +202,7 @@ mod tests {
             settings: vec![],
             default_interval_secs: 300,
             max_requests_per_minute: 60,
+            webhook: None,
         }
     }
 

@@ -23,6 +23,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 pub use label::LabelValue;
@@ -56,6 +57,18 @@ pub struct TrapLabels {
     pub kind: LabelValue,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub vendor: LabelValue,
+    pub account: LabelValue,
+    pub outcome: LabelValue,
+}
+
+/// Buckets of `boxoffice_webhook_handle_duration_seconds`: 1 ms to about 16 s.
+fn webhook_latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
     http_requests: Family<StatusLabels, Counter>,
@@ -72,6 +85,10 @@ pub struct Metrics {
     duration: Family<AccountLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// `shotgun_api_requests_total`, when the compatibility names are on.
     compat_api: Option<Family<compat::ApiLabels, Counter>>,
+    /// Webhook requests by outcome (`webhook::observer`).
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    /// Time from a delivery's arrival to the handler's answer.
+    webhook_latency: Family<AccountLabels, Histogram, fn() -> Histogram>,
 }
 
 fn acct(vendor: &str, account: &str) -> AccountLabels {
@@ -98,6 +115,8 @@ impl Metrics {
             last_success: Family::default(),
             duration: Family::default(),
             compat_api: compat_shotgun.then(Family::default),
+            webhook_deliveries: Family::default(),
+            webhook_latency: Family::new_with_constructor(webhook_latency_histogram),
         };
         registry.register(
             "boxoffice_http_requests",
@@ -159,6 +178,17 @@ impl Metrics {
                 api.clone(),
             );
         }
+        registry.register(
+            "boxoffice_webhook_deliveries",
+            "Requests to the webhook listener, by outcome: stored, duplicate, forged, oversize, rate_limited, rejected, unavailable, unknown_account, incomplete",
+            m.webhook_deliveries.clone(),
+        );
+        registry.register_with_unit(
+            "boxoffice_webhook_handle_duration",
+            "Time from a verified webhook delivery's arrival to its handler's answer",
+            Unit::Seconds,
+            m.webhook_latency.clone(),
+        );
         registry.register_collector(Box::new(scrape::LedgerCollector::new(
             state,
             compat_shotgun,
@@ -344,5 +374,33 @@ impl RunObserver for Metrics {
     }
     fn record_run(&self, vendor: &str, account: &str, summary: &RunSummary, finished_ms: i64) {
         Metrics::record_run(self, vendor, account, summary, finished_ms)
+    }
+}
+
+impl crate::webhook::DeliveryObserver for Metrics {
+    fn delivery(&self, vendor: &str, account: &str, outcome: crate::webhook::Outcome) {
+        self.webhook_deliveries
+            .get_or_create(&OutcomeLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                outcome: outcome.as_str().into(),
+            })
+            .inc();
+    }
+
+    fn handled(&self, vendor: &str, account: &str, seconds: f64) {
+        self.webhook_latency
+            .get_or_create(&acct(vendor, account))
+            .observe(seconds);
+    }
+
+    fn account(&self, vendor: &str, account: &str) {
+        for outcome in crate::webhook::Outcome::ALL {
+            let _ = self.webhook_deliveries.get_or_create(&OutcomeLabels {
+                vendor: vendor.into(),
+                account: account.into(),
+                outcome: outcome.as_str().into(),
+            });
+        }
     }
 }

@@ -43,26 +43,70 @@ const MANIFEST: &[&str] = &[
     "max-requests-per-minute",
 ];
 
-const EXPORTS: [ExportShape; 3] = [
+/// 0.4's manifest: 0.3's and `webhook`.
+const MANIFEST_V0_4: &[&str] = &[
+    "id",
+    "vendor",
+    "version",
+    "allowed-hosts",
+    "secrets",
+    "settings",
+    "default-interval-secs",
+    "max-requests-per-minute",
+    "webhook",
+];
+const WEBHOOK_DELIVERY: &[&str] = &["headers", "body", "received-ms"];
+
+/// 0.2's and 0.3's entry points.
+const EXPORTS: [ExportShape; 3] = [MANIFEST_EXPORT, BEGIN_EXPORT, HANDLE_EXPORT];
+
+/// 0.4's: the manifest with `webhook`, and the `webhook` entry point (required: a connector
+/// that takes no webhooks declares `webhook: none` and returns an error from it).
+const EXPORTS_V0_4: [ExportShape; 4] = [
     ExportShape {
         name: "manifest",
         signature: "func() -> manifest",
         params: &[],
-        result: ResultShape::Record(MANIFEST),
+        result: ResultShape::Record(MANIFEST_V0_4),
     },
+    BEGIN_EXPORT,
+    HANDLE_EXPORT,
     ExportShape {
-        name: "begin",
-        signature: "func(ctx: run-context) -> result<list<http-request>, plugin-error>",
-        params: &[RUN_CONTEXT],
-        result: ResultShape::Result,
-    },
-    ExportShape {
-        name: "handle",
-        signature: "func(ctx: run-context, request: http-request, response: http-response) -> result<page, plugin-error>",
-        params: &[RUN_CONTEXT, HTTP_REQUEST, HTTP_RESPONSE],
+        name: "webhook",
+        signature: "func(ctx: run-context, delivery: webhook-delivery) -> result<webhook-outcome, plugin-error>",
+        params: &[RUN_CONTEXT, WEBHOOK_DELIVERY],
         result: ResultShape::Result,
     },
 ];
+
+/// The entry points `contract` requires.
+fn exports_of(contract: Contract) -> &'static [ExportShape] {
+    match contract {
+        Contract::V0_2 | Contract::V0_3 => &EXPORTS,
+        Contract::V0_4 => &EXPORTS_V0_4,
+    }
+}
+
+const MANIFEST_EXPORT: ExportShape = ExportShape {
+    name: "manifest",
+    signature: "func() -> manifest",
+    params: &[],
+    result: ResultShape::Record(MANIFEST),
+};
+
+const BEGIN_EXPORT: ExportShape = ExportShape {
+    name: "begin",
+    signature: "func(ctx: run-context) -> result<list<http-request>, plugin-error>",
+    params: &[RUN_CONTEXT],
+    result: ResultShape::Result,
+};
+
+const HANDLE_EXPORT: ExportShape = ExportShape {
+    name: "handle",
+    signature: "func(ctx: run-context, request: http-request, response: http-response) -> result<page, plugin-error>",
+    params: &[RUN_CONTEXT, HTTP_REQUEST, HTTP_RESPONSE],
+    result: ResultShape::Result,
+};
 
 /// Names listed in a refusal before "and N more".
 const LISTED_NAMES: usize = 8;
@@ -70,7 +114,7 @@ const LISTED_NAMES: usize = 8;
 /// The window: every contract version this host loads, oldest first. A version enters when
 /// its bindings do (`bindings::Contract`) and leaves by being removed here and there
 /// (docs/wit-versioning.md). Nothing else in the host lists versions.
-pub const SUPPORTED: [Contract; 2] = [Contract::V0_2, Contract::V0_3];
+pub const SUPPORTED: [Contract; 3] = [Contract::V0_2, Contract::V0_3, Contract::V0_4];
 
 /// The exported interface holding the entry points from 0.3 on
 /// (`boxoffice:connector/connector@0.3.0`); before 0.3 they are top-level exports.
@@ -80,8 +124,12 @@ const ENTRY_INTERFACE: &str = "connector";
 fn entry_points(contract: Contract) -> String {
     match contract {
         Contract::V0_2 => "exports manifest, begin, handle".to_string(),
-        c => format!(
+        Contract::V0_3 => format!(
             "exports {WIT_PACKAGE}/{ENTRY_INTERFACE}@{} with manifest, begin, handle",
+            Contract::V0_3.version()
+        ),
+        c => format!(
+            "exports {WIT_PACKAGE}/{ENTRY_INTERFACE}@{} with manifest, begin, handle, webhook",
             c.version()
         ),
     }
@@ -224,7 +272,7 @@ pub fn check(
             }
         }
     };
-    for shape in &EXPORTS {
+    for shape in exports_of(contract) {
         let item = entries
             .iter()
             .find(|(n, _)| n == shape.name)
@@ -430,18 +478,22 @@ mod tests {
             supported(),
             "boxoffice:connector@0.2 components (exports manifest, begin, handle) and \
              boxoffice:connector@0.3 components (exports boxoffice:connector/connector@0.3.0 \
-             with manifest, begin, handle)"
+             with manifest, begin, handle) and \
+             boxoffice:connector@0.4 components (exports boxoffice:connector/connector@0.4.0 \
+             with manifest, begin, handle, webhook)"
         );
-        assert_eq!(supported_versions(), "0.2.x, 0.3.x");
+        assert_eq!(supported_versions(), "0.2.x, 0.3.x, 0.4.x");
     }
 
     #[test]
-    fn the_window_holds_0_2_and_0_3_and_nothing_around_them() {
+    fn the_window_holds_0_2_0_3_and_0_4_and_nothing_around_them() {
         assert_eq!(in_window("0.2.0"), Some(Contract::V0_2));
         assert_eq!(in_window("0.2.9"), Some(Contract::V0_2));
         assert_eq!(in_window("0.3.0"), Some(Contract::V0_3));
         assert_eq!(in_window("0.3.4"), Some(Contract::V0_3));
-        for outside in ["0.1.0", "0.4.0", "1.3.0", "0.3.0-rc.1", "0.3"] {
+        assert_eq!(in_window("0.4.0"), Some(Contract::V0_4));
+        assert_eq!(in_window("0.4.2"), Some(Contract::V0_4));
+        for outside in ["0.1.0", "0.5.0", "1.3.0", "0.3.0-rc.1", "0.4.0-rc.1", "0.3"] {
             assert_eq!(in_window(outside), None, "{outside}");
         }
     }

@@ -9,6 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::v0_2::boxoffice::connector::host::{Host, Level};
 use super::bindings::v0_3::boxoffice::connector::host as host_v0_3;
+use super::bindings::v0_4::boxoffice::connector::host as host_v0_4;
 use super::firewall::redact;
 use super::limits::{LogCaps, PluginLimits};
 use super::pseudonym::Pseudonymizer;
@@ -159,9 +160,23 @@ impl host_v0_3::Host for HostState {
     }
 }
 
+/// 0.4's `log` is 0.2's too.
+impl host_v0_4::Host for HostState {
+    fn log(&mut self, level: host_v0_4::Level, message: String) {
+        let level = match level {
+            host_v0_4::Level::Debug => Level::Debug,
+            host_v0_4::Level::Info => Level::Info,
+            host_v0_4::Level::Warn => Level::Warn,
+            host_v0_4::Level::Error => Level::Error,
+        };
+        Host::log(self, level, message)
+    }
+}
+
 /// The `types` interfaces declare no functions; their host traits are empty.
 impl super::bindings::v0_2::boxoffice::connector::types::Host for HostState {}
 impl super::bindings::v0_3::boxoffice::connector::types::Host for HostState {}
+impl super::bindings::v0_4::boxoffice::connector::types::Host for HostState {}
 
 #[cfg(test)]
 mod tests {

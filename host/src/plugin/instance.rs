@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::{page_size, request_size, Bindings, GuestRecords};
+use super::bindings::{page_size, request_size, Bindings, GuestPage, GuestRecords};
 use super::error::{GuestError, PageCap, PluginError, TrapKind};
 use super::firewall::redact;
 use super::host_state::{HostState, PluginLog};
 use super::limits::PluginLimits;
 use super::output::{decode_page, typed_page, PageError};
 use super::store_limits::{StoreCap, StoreCapExceeded};
-use crate::model::{Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse};
+use crate::model::{
+    Manifest, PlannedRequest, PluginPage, RunContext, VendorResponse, WebhookDelivery,
+    WebhookOutcome,
+};
 
 /// What an instance has cost so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -174,11 +177,64 @@ impl PluginInstance {
         let page = self
             .settle("handle", started, r)?
             .map_err(|e| self.guest_error("handle", e))?;
-        self.cap_planned("handle", page.next.len())?;
-        self.cap("handle", page_size(&page))?;
+        self.page_out("handle", page)
+    }
+
+    /// One verified webhook delivery through the connector's `webhook` (contract 0.4 on),
+    /// under the same deadline, fuel and output caps as `handle`; its records decoded,
+    /// pseudonymized and capped the same way (`output`), its follow-up requests screened. An
+    /// outcome that sets a cursor is refused (a webhook never moves the account's cursor), and
+    /// so is an empty key. A connector of an older contract has no webhook entry point:
+    /// [`PluginError::Guest`] with a `Fatal` saying so.
+    pub async fn webhook(
+        &mut self,
+        ctx: &RunContext,
+        delivery: &WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
+        let started = self.arm()?;
+        let r = self.bindings.webhook(&mut self.store, ctx, delivery).await;
+        let Some(answer) = self.settle("webhook", started, r)? else {
+            return Err(self.guest_error(
+                "webhook",
+                GuestError::Fatal(
+                    "webhooks not supported: the connector's contract predates 0.4".into(),
+                ),
+            ));
+        };
+        let (key, page) = answer.map_err(|e| self.guest_error("webhook", e))?;
+        self.cap("webhook", key.len())?;
+        let refuse = |detail: String| PluginError::BadOutput {
+            plugin: self.plugin.clone(),
+            call: "webhook",
+            detail,
+        };
+        if page.cursor.is_some() {
+            return Err(refuse(
+                "the webhook outcome sets a cursor; a webhook may not move the account's cursor"
+                    .into(),
+            ));
+        }
+        if key.trim().is_empty() {
+            return Err(refuse("the webhook outcome's key is empty".into()));
+        }
+        // The key is stored by the host: it may carry no personal data, like a cursor.
+        if let Some(reason) = super::firewall::screen_text(&key, super::firewall::FieldKind::Opaque)
+        {
+            return Err(refuse(format!(
+                "the webhook outcome's key holds personal data ({})",
+                reason.as_str()
+            )));
+        }
+        let page = self.page_out("webhook", page)?;
+        Ok(WebhookOutcome { key, page })
+    }
+
+    /// A guest page under the output caps: records decoded (encoded or typed: one `output`
+    /// pipeline, two ways in), buyers pseudonymized, planned requests capped and screened.
+    fn page_out(&self, call: &'static str, page: GuestPage) -> Result<PluginPage, PluginError> {
+        self.cap_planned(call, page.next.len())?;
+        self.cap(call, page_size(&page))?;
         let pseudonyms = &self.store.data().pseudonyms;
-        // Typed or encoded, the records go through the same caps, pseudonyms and (after this)
-        // the same firewall: one `output` pipeline, two ways in.
         let records = match &page.records {
             GuestRecords::Encoded(blob) => decode_page(blob, pseudonyms, &self.limits.page),
             GuestRecords::Typed(items) => typed_page(items, pseudonyms, &self.limits.page),
@@ -188,19 +244,19 @@ impl PluginInstance {
             match e {
                 PageError::OverCap { what, cap, record } => PluginError::OverCap {
                     plugin,
-                    call: "handle",
+                    call,
                     what,
                     cap,
                     record: Some(record),
                 },
                 PageError::Malformed(e) => PluginError::BadOutput {
                     plugin,
-                    call: "handle",
+                    call,
                     detail: e.to_string(),
                 },
             }
         })?;
-        self.screen_requests("handle", &page.next)?;
+        self.screen_requests(call, &page.next)?;
         Ok(PluginPage {
             records,
             next: page.next,

@@ -21,7 +21,7 @@ use super::instance::{classify, PluginInstance};
 use super::limits::{PluginLimits, StoreCaps, EPOCH_TICK};
 use super::pseudonym::Pseudonymizer;
 use super::store_limits::HostMemoryBudget;
-use crate::model::Manifest;
+use crate::model::{Manifest, RunContext, WebhookDelivery, WebhookOutcome};
 
 pub use super::contract::{compatible, wit_version_of};
 
@@ -142,6 +142,7 @@ impl PluginRuntime {
                 settings: vec![],
                 default_interval_secs: 0,
                 max_requests_per_minute: 0,
+                webhook: None,
             },
             wit_version: Some(version),
             contract,
@@ -197,6 +198,23 @@ impl LoadedPlugin {
     /// The limits its instances run under (the run caps among them).
     pub fn limits(&self) -> PluginLimits {
         self.runtime.limits
+    }
+
+    /// One verified webhook delivery through a fresh instance (contract 0.4 on): its key and
+    /// page under the same deadline, fuel and output caps, pseudonyms and request screening
+    /// as `handle` ([`PluginInstance::webhook`]); the records still go through the caller's
+    /// firewall, as a run's do. To run the outcome's follow-up requests through `handle` on the
+    /// same instance, instantiate and call [`PluginInstance::webhook`] instead.
+    pub async fn webhook(
+        &self,
+        pseudonyms: Arc<Pseudonymizer>,
+        ctx: &RunContext,
+        delivery: &WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
+        self.instantiate(pseudonyms)
+            .await?
+            .webhook(ctx, delivery)
+            .await
     }
 
     /// A fresh instance in a fresh store, for one run.

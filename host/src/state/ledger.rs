@@ -182,6 +182,49 @@ fn upsert_inventory(
     ])
 }
 
+/// Applies records to the ledger inside `tx` (newest `updated_at` wins per ticket; events
+/// merged; latest inventory per show): a page's commit and a webhook delivery's
+/// (`state::webhook`) both go through here.
+pub(crate) fn apply_records(
+    tx: &Transaction,
+    vendor: &str,
+    account: &str,
+    records: &[Record],
+) -> rusqlite::Result<PageCommit> {
+    let mut out = PageCommit::default();
+    // Each statement is looked up once per page, not once per row (the lookup hashes the
+    // whole SQL text).
+    let (mut tickets, mut events, mut inventory) = (None, None, None);
+    fn cached<'a, 'c>(
+        slot: &'a mut Option<CachedStatement<'c>>,
+        tx: &'c Transaction,
+        sql: &str,
+    ) -> rusqlite::Result<&'a mut CachedStatement<'c>> {
+        match slot {
+            Some(st) => Ok(st),
+            None => Ok(slot.insert(tx.prepare_cached(sql)?)),
+        }
+    }
+    for r in records {
+        match r {
+            Record::Ticket(t) => {
+                let st = cached(&mut tickets, tx, UPSERT_TICKET)?;
+                out.tickets_changed += upsert_ticket(st, vendor, account, t)? as u64
+            }
+            Record::Event(e) => {
+                let st = cached(&mut events, tx, MERGE_EVENT)?;
+                out.events += merge_event(st, vendor, account, e)? as u64
+            }
+            Record::Inventory(v) => {
+                let st = cached(&mut inventory, tx, UPSERT_INVENTORY)?;
+                out.inventory += upsert_inventory(st, vendor, account, v)? as u64
+            }
+        }
+    }
+    drop((tickets, events, inventory));
+    Ok(out)
+}
+
 /// KPI rows in the order of their five key columns.
 fn sort_kpis(rows: &mut [KpiRow]) {
     rows.sort_by(|a, b| {
@@ -221,37 +264,7 @@ impl StateStore {
     ) -> anyhow::Result<PageCommit> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut out = PageCommit::default();
-        // Each statement is looked up once per page, not once per row (the lookup hashes the
-        // whole SQL text).
-        let (mut tickets, mut events, mut inventory) = (None, None, None);
-        fn cached<'a, 'c>(
-            slot: &'a mut Option<CachedStatement<'c>>,
-            tx: &'c Transaction,
-            sql: &str,
-        ) -> rusqlite::Result<&'a mut CachedStatement<'c>> {
-            match slot {
-                Some(st) => Ok(st),
-                None => Ok(slot.insert(tx.prepare_cached(sql)?)),
-            }
-        }
-        for r in records {
-            match r {
-                Record::Ticket(t) => {
-                    let st = cached(&mut tickets, &tx, UPSERT_TICKET)?;
-                    out.tickets_changed += upsert_ticket(st, vendor, account, t)? as u64
-                }
-                Record::Event(e) => {
-                    let st = cached(&mut events, &tx, MERGE_EVENT)?;
-                    out.events += merge_event(st, vendor, account, e)? as u64
-                }
-                Record::Inventory(v) => {
-                    let st = cached(&mut inventory, &tx, UPSERT_INVENTORY)?;
-                    out.inventory += upsert_inventory(st, vendor, account, v)? as u64
-                }
-            }
-        }
-        drop((tickets, events, inventory));
+        let out = apply_records(&tx, vendor, account, records)?;
         if let Some(c) = cursor {
             tx.execute(
                 "INSERT INTO cursors (vendor, account, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)

@@ -1,7 +1,8 @@
 //! The state room: the SQLite database that is always present.
 //!
 //! Owns: cursors, job runs, and the ticket ledger (current state per ticket, no personal data:
-//! the source of truth for metrics), plus merged events and the latest inventory per show.
+//! the source of truth for metrics), plus merged events and the latest inventory per show,
+//! and the keys of stored webhook deliveries (`webhook`).
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
 //! acknowledged the page. It does not own the warehouse (see `sink`).
 //!
@@ -20,6 +21,7 @@ pub mod breakdown;
 mod group;
 pub mod ledger;
 mod run_status;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -31,6 +33,7 @@ use crate::migrate::{self, Migration};
 use crate::sqlite_file::{storage_error, tune};
 pub use ledger::{EventRow, KpiRow, RunHealth};
 pub use run_status::RunStatus;
+pub use webhook::WebhookCommit;
 
 /// Migrations of the state database, in order.
 pub const MIGRATIONS: &[Migration] = &[
@@ -40,11 +43,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
     },
     // The ledger's aggregates for `/metrics`, kept by triggers (see `ledger.rs`). Versions 2–5
-    // and 7 are other branches' numbers.
+    // are other branches' numbers; 7 is the webhook deliveries' keys.
     Migration {
         version: 6,
         name: "ledger_aggregates",
         sql: include_str!("../../../migrations/sqlite/0006_ledger_aggregates.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "webhook_deliveries",
+        sql: include_str!("../../../migrations/sqlite/0007_webhook_deliveries.sql"),
     },
 ];
 

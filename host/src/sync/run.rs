@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use crate::http::{EgressGrant, HttpExecutor, RequestBudget, RequestScope, Secrets};
 use crate::model::{PlannedRequest, RunContext};
-use crate::plugin::{GuestError, LoadedPlugin, PluginError, Pseudonymizer, RecordFirewall};
+use crate::plugin::{
+    GuestError, LoadedPlugin, PluginError, PluginInstance, Pseudonymizer, RecordFirewall,
+};
 use crate::sink::{RunRecord, Sink};
 use crate::state::{RunOutcome, RunStatus, StateStore};
 
@@ -116,11 +118,23 @@ impl RunSummary {
     }
 }
 
-enum Stop {
+/// Why a run (or a webhook's follow-ups, `sync::webhook`) stopped early.
+pub(crate) enum Stop {
     Interrupted,
     Failed(String),
     RateLimited(String),
     Crashed,
+}
+
+impl Stop {
+    /// What a stop says outside a run (the webhook ingest's errors).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Interrupted => "stopped on request".into(),
+            Self::Failed(m) | Self::RateLimited(m) => m.clone(),
+            Self::Crashed => "simulated crash".into(),
+        }
+    }
 }
 
 /// Runs one sync of `account`. Never panics on plugin or vendor misbehaviour: every failure
@@ -271,7 +285,7 @@ fn run_uuid(started_ms: i64) -> String {
         .to_string()
 }
 
-fn plugin_stop(e: PluginError) -> Stop {
+pub(crate) fn plugin_stop(e: PluginError) -> Stop {
     match e {
         PluginError::Guest {
             error: GuestError::RetryLater(s),
@@ -615,7 +629,7 @@ async fn run_pages(
 }
 
 /// A run stopped at one of its caps (`PluginLimits::run`): the message names the cap.
-fn over_run_cap(vendor: &str, cap: String) -> Stop {
+pub(crate) fn over_run_cap(vendor: &str, cap: String) -> Stop {
     Stop::Failed(format!(
         "{vendor}: the run reached its cap of {cap} and was stopped; pages stored before it stay committed"
     ))
@@ -654,15 +668,7 @@ async fn fetch_pages(
     };
     let pseudonyms = Arc::new(Pseudonymizer::new(deps.pseudonym_key));
     let firewall = RecordFirewall::new();
-    let traps = |e: &PluginError| {
-        if let Some(kind) = e.trap_kind() {
-            deps.metrics.plugin_trap(vendor, kind.as_str());
-        }
-        if let PluginError::RequestRefused { refusal, .. } = e {
-            deps.metrics
-                .request_refused(vendor, &account.name, refusal.reason.as_str());
-        }
-    };
+    let traps = |e: &PluginError| count_plugin_error(deps, account, e);
     let mut inst = match account.plugin.instantiate(pseudonyms.clone()).await {
         Ok(inst) => inst,
         Err(e) => {
@@ -689,6 +695,13 @@ async fn fetch_pages(
     if planned > caps.max_planned_requests {
         return Err(over_planned());
     }
+    let step = RequestStep {
+        deps,
+        account,
+        scope: &scope,
+        firewall: &firewall,
+        requests,
+    };
     let mut number = 0u64;
     while let Some(req) = queue.pop_front() {
         if number >= caps.max_pages {
@@ -709,9 +722,103 @@ async fn fetch_pages(
             // The writer stopped on a failed page: its error is the run's.
             return Ok(());
         }
-        requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(screened) = step
+            .fetch_and_transform(&mut inst, &ctx, &req, number + 1, summary)
+            .await?
+        else {
+            continue;
+        };
+        number += 1;
+        // The plugin sees this page's cursor from the next call on: the writer commits it
+        // with this page, after every earlier page's.
+        let cursor = screened.cursor;
+        if let Some(c) = &cursor {
+            ctx.cursor = Some(c.clone());
+        }
+        planned += screened.next.len();
+        if planned > caps.max_planned_requests {
+            return Err(over_planned());
+        }
+        queue.extend(screened.next);
+        let rejected = screened.rejected;
+        let Some(tx) = &tx else {
+            summary.pages += 1;
+            summary.records += screened.records.len() as u64;
+            summary.rejected += rejected;
+            if let Some(p) = &opts.progress {
+                summary.requests = requests.load(std::sync::atomic::Ordering::Relaxed);
+                (p.0)(summary);
+            }
+            continue;
+        };
+        let job = PageJob {
+            number,
+            records: screened.records,
+            cursor: cursor.filter(|_| opts.kind == RunKind::Sync),
+            rejected,
+        };
+        if tx.send(job).await.is_err() {
+            // The writer stopped on a failed page: its error is the run's.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Counts a plugin failure in the metrics: its trap kind, or the outbound refusal.
+pub(crate) fn count_plugin_error(deps: &SyncDeps, account: &Account, e: &PluginError) {
+    let vendor = account.vendor_id();
+    if let Some(kind) = e.trap_kind() {
+        deps.metrics.plugin_trap(vendor, kind.as_str());
+    }
+    if let PluginError::RequestRefused { refusal, .. } = e {
+        deps.metrics
+            .request_refused(vendor, &account.name, refusal.reason.as_str());
+    }
+}
+
+/// One page as a request made of it: the screened records, the rejections counted, the
+/// follow-up requests and the cursor the plugin returned.
+pub(crate) struct ScreenedPage {
+    pub records: Vec<crate::model::Record>,
+    pub rejected: u64,
+    pub next: Vec<PlannedRequest>,
+    pub cursor: Option<String>,
+}
+
+/// What performing one planned request needs: the run's shared parts and the account's
+/// egress grant, secrets and budget (`scope`).
+pub(crate) struct RequestStep<'a> {
+    pub deps: &'a SyncDeps,
+    pub account: &'a Account,
+    pub scope: &'a RequestScope<'a>,
+    pub firewall: &'a RecordFirewall,
+    /// Requests made so far (the run's progress figure).
+    pub requests: &'a std::sync::atomic::AtomicU64,
+}
+
+impl RequestStep<'_> {
+    /// One planned request through the run's machinery: egress grant, secrets, budget and
+    /// retries (`http`), the plugin's `handle`, the cursor screen and the record firewall, with
+    /// the metrics of each. `Ok(None)`: an auxiliary request failed and was skipped (counted in
+    /// `summary`). `number` numbers the page in messages. A sync run's loop and the webhook
+    /// ingest's follow-ups (`sync::webhook`) both go through here.
+    pub(crate) async fn fetch_and_transform(
+        &self,
+        inst: &mut PluginInstance,
+        ctx: &RunContext,
+        req: &PlannedRequest,
+        number: u64,
+        summary: &mut RunSummary,
+    ) -> Result<Option<ScreenedPage>, Stop> {
+        let (deps, account) = (self.deps, self.account);
+        let vendor = account.vendor_id();
+        let firewall = self.firewall;
+        let traps = |e: &PluginError| count_plugin_error(deps, account, e);
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         crate::crash_point::reached(crate::crash_point::CrashPhase::Fetch);
-        let fetched = deps.http.execute(&req, &scope).await;
+        let fetched = deps.http.execute(req, self.scope).await;
         let aux = auxiliary_kind(&req.id);
         let fetched = match fetched {
             Ok(f) => f,
@@ -719,7 +826,7 @@ async fn fetch_pages(
                 deps.metrics.http_request(vendor, &account.name, "error");
                 if let (Some(kind), Some(reason)) = (aux, DegradedReason::of_http(&e)) {
                     skip_auxiliary(deps, account, summary, kind, reason, &e);
-                    continue;
+                    return Ok(None);
                 }
                 return Err(Stop::Failed(format!("request `{}`: {e}", req.id)));
             }
@@ -734,7 +841,7 @@ async fn fetch_pages(
             fetched.attempts.len().saturating_sub(1) as u64,
         );
         crate::crash_point::reached(crate::crash_point::CrashPhase::Transform);
-        let page = match inst.handle(&ctx, &req, fetched.response).await {
+        let page = match inst.handle(ctx, req, fetched.response).await {
             Ok(p) => p,
             Err(e) => {
                 traps(&e);
@@ -743,7 +850,7 @@ async fn fetch_pages(
                         tracing::debug!(vendor, account = %account.name, level = log.level, "plugin: {}", log.message);
                     }
                     skip_auxiliary(deps, account, summary, kind, reason, &e);
-                    continue;
+                    return Ok(None);
                 }
                 return Err(plugin_stop(e));
             }
@@ -757,7 +864,7 @@ async fn fetch_pages(
         }) {
             return Err(Stop::Failed(format!(
                 "{vendor}: the cursor of page {} holds personal data ({}); the page is not stored and the cursor stays where it was",
-                number + 1,
+                number,
                 reason.as_str()
             )));
         }
@@ -767,41 +874,13 @@ async fn fetch_pages(
                 .record_rejected(vendor, &account.name, r.reason.as_str());
             tracing::warn!(vendor, account = %account.name, "record rejected: {r}");
         }
-        number += 1;
-        // The plugin sees this page's cursor from the next call on: the writer commits it
-        // with this page, after every earlier page's.
-        let cursor = page.cursor;
-        if let Some(c) = &cursor {
-            ctx.cursor = Some(c.clone());
-        }
-        planned += page.next.len();
-        if planned > caps.max_planned_requests {
-            return Err(over_planned());
-        }
-        queue.extend(page.next);
-        let rejected = screened.rejected.len() as u64;
-        let Some(tx) = &tx else {
-            summary.pages += 1;
-            summary.records += screened.accepted.len() as u64;
-            summary.rejected += rejected;
-            if let Some(p) = &opts.progress {
-                summary.requests = requests.load(std::sync::atomic::Ordering::Relaxed);
-                (p.0)(summary);
-            }
-            continue;
-        };
-        let job = PageJob {
-            number,
+        Ok(Some(ScreenedPage {
+            rejected: screened.rejected.len() as u64,
             records: screened.accepted,
-            cursor: cursor.filter(|_| opts.kind == RunKind::Sync),
-            rejected,
-        };
-        if tx.send(job).await.is_err() {
-            // The writer stopped on a failed page: its error is the run's.
-            return Ok(());
-        }
+            next: page.next,
+            cursor: page.cursor,
+        }))
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ pub mod model;
 pub mod orders;
 pub mod plan;
 pub mod seats;
+pub mod webhook;
 
 use boxoffice_plugin_sdk::{
     header, status_error, time, Connector, HostApi, HttpRequest, HttpResponse, Level, Manifest,
-    Page, PluginError, RunContext, Setting,
+    Page, PluginError, RunContext, Setting, WebhookDelivery, WebhookOutcome, WebhookSignature,
 };
 
 pub struct Qtickets;
@@ -55,6 +56,7 @@ impl Connector for Qtickets {
             .setting(plan::lookback_every_setting())
             .interval_secs(900)
             .max_requests_per_minute(120)
+            .webhook(WebhookSignature::HmacSha1Hex("x-signature".into()))
             .build()
     }
 
@@ -82,8 +84,19 @@ impl Connector for Qtickets {
             plan::ORDERS => orders::handle(host, ctx, request, &response.body),
             plan::EVENTS => events::handle(ctx, request, &response.body),
             id if id.starts_with(plan::SEATS_PREFIX) => seats::handle(ctx, request, &response.body),
+            id if id.starts_with(webhook::ORDER_PREFIX) => {
+                webhook::handle_order(host, request, &response.body)
+            }
             other => Err(PluginError::Fatal(format!("unknown request id `{other}`"))),
         }
+    }
+
+    fn webhook(
+        host: &mut impl HostApi,
+        ctx: &RunContext,
+        delivery: &WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
+        webhook::webhook(host, ctx, delivery)
     }
 }
 

@@ -378,3 +378,36 @@ pub fn handle(
         cursor: Some(cursor.encode()),
     })
 }
+
+/// One order's tickets, written through the same transform as an `/orders` page's orders
+/// (`order_facts`, `basket_tickets`), over the given baskets (normally the order's own; a
+/// webhook passes the order's with newer copies from the delivery in their place). Returns
+/// the encoded records. The single-order paths (a webhook's body, `GET /orders/{id}`) use it.
+pub(crate) fn order_blob<'b, 'a: 'b>(
+    host: &mut impl HostApi,
+    req: &HttpRequest,
+    o: &WireOrder<'a>,
+    baskets: impl IntoIterator<Item = &'b WireBasket<'a>>,
+) -> Result<Vec<u8>, PluginError> {
+    let created_ms = req_ms(req, ("order", o.id), "created_at", o.created_at.as_deref())?;
+    let facts = order_facts(req, o, created_ms)?;
+    let mut out = Out {
+        records: RecordWriter::with_capacity(4),
+        ..Out::default()
+    };
+    decimal(&mut out.order_id, o.id);
+    decimal(&mut out.event_id, facts.event_id);
+    for b in baskets {
+        basket_tickets(req, &facts, o.id, b, &mut out)?;
+    }
+    if out.zero_quantity > 0 {
+        host.log(
+            Level::Warn,
+            &format!(
+                "order {}: {} baskets with quantity 0, counted as one admission each",
+                o.id, out.zero_quantity
+            ),
+        );
+    }
+    Ok(out.records.finish())
+}

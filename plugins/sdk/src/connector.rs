@@ -7,7 +7,13 @@
 //! trait's path, the `export!` macro) lives in the hidden `__export_guest!` only, so a change of WIT version changes one place. Connectors' own code and tests only
 //! see the trait, over any [`HostApi`] (natively: [`FakeHost`](crate::host::FakeHost)).
 
-use crate::{HostApi, HttpRequest, HttpResponse, Manifest, Page, PluginError, RunContext};
+use crate::{
+    HostApi, HttpRequest, HttpResponse, Manifest, Page, PluginError, RunContext, WebhookDelivery,
+    WebhookOutcome,
+};
+
+/// What [`Connector::webhook`]'s default answers: the connector takes no webhooks.
+pub const WEBHOOKS_NOT_SUPPORTED: &str = "webhooks not supported by this connector";
 
 /// A vendor connector: what it is, the first requests of a run, and one response to one page.
 ///
@@ -74,6 +80,21 @@ pub trait Connector {
         response: &HttpResponse,
     ) -> Result<Page, PluginError>;
 
+    /// One verified webhook delivery (contract 0.4): the vendor's natural dedupe key and a
+    /// page of records, whose `next` are follow-up requests the host hands to
+    /// [`handle`](Self::handle) as in a run; the page's `cursor` must be `None`. Declare the
+    /// signature with [`ManifestBuilder::webhook`](crate::ManifestBuilder::webhook). The
+    /// default answers [`WEBHOOKS_NOT_SUPPORTED`] (a `fatal` error), so connectors without
+    /// webhooks need not implement it.
+    fn webhook(
+        host: &mut impl HostApi,
+        ctx: &RunContext,
+        delivery: &WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
+        let _ = (host, ctx, delivery);
+        Err(PluginError::Fatal(WEBHOOKS_NOT_SUPPORTED.into()))
+    }
+
     /// The run's settings read against `manifest` (normally `Self::manifest()`), defaults
     /// filled from it: see [`Settings`](crate::Settings).
     fn settings<'a>(ctx: &'a RunContext, manifest: &'a Manifest) -> crate::Settings<'a> {
@@ -125,7 +146,7 @@ macro_rules! export_connector {
     };
 }
 
-/// The part of [`export_connector!`] that depends on the generated bindings (contract 0.3: the
+/// The part of [`export_connector!`] that depends on the generated bindings (contract 0.4: the
 /// exported `connector` interface's `Guest`, re-exported as `bindings::Guest`). Not for direct use.
 #[doc(hidden)]
 #[macro_export]
@@ -147,6 +168,12 @@ macro_rules! __export_guest {
                 response: $crate::HttpResponse,
             ) -> ::core::result::Result<$crate::Page, $crate::PluginError> {
                 <$ty as $crate::Connector>::handle(&mut $crate::WasmHost, &ctx, &request, &response)
+            }
+            fn webhook(
+                ctx: $crate::RunContext,
+                delivery: $crate::WebhookDelivery,
+            ) -> ::core::result::Result<$crate::WebhookOutcome, $crate::PluginError> {
+                <$ty as $crate::Connector>::webhook(&mut $crate::WasmHost, &ctx, &delivery)
             }
         }
         $crate::export!($ty);

@@ -1,6 +1,6 @@
 //! Guest-side SDK for boxoffice connectors.
 //!
-//! Owns: the generated bindings of the contract (`wit/since_v0.3.0`, world `plugin`;
+//! Owns: the generated bindings of the contract (`wit/since_v0.4.0`, world `plugin`;
 //! re-exported so every connector uses the same types), the [`Connector`] trait and
 //! [`export_connector!`] that make a component of it
 //! ([`connector`]), the manifest builder and typed settings reader ([`manifest`]), the
@@ -26,24 +26,25 @@ pub mod typed;
 pub mod url;
 pub mod wire;
 
-/// Bindings generated from `wit/since_v0.3.0` (world `plugin`). Connectors do not implement
+/// Bindings generated from `wit/since_v0.4.0` (world `plugin`). Connectors do not implement
 /// [`bindings::Guest`] themselves: [`export_connector!`] does, over their [`Connector`].
 #[allow(clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.3.0",
+        path: "../../wit/since_v0.4.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "export_guest",
         default_bindings_module: "boxoffice_plugin_sdk::bindings",
     });
 
-    /// The entry points a connector implements (`boxoffice:connector/connector@0.3.0`).
+    /// The entry points a connector implements (`boxoffice:connector/connector@0.4.0`).
     pub use self::exports::boxoffice::connector::connector::Guest;
 }
 
 pub use bindings::boxoffice::connector::types::{
     Auth, HttpRequest, HttpResponse, Manifest, Page, PageRecords, PluginError, RunContext, Setting,
+    WebhookDelivery, WebhookOutcome, WebhookSignature, WebhookSpec,
 };
 
 /// A [`RecordWriter`]'s blob is a page's `encoded` records: `records: writer.finish().into()`.
@@ -80,8 +81,8 @@ impl PageRecords {
 }
 
 /// Registers a connector's [`bindings::Guest`] impl as the component's exports:
-/// `boxoffice_plugin_sdk::export!(MyConnector);`. Expands to nothing off wasm32: 0.3's export
-/// names (`boxoffice:connector/connector@0.3.0#begin`) are no valid native symbols, and a
+/// `boxoffice_plugin_sdk::export!(MyConnector);`. Expands to nothing off wasm32: the export
+/// names (`boxoffice:connector/connector@0.4.0#begin`) are no valid native symbols, and a
 /// connector's native build (its tests, the host's benchmarks) exports nothing.
 #[macro_export]
 macro_rules! export {
@@ -112,6 +113,16 @@ pub fn get(id: &str, url: &str, query: Vec<(String, String)>) -> HttpRequest {
         body: None,
         auth: Auth::None,
     }
+}
+
+/// A header value from a webhook delivery (names arrive lower-cased; matched
+/// case-insensitively all the same).
+pub fn delivery_header<'a>(delivery: &'a WebhookDelivery, name: &str) -> Option<&'a str> {
+    delivery
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Looks a setting up in the run context.

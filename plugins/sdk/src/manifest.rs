@@ -37,7 +37,7 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
-use crate::{Manifest, PluginError, RunContext, Setting};
+use crate::{Manifest, PluginError, RunContext, Setting, WebhookSignature, WebhookSpec};
 
 impl Setting {
     /// A setting every account must give.
@@ -84,6 +84,7 @@ impl Manifest {
             settings: Vec::new(),
             default_interval_secs: 300,
             max_requests_per_minute: 60,
+            webhook: None,
         })
     }
 }
@@ -129,6 +130,14 @@ impl ManifestBuilder {
         self
     }
 
+    /// The connector takes vendor webhooks signed this way (contract 0.4), e.g.
+    /// `WebhookSignature::HmacSha1Hex("x-signature".into())`; implement
+    /// [`Connector::webhook`](crate::Connector::webhook) too.
+    pub fn webhook(mut self, signature: WebhookSignature) -> Self {
+        self.0.webhook = Some(WebhookSpec { signature });
+        self
+    }
+
     /// The manifest, or what is wrong with it (an empty id, version or name, a setting
     /// declared twice, a required setting with a default, a zero interval or budget).
     pub fn try_build(self) -> Result<Manifest, String> {
@@ -170,6 +179,17 @@ impl ManifestBuilder {
                 return Err(format!(
                     "manifest `{}`: setting `{}` is required and has a default",
                     m.id, s.name
+                ));
+            }
+        }
+        if let Some(w) = &m.webhook {
+            let (WebhookSignature::HmacSha1Hex(h) | WebhookSignature::HmacSha256Hex(h)) =
+                &w.signature;
+            field("webhook signature header", h)?;
+            if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "manifest `{}`: webhook signature header `{h}`: use its lower-case name",
+                    m.id
                 ));
             }
         }
@@ -300,6 +320,34 @@ mod tests {
             until_ms: None,
             now_ms: 0,
         }
+    }
+
+    #[test]
+    fn a_webhook_is_declared_with_its_signature_and_its_header_is_checked() {
+        assert!(manifest().webhook.is_none(), "no webhook unless declared");
+        let m = Manifest::builder("demo", "Demo")
+            .version("1.0.0")
+            .webhook(WebhookSignature::HmacSha1Hex("x-signature".into()))
+            .build();
+        assert!(matches!(
+            m.webhook.map(|w| w.signature),
+            Some(WebhookSignature::HmacSha1Hex(h)) if h == "x-signature"
+        ));
+        let upper = Manifest::builder("demo", "Demo")
+            .version("1.0.0")
+            .webhook(WebhookSignature::HmacSha256Hex("X-Sig".into()))
+            .try_build()
+            .unwrap_err();
+        assert!(
+            upper.contains("`X-Sig`") && upper.contains("lower-case"),
+            "{upper}"
+        );
+        let empty = Manifest::builder("demo", "Demo")
+            .version("1.0.0")
+            .webhook(WebhookSignature::HmacSha1Hex(" ".into()))
+            .try_build()
+            .unwrap_err();
+        assert!(empty.contains("webhook signature header"), "{empty}");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 use boxoffice_plugin_sdk::{
     bindings::Guest, get, setting, Auth, HostApi, HttpRequest, HttpResponse, Inventory, Level,
     Manifest, Page, PersonalId, PluginError, RecordWriter, RunContext, Ticket, TicketStatus,
-    WasmHost,
+    WasmHost, WebhookDelivery, WebhookOutcome,
 };
 
 pub mod manifest_patch;
@@ -400,6 +400,8 @@ impl Guest for Testbed {
             settings: vec![],
             default_interval_secs: 60,
             max_requests_per_minute: 600,
+            // Takes no webhooks (contract 0.4): `webhook` below says so.
+            webhook: None,
         })
     }
 
@@ -413,6 +415,15 @@ impl Guest for Testbed {
         response: HttpResponse,
     ) -> Result<Page, PluginError> {
         handle_with(&mut WasmHost, &ctx, &response)
+    }
+
+    fn webhook(
+        _ctx: RunContext,
+        _delivery: WebhookDelivery,
+    ) -> Result<WebhookOutcome, PluginError> {
+        Err(PluginError::Fatal(
+            boxoffice_plugin_sdk::connector::WEBHOOKS_NOT_SUPPORTED.into(),
+        ))
     }
 }
 

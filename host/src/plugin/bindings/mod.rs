@@ -1,7 +1,7 @@
 //! Host-side bindings of every contract version in the host's window, behind one interface.
 //!
 //! Owns: [`Contract`] (one case per supported version, each with its own `bindgen!` module:
-//! `v0_2`, `v0_3`), [`BindingsPre`] / [`Bindings`] (a loaded or instantiated connector of any
+//! `v0_2`, `v0_3`, `v0_4`), [`BindingsPre`] / [`Bindings`] (a loaded or instantiated connector of any
 //! of them, called with the host's model types), and [`GuestPage`], a page as the guest
 //! returned it with its records still raw (an encoded blob or typed items). The rest of
 //! `plugin/` sees only these; which versions are in the window is `contract::SUPPORTED`.
@@ -11,10 +11,11 @@ use wasmtime::Store;
 
 use super::error::GuestError;
 use super::host_state::HostState;
-use crate::model::{Manifest, PlannedRequest, RunContext, VendorResponse};
+use crate::model::{Manifest, PlannedRequest, RunContext, VendorResponse, WebhookDelivery};
 
 /// Conversions whose shapes every version shares (request, response, run context, manifest,
-/// guest error), written once for a version's generated `types` module.
+/// guest error), written once for a version's generated `types` module. The version module
+/// defines `webhook_of(&wit::Manifest) -> Option<model::WebhookSpec>`.
 macro_rules! common_conversions {
     ($wit:ident) => {
         impl From<$wit::HttpRequest> for model::PlannedRequest {
@@ -68,8 +69,10 @@ macro_rules! common_conversions {
             }
         }
 
+        /// `webhook_of` is the version module's own: `None` before 0.4.
         impl From<$wit::Manifest> for model::Manifest {
             fn from(m: $wit::Manifest) -> Self {
+                let webhook = webhook_of(&m);
                 Self {
                     id: m.id,
                     vendor: m.vendor,
@@ -88,6 +91,7 @@ macro_rules! common_conversions {
                         .collect(),
                     default_interval_secs: m.default_interval_secs,
                     max_requests_per_minute: m.max_requests_per_minute,
+                    webhook,
                 }
             }
         }
@@ -109,6 +113,7 @@ use common_conversions;
 
 pub mod v0_2;
 pub mod v0_3;
+pub mod v0_4;
 
 /// The WIT package the host implements.
 pub const WIT_PACKAGE: &str = "boxoffice:connector";
@@ -119,8 +124,11 @@ pub const WIT_PACKAGE: &str = "boxoffice:connector";
 pub enum Contract {
     /// `wit/since_v0.2.0`: top-level exports, encoded records only. Adapted.
     V0_2,
-    /// `wit/since_v0.3.0`: the `connector` interface, typed or encoded records.
+    /// `wit/since_v0.3.0`: the `connector` interface, typed or encoded records. Adapted
+    /// (no webhook).
     V0_3,
+    /// `wit/since_v0.4.0`: 0.3 plus `connector.webhook` and `manifest.webhook`.
+    V0_4,
 }
 
 impl Contract {
@@ -129,6 +137,7 @@ impl Contract {
         match self {
             Self::V0_2 => "0.2.0",
             Self::V0_3 => "0.3.0",
+            Self::V0_4 => "0.4.0",
         }
     }
 
@@ -137,18 +146,20 @@ impl Contract {
         match self {
             Self::V0_2 => "since_v0.2.0",
             Self::V0_3 => "since_v0.3.0",
+            Self::V0_4 => "since_v0.4.0",
         }
     }
 }
 
 /// The newest contract: what the SDK builds and `plugins inspect` names.
-pub const WIT_VERSION: &str = Contract::V0_3.version();
+pub const WIT_VERSION: &str = Contract::V0_4.version();
 
 /// Links every version's imports (the `host` interface of each) into `linker`.
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     v0_2::Connector::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     v0_3::Plugin::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    v0_4::Plugin::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -157,6 +168,7 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> was
 pub enum BindingsPre {
     V0_2(v0_2::ConnectorPre<HostState>),
     V0_3(v0_3::PluginPre<HostState>),
+    V0_4(v0_4::PluginPre<HostState>),
 }
 
 impl BindingsPre {
@@ -165,6 +177,7 @@ impl BindingsPre {
         Ok(match contract {
             Contract::V0_2 => Self::V0_2(v0_2::ConnectorPre::new(pre)?),
             Contract::V0_3 => Self::V0_3(v0_3::PluginPre::new(pre)?),
+            Contract::V0_4 => Self::V0_4(v0_4::PluginPre::new(pre)?),
         })
     }
 
@@ -175,6 +188,7 @@ impl BindingsPre {
         Ok(match self {
             Self::V0_2(p) => Bindings::V0_2(p.instantiate_async(store).await?),
             Self::V0_3(p) => Bindings::V0_3(p.instantiate_async(store).await?),
+            Self::V0_4(p) => Bindings::V0_4(p.instantiate_async(store).await?),
         })
     }
 }
@@ -183,6 +197,7 @@ impl BindingsPre {
 pub enum Bindings {
     V0_2(v0_2::Connector),
     V0_3(v0_3::Plugin),
+    V0_4(v0_4::Plugin),
 }
 
 /// A page as the guest returned it: requests and cursor converted, records still raw (the
@@ -199,7 +214,7 @@ pub struct GuestPage {
 pub enum GuestRecords {
     /// The postcard blob (0.2's `records`, 0.3's `encoded`).
     Encoded(Vec<u8>),
-    /// 0.3's `typed(list<item>)`.
+    /// 0.3's `typed(list<item>)` (0.4's moved into the same types).
     Typed(Vec<v0_3::wit::Item>),
 }
 
@@ -208,6 +223,11 @@ impl Bindings {
         Ok(match self {
             Self::V0_2(c) => c.call_manifest(store).await?.into(),
             Self::V0_3(p) => p
+                .boxoffice_connector_connector()
+                .call_manifest(store)
+                .await?
+                .into(),
+            Self::V0_4(p) => p
                 .boxoffice_connector_connector()
                 .call_manifest(store)
                 .await?
@@ -231,6 +251,14 @@ impl Bindings {
             }
             Self::V0_3(p) => {
                 let ctx: v0_3::wit::RunContext = ctx.clone().into();
+                p.boxoffice_connector_connector()
+                    .call_begin(store, &ctx)
+                    .await?
+                    .map(|r| r.into_iter().map(Into::into).collect())
+                    .map_err(Into::into)
+            }
+            Self::V0_4(p) => {
+                let ctx: v0_4::wit::RunContext = ctx.clone().into();
                 p.boxoffice_connector_connector()
                     .call_begin(store, &ctx)
                     .await?
@@ -266,6 +294,40 @@ impl Bindings {
                     .await?
                     .map(Into::into)
                     .map_err(Into::into)
+            }
+            Self::V0_4(p) => {
+                let ctx: v0_4::wit::RunContext = ctx.clone().into();
+                let request: v0_4::wit::HttpRequest = request.clone().into();
+                let response: v0_4::wit::HttpResponse = response.into();
+                p.boxoffice_connector_connector()
+                    .call_handle(store, &ctx, &request, &response)
+                    .await?
+                    .map(Into::into)
+                    .map_err(Into::into)
+            }
+        })
+    }
+
+    /// The webhook entry point (0.4 on): the key and the page as the guest returned them.
+    /// `Ok(None)` for a connector of an older contract, which has no such entry point.
+    pub async fn webhook(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &RunContext,
+        delivery: &WebhookDelivery,
+    ) -> wasmtime::Result<Option<Result<(String, GuestPage), GuestError>>> {
+        Ok(match self {
+            Self::V0_2(_) | Self::V0_3(_) => None,
+            Self::V0_4(p) => {
+                let ctx: v0_4::wit::RunContext = ctx.clone().into();
+                let delivery: v0_4::wit::WebhookDelivery = delivery.clone().into();
+                Some(
+                    p.boxoffice_connector_connector()
+                        .call_webhook(store, &ctx, &delivery)
+                        .await?
+                        .map(|o| (o.key, o.page.into()))
+                        .map_err(Into::into),
+                )
             }
         })
     }
@@ -338,6 +400,10 @@ mod tests {
             (
                 Contract::V0_3,
                 include_str!("../../../../wit/since_v0.3.0/connector.wit"),
+            ),
+            (
+                Contract::V0_4,
+                include_str!("../../../../wit/since_v0.4.0/connector.wit"),
             ),
         ];
         for (contract, wit) in files {

@@ -19,6 +19,11 @@ pub use self::boxoffice::connector::types as wit;
 
 super::common_conversions!(wit);
 
+/// No webhooks before contract 0.4.
+fn webhook_of(_: &wit::Manifest) -> Option<model::WebhookSpec> {
+    None
+}
+
 impl From<wit::Auth> for model::RequestAuth {
     fn from(a: wit::Auth) -> Self {
         match a {
