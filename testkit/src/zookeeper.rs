@@ -1,0 +1,127 @@
+//! A throwaway standalone ZooKeeper (Debian's `zookeeper` package, run with its own `java` and
+//! `/usr/share/java/zookeeper.jar`, no service scripts) on a loopback port with a temp data
+//! dir: the keeper of [`crate::ClickhouseCluster`]'s replicated tables and `ON CLUSTER` queue.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::process::{find_binary, free_port, spawn_bound_keeping_output};
+
+/// Debian's jar; its manifest's `Class-Path` names the dependencies in `/usr/share/java`.
+const JAR: &str = "/usr/share/java/zookeeper.jar";
+
+/// A ZooKeeper this process started; stopped on drop.
+pub struct ZookeeperServer {
+    java: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl ZookeeperServer {
+    /// Starts one, or `Ok(None)` when Java or the ZooKeeper jar is not installed.
+    pub fn start() -> anyhow::Result<Option<Self>> {
+        let Some(java) = find_binary("java") else {
+            return Ok(None);
+        };
+        if !Path::new(JAR).is_file() {
+            return Ok(None);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("boxoffice-zookeeper-")
+            .tempdir()?;
+        let port = free_port();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data)?;
+        std::fs::write(
+            dir.path().join("zoo.cfg"),
+            format!(
+                "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
+                 clientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxClientCnxns=0\n\
+                 4lw.commands.whitelist=ruok,srvr\n",
+                data.display()
+            ),
+        )?;
+        let mut s = Self {
+            java,
+            dir,
+            port,
+            child: None,
+        };
+        s.launch()?;
+        Ok(Some(s))
+    }
+
+    fn launch(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.dir.path().join("zookeeper.log"))?;
+        let mut cmd = Command::new(&self.java);
+        cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-Xss512k"])
+            .arg(format!("-Dzookeeper.log.dir={}", self.dir.path().display()))
+            .args([
+                "-cp",
+                JAR,
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            ])
+            .arg(self.dir.path().join("zoo.cfg"))
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.child = Some(spawn_bound_keeping_output(cmd).context("starting ZooKeeper (java)")?);
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.ruok() {
+                return Ok(());
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    let log = std::fs::read_to_string(self.dir.path().join("zookeeper.log"))
+                        .unwrap_or_default();
+                    let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
+                    bail!("ZooKeeper exited with {status} while starting:\n{tail}");
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("ZooKeeper did not answer `ruok` within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// ZooKeeper's four-letter health word.
+    fn ruok(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut out = String::new();
+        s.write_all(b"ruok").is_ok() && s.read_to_string(&mut out).is_ok() && out == "imok"
+    }
+
+    /// The client port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops it (SIGKILL) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ZookeeperServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
