@@ -118,6 +118,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         plugin_dir: None,
         plugins: Default::default(),
         max_response_bytes: None,
+        clickhouse_cluster: env.clickhouse_cluster.clone(),
+        shard: None,
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Accounts synced at the same time (each account runs one sync at a time).
     #[arg(long, env = "BOXOFFICE_MAX_CONCURRENT_SYNCS", default_value_t = 4)]
     pub max_concurrent_syncs: usize,
+    /// `I/N`: sync only the accounts whose stable hash of `vendor/account` is I modulo N
+    /// (over `shard` in the config file and `BOXOFFICE_SHARD`; docs/scaling.md).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 fn interval(account: &Account, configured: Option<u32>) -> Duration {
@@ -42,7 +46,10 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = args.source.load()?;
+    let mut config = args.source.load()?;
+    if let Some(s) = &args.shard {
+        config.shard = Some(crate::config::shard::Shard::parse("--shard", s)?);
+    }
     if config.accounts.is_empty() {
         anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file (--config)");
     }

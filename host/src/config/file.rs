@@ -12,12 +12,14 @@
 //! listen_port = 9400
 //! tz = "Europe/Moscow"
 //! plugin_dir = "/etc/boxoffice/plugins"
+//! shard = "0/2"                    # this daemon's accounts (docs/scaling.md); default: all
 //!
 //! [clickhouse]
 //! host = "127.0.0.1"
 //! user = "etl_writer"
 //! password = { file = "/etc/boxoffice/credentials/clickhouse_password" }
 //! database = "boxoffice"
+//! cluster = "boxoffice"            # a sharded, replicated warehouse (docs/scaling.md)
 //!
 //! [[account]]
 //! vendor = "shotgun"
@@ -60,6 +62,8 @@ pub struct ConfigFile {
     /// `[plugins.<id>]`: the file serving an id, its SHA-256 pin, a lower request rate.
     #[serde(default)]
     pub plugins: BTreeMap<String, super::plugins::PluginSection>,
+    /// `I/N`: this daemon's shard of the accounts (`BOXOFFICE_SHARD`).
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +74,8 @@ pub struct ClickhouseSection {
     pub user: Option<String>,
     pub password: Option<SecretRef>,
     pub database: Option<String>,
+    /// The `remote_servers` cluster of a sharded, replicated warehouse (`CLICKHOUSE_CLUSTER`).
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,11 +193,13 @@ impl ConfigFile {
             "BOXOFFICE_SHOTGUN_COMPAT_METRICS",
             self.shotgun_compat_metrics.map(|b| b.to_string()),
         );
+        put("BOXOFFICE_SHARD", self.shard.clone());
         if let Some(ch) = &self.clickhouse {
             put("CLICKHOUSE_HOST", Some(ch.host.clone()));
             put("CLICKHOUSE_PORT", ch.port.map(|p| p.to_string()));
             put("CLICKHOUSE_USER", ch.user.clone());
             put("CLICKHOUSE_DATABASE", ch.database.clone());
+            put("CLICKHOUSE_CLUSTER", ch.cluster.clone());
             if let Some(p) = &ch.password {
                 put(
                     "CLICKHOUSE_PASSWORD",
