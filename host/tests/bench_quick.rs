@@ -72,6 +72,7 @@ const METRICS: &[&str] = &[
     "qtickets_pipeline_sqlite",
     "shotgun_incremental_requests",
     "qtickets_incremental_requests",
+    "qtickets_idle_poll_webhooks_on_requests",
     "transform_wasm_per_page",
     "transform_native_per_page",
     "transform_wasm_native_ratio",

@@ -253,6 +253,7 @@ async fn the_writer_validates_rows_on_a_current_clickhouse() {
             password: String::new(),
             database: database.clone(),
             encoding,
+            timeout: boxoffice::sink::clickhouse::client::REQUEST_TIMEOUT,
         };
         let (w, report) = ClickhouseWarehouse::open(config, Zone::default())
             .await

@@ -397,6 +397,7 @@ fn fake_writer(url: &str) -> RowWriter {
         password: "fake-pw-CANARY".into(),
         database: "boxoffice".into(),
         encoding: ClickhouseEncoding::RowBinary,
+        timeout: boxoffice::sink::clickhouse::client::REQUEST_TIMEOUT,
     })
     .unwrap();
     client.base_delay = std::time::Duration::from_millis(5);

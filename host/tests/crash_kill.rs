@@ -1,9 +1,14 @@
-//! kill -9 at any point: the real `boxoffice run` daemon with two accounts (QTickets and
-//! Shotgun simulators on loopback, the SQLite warehouse) is SIGKILLed again and again — after
+//! kill -9 at any point: the real `boxoffice run` daemon with three accounts (a QTickets and
+//! two Shotgun simulators on loopback, the SQLite warehouse) is SIGKILLed again and again — after
 //! seeded random delays and at the crash points of `boxoffice::crash_point` (fetch, transform,
 //! warehouse transaction, warehouse acknowledged, ledger transaction, migration) — restarted,
-//! and at the end the warehouse, the ledger and `/metrics` equal the simulators' truth: zero
-//! tickets lost, zero duplicated (counted twice).
+//! and at the end the warehouse, the ledger and `/metrics` equal the simulators' truth per
+//! account: zero tickets lost, zero duplicated (counted twice).
+//!
+//! The same loop runs against the ClickHouse warehouse (the test server of
+//! `boxoffice_testkit`; skipped without one): the rows after `FINAL` per account equal the
+//! truth. It runs `BOXOFFICE_KILL_CH_ITERATIONS` (default 4) kills; the SQLite warehouse's
+//! own crash point (`warehouse`) is not aimed at there.
 //!
 //! `BOXOFFICE_KILL_ITERATIONS` (default 10; the long mode is 200) and `BOXOFFICE_KILL_SEED`
 //! (default: from the clock, printed) replay a run; `BOXOFFICE_KILL_PHASES=warehouse,acked`
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
+use boxoffice_testkit::clickhouse::{shared_endpoint, ClickhouseEndpoint};
 use boxoffice_testkit::free_port;
 use rand::{Rng, SeedableRng};
 
@@ -41,12 +47,15 @@ fn kill9(mut child: Child) {
     let _ = child.wait();
 }
 
-fn sold(metrics: &str, vendor: &str) -> Option<u64> {
+fn sold(metrics: &str, vendor: &str, account: &str) -> Option<u64> {
     let tag = format!("vendor=\"{vendor}\"");
+    let acc = format!("account=\"{account}\"");
     let mut any = false;
     let n = metrics
         .lines()
-        .filter(|l| l.starts_with("boxoffice_tickets_sold_total{") && l.contains(&tag))
+        .filter(|l| {
+            l.starts_with("boxoffice_tickets_sold_total{") && l.contains(&tag) && l.contains(&acc)
+        })
         .map(|l| {
             any = true;
             l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap() as u64
@@ -55,13 +64,13 @@ fn sold(metrics: &str, vendor: &str) -> Option<u64> {
     any.then_some(n)
 }
 
-/// (rows, valid rows) per vendor in a SQLite `tickets` table (ledger or warehouse).
-fn counts(db: &Path, vendor: &str) -> (u64, u64) {
+/// (rows, valid rows) of one account in a SQLite `tickets` table (ledger or warehouse).
+fn counts(db: &Path, vendor: &str, account: &str) -> (u64, u64) {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap();
     c.query_row(
-        "SELECT count(*), coalesce(sum(status = 'valid'), 0) FROM tickets WHERE vendor = ?1",
-        [vendor],
+        "SELECT count(*), coalesce(sum(status = 'valid'), 0) FROM tickets WHERE vendor = ?1 AND account = ?2",
+        [vendor, account],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )
     .unwrap()
@@ -73,12 +82,56 @@ fn integrity(db: &Path) -> String {
         .unwrap()
 }
 
+/// (rows, valid rows) of one account in ClickHouse's `tickets`, one row per ticket.
+fn ch_counts(ch: &ClickhouseEndpoint, db: &str, vendor: &str, account: &str) -> (u64, u64) {
+    let out = ch
+        .query_in(
+            db,
+            &format!(
+                "SELECT count(), countIf(status = 'valid') FROM tickets FINAL WHERE vendor = '{vendor}' AND account = '{account}'"
+            ),
+        )
+        .unwrap();
+    let mut it = out.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+/// The warehouse of a kill loop: the embedded SQLite file, or a ClickHouse database.
+enum Warehouse {
+    Sqlite,
+    Clickhouse(ClickhouseEndpoint, String),
+}
+
+fn iterations(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{var}: a number")))
+        .unwrap_or(default)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_at_any_point_loses_and_duplicates_nothing() {
-    let iterations: u32 = std::env::var("BOXOFFICE_KILL_ITERATIONS")
-        .ok()
-        .map(|v| v.parse().expect("BOXOFFICE_KILL_ITERATIONS: a number"))
-        .unwrap_or(10);
+    kill_loop(
+        iterations("BOXOFFICE_KILL_ITERATIONS", 10),
+        Warehouse::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_with_the_clickhouse_warehouse_loses_and_duplicates_nothing() {
+    let Some(ch) = shared_endpoint("crash_kill_clickhouse") else {
+        return;
+    };
+    let db = ch.fresh_database("kill").unwrap();
+    kill_loop(
+        iterations("BOXOFFICE_KILL_CH_ITERATIONS", 4),
+        Warehouse::Clickhouse(ch, db),
+    )
+    .await;
+}
+
+async fn kill_loop(iterations: u32, warehouse_kind: Warehouse) {
     let seed: u64 = std::env::var("BOXOFFICE_KILL_SEED")
         .ok()
         .map(|v| v.parse().expect("BOXOFFICE_KILL_SEED: a number"))
@@ -108,14 +161,35 @@ async fn kill_9_at_any_point_loses_and_duplicates_nothing() {
         seed,
         ..Default::default()
     });
+    // A second Shotgun organizer, its own simulator: three accounts in one daemon.
+    let sg2_sim = ShotgunSim::new(ShotgunConfig {
+        tickets: 2_000,
+        start_ms,
+        seed: seed ^ 0x5eed,
+        ..Default::default()
+    });
     let qt = qt_sim.spawn().await.unwrap();
     let sg = sg_sim.spawn().await.unwrap();
+    let sg2 = sg2_sim.spawn().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     std::fs::write(dir.path().join("qt"), qt_sim.token()).unwrap();
     std::fs::write(dir.path().join("sg"), sg_sim.token()).unwrap();
+    std::fs::write(dir.path().join("sg2"), sg2_sim.token()).unwrap();
     let state = dir.path().join("state");
     let config = dir.path().join("boxoffice.toml");
+    let clickhouse = match &warehouse_kind {
+        Warehouse::Sqlite => String::new(),
+        Warehouse::Clickhouse(ch, db) => {
+            std::fs::write(dir.path().join("chpw"), &ch.password).unwrap();
+            format!(
+                "[clickhouse]\nhost = \"{}\"\nuser = \"{}\"\npassword = {{ file = \"{}\" }}\ndatabase = \"{db}\"\n",
+                ch.url,
+                ch.user,
+                dir.path().join("chpw").display()
+            )
+        }
+    };
     std::fs::write(
         &config,
         format!(
@@ -123,6 +197,7 @@ async fn kill_9_at_any_point_loses_and_duplicates_nothing() {
 state_dir = "{state}"
 listen_port = {port}
 max_requests_per_minute = 0
+{clickhouse}
 [[account]]
 vendor = "qtickets"
 name = "big"
@@ -135,6 +210,12 @@ name = "sg"
 interval_secs = 1
 settings = {{ organizer_id = "{org}", base_url = "{sg}", events_base_url = "{sg}" }}
 secrets = {{ token = {{ file = "{sgtok}" }} }}
+[[account]]
+vendor = "shotgun"
+name = "sg2"
+interval_secs = 1
+settings = {{ organizer_id = "{org2}", base_url = "{sg2}", events_base_url = "{sg2}" }}
+secrets = {{ token = {{ file = "{sg2tok}" }} }}
 "#,
             state = state.display(),
             qt = qt.base_url(),
@@ -142,6 +223,9 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
             org = sg_sim.organizer_id(),
             qtok = dir.path().join("qt").display(),
             sgtok = dir.path().join("sg").display(),
+            sg2 = sg2.base_url(),
+            org2 = sg2_sim.organizer_id(),
+            sg2tok = dir.path().join("sg2").display(),
         ),
     )
     .unwrap();
@@ -155,6 +239,8 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
         .iter()
         .map(|p| p.name())
         .filter(|p| *p != "migration")
+        // ClickHouse has no SQLite warehouse transaction to stop in.
+        .filter(|p| *p != "warehouse" || matches!(warehouse_kind, Warehouse::Sqlite))
         .filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|x| x == p)))
         .collect();
     assert!(!phases.is_empty(), "BOXOFFICE_KILL_PHASES names no phase");
@@ -214,6 +300,7 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
         if life % 3 == 2 {
             qt_sim.advance(30);
             sg_sim.advance(30);
+            sg2_sim.advance(30);
         }
     }
 
@@ -221,20 +308,24 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
     let child = start(&config, dir.path(), iterations, None);
     let want_qt: u64 = qt_sim.truth().iter().map(|r| r.tickets).sum();
     let want_sg: u64 = sg_sim.truth().iter().map(|r| r.sold).sum();
+    let want_sg2: u64 = sg2_sim.truth().iter().map(|r| r.sold).sum();
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/metrics");
     let deadline = Instant::now() + Duration::from_secs(120);
-    let (mut got_qt, mut got_sg) = (None, None);
+    let (mut got_qt, mut got_sg, mut got_sg2) = (None, None, None);
     while Instant::now() < deadline {
         if let Ok(r) = client.get(&url).send().await {
             let m = r.text().await.unwrap_or_default();
-            got_qt = sold(&m, "qtickets");
-            got_sg = sold(&m, "shotgun");
+            got_qt = sold(&m, "qtickets", "big");
+            got_sg = sold(&m, "shotgun", "sg");
+            got_sg2 = sold(&m, "shotgun", "sg2");
             let ledger = state.join("state.sqlite");
             if got_qt == Some(want_qt)
                 && got_sg == Some(want_sg)
-                && counts(&ledger, "qtickets").0 == qt_sim.basket_count()
-                && counts(&ledger, "shotgun").0 == sg_sim.ticket_count()
+                && got_sg2 == Some(want_sg2)
+                && counts(&ledger, "qtickets", "big").0 == qt_sim.basket_count()
+                && counts(&ledger, "shotgun", "sg").0 == sg_sim.ticket_count()
+                && counts(&ledger, "shotgun", "sg2").0 == sg2_sim.ticket_count()
             {
                 break;
             }
@@ -264,24 +355,35 @@ secrets = {{ token = {{ file = "{sgtok}" }} }}
     };
     let ledger = state.join("state.sqlite");
     let warehouse = state.join("warehouse.sqlite");
-    for (vendor, rows, valid, metric) in [
-        ("qtickets", qt_sim.basket_count(), want_qt, got_qt),
-        ("shotgun", sg_sim.ticket_count(), want_sg, got_sg),
+    for (vendor, account, rows, valid, metric) in [
+        ("qtickets", "big", qt_sim.basket_count(), want_qt, got_qt),
+        ("shotgun", "sg", sg_sim.ticket_count(), want_sg, got_sg),
+        ("shotgun", "sg2", sg2_sim.ticket_count(), want_sg2, got_sg2),
     ] {
-        let (l_rows, l_valid) = counts(&ledger, vendor);
-        let (w_rows, w_valid) = counts(&warehouse, vendor);
-        tally(&format!("{vendor} ledger rows"), l_rows, rows);
-        tally(&format!("{vendor} ledger valid"), l_valid, valid);
-        tally(&format!("{vendor} warehouse rows"), w_rows, rows);
-        tally(&format!("{vendor} warehouse valid"), w_valid, valid);
+        let (l_rows, l_valid) = counts(&ledger, vendor, account);
+        let (w_rows, w_valid) = match &warehouse_kind {
+            Warehouse::Sqlite => counts(&warehouse, vendor, account),
+            Warehouse::Clickhouse(ch, db) => ch_counts(ch, db, vendor, account),
+        };
+        println!("{vendor}/{account}: ledger {l_rows} rows ({l_valid} valid), warehouse {w_rows} ({w_valid}), want {rows} ({valid})");
+        tally(&format!("{vendor}/{account} ledger rows"), l_rows, rows);
+        tally(&format!("{vendor}/{account} ledger valid"), l_valid, valid);
+        tally(&format!("{vendor}/{account} warehouse rows"), w_rows, rows);
         tally(
-            &format!("{vendor} /metrics sold"),
+            &format!("{vendor}/{account} warehouse valid"),
+            w_valid,
+            valid,
+        );
+        tally(
+            &format!("{vendor}/{account} /metrics sold"),
             metric.unwrap_or(0),
             valid,
         );
     }
     for db in [&ledger, &warehouse] {
-        assert_eq!(integrity(db), "ok", "{}", db.display());
+        if db.exists() {
+            assert_eq!(integrity(db), "ok", "{}", db.display());
+        }
     }
     let took = started.elapsed();
     println!("kill points per phase: {per_phase:?}");

@@ -9,6 +9,9 @@
 //! JSON line, ending with its own `VmHWM` read just before it exits; the bench also polls the
 //! child's `/proc/<pid>/status` while it runs and reports the larger of the two.
 //!
+//! After the figures are read back the child also commits one sale and then its refund, and
+//! times the first scrape after each: the "first `/metrics` scrape after a write" row.
+//!
 //! Not `getrusage`/`wait4`'s `ru_maxrss`: Linux folds the high-water mark of the address space
 //! an `exec` replaces into it, and a child spawned with `posix_spawn`/`vfork` execs from the
 //! bench's own address space, so `ru_maxrss` reports at least the bench's peak (measured: 74
@@ -80,6 +83,11 @@ pub struct BackfillOut {
     pub first_scrape_ms: f64,
     /// The next one, with nothing written in between (the cached snapshot), ms.
     pub repeat_scrape_ms: f64,
+    /// After the figures were read back: one page with one new ticket committed (ms), then the
+    /// first `/metrics` encoding after it (ms); then that ticket's refund and the scrape after
+    /// it (ms). Zero from a child that predates these figures.
+    #[serde(default)]
+    pub write: AfterWrite,
     /// VmHWM at the very end, after the figures were read back (kB).
     pub final_hwm_kb: Option<u64>,
 }
@@ -98,6 +106,118 @@ pub struct BackfillRun {
     pub pages: u64,
     pub first_scrape_ms: f64,
     pub repeat_scrape_ms: f64,
+    pub write: AfterWrite,
+}
+
+/// A write into the backfilled ledger and the first scrapes after it (ms).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct AfterWrite {
+    /// `commit_page` of one page holding one new ticket (a sale).
+    pub sale_commit_ms: f64,
+    /// The first `/metrics` encoding after the sale.
+    pub sale_scrape_ms: f64,
+    /// `commit_page` of that ticket's newer version, refunded.
+    pub refund_commit_ms: f64,
+    /// The first `/metrics` encoding after the refund.
+    pub refund_scrape_ms: f64,
+}
+
+/// One sale into the backfilled ledger, then its refund, each followed by a timed scrape;
+/// checks that the scrapes saw the sale and the refund. Runs after the figures are read back,
+/// so the truth check is not affected.
+fn write_then_scrape(
+    app: &App,
+    scrape: &dyn Fn() -> anyhow::Result<(f64, String)>,
+) -> anyhow::Result<AfterWrite> {
+    use crate::model::{Record, Ticket, TicketStatus};
+    let account = app.accounts()?.remove(0);
+    let (vendor, name) = (account.vendor_id(), account.name.as_str());
+    let mut ticket = Ticket {
+        ticket_id: "bench-after-write".into(),
+        order_id: "bench-after-write".into(),
+        event_id: "bench-after-write".into(),
+        category: "GA".into(),
+        channel: "online".into(),
+        status: TicketStatus::Valid,
+        price_minor: 1_000,
+        currency: "EUR".into(),
+        ordered_at_ms: 1,
+        updated_at_ms: 1,
+        ..Ticket::BLANK
+    };
+    let sold = format!(
+        "boxoffice_tickets_sold_total{{vendor=\"{vendor}\",account=\"{name}\",\
+         event_id=\"bench-after-write\",category=\"GA\"}}"
+    );
+    let value = |body: &str| -> Option<f64> {
+        body.lines()
+            .find_map(|l| l.strip_prefix(sold.as_str())?.trim().parse().ok())
+    };
+    let commit = |t: &Ticket| -> anyhow::Result<f64> {
+        let at = Instant::now();
+        app.deps.state.commit_page(
+            vendor,
+            name,
+            &[Record::Ticket(t.clone())],
+            None,
+            crate::clock::now_ms(),
+        )?;
+        Ok(at.elapsed().as_secs_f64() * 1e3)
+    };
+    let sale_commit_ms = commit(&ticket)?;
+    let (sale_scrape_ms, body) = scrape()?;
+    if value(&body) != Some(1.0) {
+        bail!("the scrape after the sale does not show it ({sold} 1)");
+    }
+    ticket.status = TicketStatus::Refunded;
+    ticket.refunded_minor = 1_000;
+    ticket.updated_at_ms = 2;
+    let refund_commit_ms = commit(&ticket)?;
+    let (refund_scrape_ms, body) = scrape()?;
+    if value(&body) != Some(0.0) {
+        bail!("the scrape after the refund does not show it ({sold} 0)");
+    }
+    Ok(AfterWrite {
+        sale_commit_ms,
+        sale_scrape_ms,
+        refund_commit_ms,
+        refund_scrape_ms,
+    })
+}
+
+/// The bench's rows of the scrapes after the backfill and after a write.
+pub fn scrape_metrics(b: &BackfillRun) -> Vec<super::report::Metric> {
+    use super::report::{number, Metric, Target};
+    let w = &b.write;
+    vec![
+        Metric::new(
+            "backfill_first_scrape_ms",
+            "first /metrics scrape after the backfill",
+            b.first_scrape_ms,
+            "ms",
+            None,
+        )
+        .note(format!(
+            "{}-ticket ledger, from its aggregates (kept by the ledger's triggers); the next scrape {:.2} ms (cached snapshot)",
+            number(b.tickets as f64),
+            b.repeat_scrape_ms
+        )),
+        Metric::new(
+            "after_write_scrape_ms",
+            "first /metrics scrape after a write (1M-ticket ledger)",
+            w.sale_scrape_ms.max(w.refund_scrape_ms),
+            "ms",
+            Some(Target::AtMost(50.0)),
+        )
+        .note(format!(
+            "the slower of two: after a sale {:.2} ms (its commit {:.2} ms), after its refund {:.2} ms (commit {:.2} ms); {} tickets",
+            w.sale_scrape_ms,
+            w.sale_commit_ms,
+            w.refund_scrape_ms,
+            w.refund_commit_ms,
+            number(b.tickets as f64),
+        )),
+    ]
 }
 
 /// `VmHWM` / `VmRSS` of a process from `/proc/<pid>/status`, kB.
@@ -175,16 +295,17 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
     .await?;
     let secs = started.elapsed().as_secs_f64();
     let sync_hwm_kb = proc_status_kb("self", "VmHWM:");
-    let scrape = || -> anyhow::Result<f64> {
+    let scrape = || -> anyhow::Result<(f64, String)> {
         let t = Instant::now();
         let body = app.deps.metrics.encode()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
         if !body.contains("boxoffice_tickets_sold_total") {
             bail!("the scrape after the backfill has no tickets sold");
         }
-        Ok(t.elapsed().as_secs_f64() * 1e3)
+        Ok((ms, body))
     };
-    let first_scrape_ms = scrape()?;
-    let repeat_scrape_ms = scrape()?;
+    let first_scrape_ms = scrape()?.0;
+    let repeat_scrape_ms = scrape()?.0;
     let mut out = BackfillOut {
         status: s.status.as_str().to_string(),
         message: s.message.clone(),
@@ -197,8 +318,10 @@ pub async fn run_child(spec: &str) -> anyhow::Result<ExitCode> {
         figures: rows(&pipeline::ledger_figures(&app, "shotgun")?),
         first_scrape_ms,
         repeat_scrape_ms,
+        write: AfterWrite::default(),
         final_hwm_kb: None,
     };
+    out.write = write_then_scrape(&app, &scrape)?;
     out.final_hwm_kb = proc_status_kb("self", "VmHWM:");
     println!("{}", serde_json::to_string(&out)?);
     Ok(ExitCode::SUCCESS)
@@ -286,6 +409,7 @@ pub async fn measure(
             pages: out.pages,
             first_scrape_ms: out.first_scrape_ms,
             repeat_scrape_ms: out.repeat_scrape_ms,
+            write: out.write,
         })
     }
     .await;

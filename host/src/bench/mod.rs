@@ -11,6 +11,7 @@
 //! - `report`: a metric, its target, the table, the JSON and CSV files.
 //! - `pipeline`: whole-pipeline throughput and incremental requests, per vendor and sink.
 //! - `backfill`: the hidden simulator and backfill children and the backfill's peak RSS.
+//! - `safety_net`: the QTickets idle poll with webhooks on (polling as the safety net).
 //! - `pages`: vendor pages recorded from the simulators, replayed by `transform` and the
 //!   criterion benches (`host/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
@@ -26,6 +27,7 @@ pub mod pages;
 pub mod pipeline;
 pub mod python;
 pub mod report;
+pub mod safety_net;
 pub mod transform;
 pub mod wire;
 

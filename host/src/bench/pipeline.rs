@@ -98,7 +98,7 @@ pub fn shotgun_truth(sim: &ShotgunSim) -> Figures {
     nonzero(f)
 }
 
-fn qtickets_truth(sim: &QticketsSim) -> Figures {
+pub(crate) fn qtickets_truth(sim: &QticketsSim) -> Figures {
     let mut f = Figures::new();
     for r in sim.truth() {
         let e = f

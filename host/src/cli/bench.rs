@@ -16,7 +16,7 @@ use tracing::instrument::WithSubscriber;
 
 use crate::bench::pipeline::{self, PipelineRun, Warehouse};
 use crate::bench::report::{Machine, Metric, Report, Target};
-use crate::bench::{backfill, coldstart, insert, python, transform, wire, Scratch};
+use crate::bench::{backfill, coldstart, insert, python, safety_net, transform, wire, Scratch};
 use crate::config::{Config, Vars};
 use crate::plugin::{bundled, PluginLimits, PluginRuntime};
 use crate::sink::clickhouse::ClickhouseEncoding;
@@ -515,6 +515,7 @@ async fn measure(
 ) -> anyhow::Result<Vec<Metric>> {
     let mut out = Vec::new();
     let mut incremental = Vec::new();
+    let mut idle: Option<safety_net::IdlePoll> = None;
     let (mut shotgun_ch, mut qtickets_ch) = (Vec::new(), Vec::new());
     for (i, w) in warehouses.iter().enumerate() {
         let encoding = match w {
@@ -550,6 +551,8 @@ async fn measure(
         pipeline_metrics("qtickets", "QTickets", w, &r, &mut out);
         if i == 0 {
             incremental.push(("qtickets", "QTickets", r.incremental.clone()));
+            let dir = scratch.sub("qtickets-webhooks-on")?;
+            idle = Some(safety_net::qtickets_idle_webhooks_on(sizes.orders, &dir).await?);
         }
         if let Some(e) = encoding {
             qtickets_ch.push((e, r));
@@ -567,6 +570,21 @@ async fn measure(
                 Some(Target::AtMost(2.0)),
             )
             .note(format!("{} pages, {} records", s.pages, s.records)),
+        );
+    }
+    if let Some(p) = idle {
+        out.push(
+            Metric::new(
+                "qtickets_idle_poll_webhooks_on_requests",
+                "QTickets idle poll, webhooks on",
+                p.run.requests as f64,
+                "requests",
+                Some(Target::AtMost(2.0)),
+            )
+            .note(format!(
+                "{} served by the simulator; new orders only, no reconcile due",
+                p.served
+            )),
         );
     }
 
@@ -760,20 +778,7 @@ async fn measure(
         )
         .note(per_sec(b.tickets, b.secs)),
     );
-    out.push(
-        Metric::new(
-            "backfill_first_scrape_ms",
-            "first /metrics scrape after the backfill",
-            b.first_scrape_ms,
-            "ms",
-            None,
-        )
-        .note(format!(
-            "reads the whole {}-ticket ledger; the next scrape {:.2} ms (cached snapshot)",
-            crate::bench::report::number(b.tickets as f64),
-            b.repeat_scrape_ms
-        )),
-    );
+    out.extend(backfill::scrape_metrics(&b));
     Ok(out)
 }
 

@@ -62,12 +62,12 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
             let sdk = sdk_path.unwrap_or_else(super::plugins_new::default_sdk_path);
             let files = super::plugins_new::scaffold(&name, &dir, &sdk)?;
-            let lib = format!("boxoffice_connector_{}", name.replace('-', "_"));
+            let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
             println!(
-                "created {} ({} files). Next:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  boxoffice plugins test target/wasm32-wasip2/release/{lib}.wasm fixtures/sample",
+                "created {} ({} files). {}",
                 dir.display(),
                 files.len(),
-                dir.display()
+                super::plugins_new::next_steps(&name, &dir, target_dir.as_deref())
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -156,9 +156,44 @@ pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<Vec<PathBu
     Ok(written)
 }
 
+/// What to type next, printed after scaffolding. The built component's path follows
+/// `CARGO_TARGET_DIR` when the operator's shell sets it (cargo would put it there, not under
+/// the new crate), and the component is built `--release` (what `plugins test` should load).
+pub fn next_steps(name: &str, dir: &Path, target_dir: Option<&Path>) -> String {
+    let lib = format!("boxoffice_connector_{}", name.replace('-', "_"));
+    let target = target_dir.map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let wasm = target.join(format!("wasm32-wasip2/release/{lib}.wasm"));
+    format!(
+        "Next:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  boxoffice plugins test {} fixtures/sample",
+        dir.display(),
+        wasm.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_steps_point_at_the_component_cargo_will_build() {
+        let plain = next_steps("acme-tix", Path::new("acme-tix"), None);
+        assert!(
+            plain.contains(
+                "plugins test target/wasm32-wasip2/release/boxoffice_connector_acme_tix.wasm"
+            ),
+            "{plain}"
+        );
+        let moved = next_steps(
+            "acme-tix",
+            Path::new("acme-tix"),
+            Some(Path::new("/tmp/shared-target")),
+        );
+        assert!(
+            moved.contains("plugins test /tmp/shared-target/wasm32-wasip2/release/boxoffice_connector_acme_tix.wasm"),
+            "{moved}"
+        );
+        assert!(!moved.contains(" target/wasm32"), "{moved}");
+    }
 
     #[test]
     fn names_are_checked() {

@@ -20,6 +20,7 @@
 //! password = { file = "/etc/boxoffice/credentials/clickhouse_password" }
 //! database = "boxoffice"
 //! cluster = "boxoffice"            # a sharded, replicated warehouse (docs/scaling.md)
+//! timeout_secs = 60                # one request's time limit
 //!
 //! [[account]]
 //! vendor = "shotgun"
@@ -76,6 +77,8 @@ pub struct ClickhouseSection {
     pub database: Option<String>,
     /// The `remote_servers` cluster of a sharded, replicated warehouse (`CLICKHOUSE_CLUSTER`).
     pub cluster: Option<String>,
+    /// One request's time limit in seconds (`CLICKHOUSE_TIMEOUT_SECS`; default 60).
+    pub timeout_secs: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +203,10 @@ impl ConfigFile {
             put("CLICKHOUSE_USER", ch.user.clone());
             put("CLICKHOUSE_DATABASE", ch.database.clone());
             put("CLICKHOUSE_CLUSTER", ch.cluster.clone());
+            put(
+                "CLICKHOUSE_TIMEOUT_SECS",
+                ch.timeout_secs.map(|t| t.to_string()),
+            );
             if let Some(p) = &ch.password {
                 put(
                     "CLICKHOUSE_PASSWORD",

@@ -494,6 +494,16 @@ fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
             "use letters, digits and underscores",
         ));
     }
+    let timeout_secs: u32 = v
+        .number("CLICKHOUSE_TIMEOUT_SECS")?
+        .unwrap_or(crate::sink::clickhouse::client::REQUEST_TIMEOUT.as_secs() as u32);
+    if !(1..=3600).contains(&timeout_secs) {
+        return Err(invalid(
+            "CLICKHOUSE_TIMEOUT_SECS",
+            format!("{timeout_secs} s is outside 1 to 3600"),
+            "give ClickHouse's request time limit in whole seconds, e.g. 60",
+        ));
+    }
     Ok(Some(ClickhouseConfig {
         url,
         user: v
@@ -504,6 +514,7 @@ fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
         password: v.secret("CLICKHOUSE_PASSWORD")?.unwrap_or_default(),
         database: database.to_string(),
         encoding: Default::default(),
+        timeout: std::time::Duration::from_secs(timeout_secs.into()),
     }))
 }
 

@@ -286,3 +286,38 @@ fn any_iana_zone_in_tz_and_per_account() {
     let e = Vars::load(Some(&cfg), &[]).err().unwrap().to_string();
     assert!(e.starts_with("tz: `Paris`"), "{e}");
 }
+
+#[test]
+fn the_clickhouse_timeout_comes_from_the_file_or_the_environment_and_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boxoffice.toml");
+    std::fs::write(
+        &cfg,
+        "[clickhouse]\nhost = \"127.0.0.1\"\ntimeout_secs = 7\n",
+    )
+    .unwrap();
+    let c = Config::from_vars(&Vars::load(Some(&cfg), &[]).unwrap()).unwrap();
+    assert_eq!(
+        c.clickhouse.unwrap().timeout,
+        std::time::Duration::from_secs(7)
+    );
+    let default = Config::from_vars(&Vars::from_pairs([("CLICKHOUSE_HOST", "localhost")]))
+        .unwrap()
+        .clickhouse
+        .unwrap();
+    assert_eq!(default.timeout, std::time::Duration::from_secs(60));
+    let zero = Config::from_vars(&Vars::from_pairs([
+        ("CLICKHOUSE_HOST", "localhost"),
+        ("CLICKHOUSE_TIMEOUT_SECS", "0"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(zero.starts_with("CLICKHOUSE_TIMEOUT_SECS: 0 s"), "{zero}");
+    let word = Config::from_vars(&Vars::from_pairs([
+        ("CLICKHOUSE_HOST", "localhost"),
+        ("CLICKHOUSE_TIMEOUT_SECS", "soon"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(word.starts_with("CLICKHOUSE_TIMEOUT_SECS"), "{word}");
+}

@@ -6,11 +6,18 @@
 //! module defines; nested components as often as they are instantiated) and the refusal of a
 //! component over the ceiling ([`ShapeError`]). A Rust connector is 1–4 core instances, a
 //! componentize-py one a dozen or so: the caps fit each component instead of one Rust-sized
-//! constant. Wasmtime still enforces the derived caps while instantiating (`store_limits`), so
-//! a shape this count misses (an aliased or imported core module) fails there, not silently.
+//! constant. Module and component index spaces follow the binary's imports, aliases and
+//! exports as well as its definitions, so an instantiation names the module it really
+//! instantiates: an outer alias or a re-export carries that module's shape; an imported one,
+//! or one aliased out of an instance, is of unknown shape and counts as an instance with no
+//! memories or tables. Wasmtime still enforces the derived caps while instantiating
+//! (`store_limits`), so what such a module really defines fails there, not silently.
 
 use thiserror::Error;
-use wasmparser::{ComponentInstance, Instance, Parser, Payload};
+use wasmparser::{
+    ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentOuterAliasKind,
+    ComponentTypeRef, Instance, Parser, Payload,
+};
 
 use super::limits::StoreCaps;
 
@@ -55,6 +62,36 @@ enum Frame {
         components: Vec<Shape>,
         total: Shape,
     },
+}
+
+impl Frame {
+    fn modules(&self) -> Option<&Vec<Shape>> {
+        match self {
+            Frame::Component { modules, .. } => Some(modules),
+            Frame::Module(_) => None,
+        }
+    }
+
+    fn components(&self) -> Option<&Vec<Shape>> {
+        match self {
+            Frame::Component { components, .. } => Some(components),
+            Frame::Module(_) => None,
+        }
+    }
+}
+
+/// A new entry in the current component's core module index space.
+fn push_module(stack: &mut [Frame], shape: Shape) {
+    if let Some(Frame::Component { modules, .. }) = stack.last_mut() {
+        modules.push(shape)
+    }
+}
+
+/// A new entry in the current component's component index space.
+fn push_component(stack: &mut [Frame], shape: Shape) {
+    if let Some(Frame::Component { components, .. }) = stack.last_mut() {
+        components.push(shape)
+    }
 }
 
 /// Counts `bytes` (a component or a core module, binary or text) as instantiating it once
@@ -115,6 +152,81 @@ pub fn count(bytes: &[u8]) -> Result<Shape, ShapeError> {
                                 total.add(*c);
                             }
                         }
+                    }
+                }
+            }
+            Payload::ComponentImportSection(r) => {
+                for import in r {
+                    let import = import.map_err(|e| ShapeError::Unreadable(e.to_string()))?;
+                    match import.ty {
+                        ComponentTypeRef::Module(_) => push_module(&mut stack, Shape::default()),
+                        ComponentTypeRef::Component(_) => {
+                            push_component(&mut stack, Shape::default())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::ComponentAliasSection(r) => {
+                for alias in r {
+                    let alias = alias.map_err(|e| ShapeError::Unreadable(e.to_string()))?;
+                    match alias {
+                        ComponentAlias::InstanceExport {
+                            kind: ComponentExternalKind::Module,
+                            ..
+                        } => push_module(&mut stack, Shape::default()),
+                        ComponentAlias::InstanceExport {
+                            kind: ComponentExternalKind::Component,
+                            ..
+                        } => push_component(&mut stack, Shape::default()),
+                        ComponentAlias::Outer { kind, count, index } => {
+                            let outer = stack
+                                .len()
+                                .checked_sub(1 + count as usize)
+                                .and_then(|at| stack.get(at));
+                            let found = |pick: fn(&Frame) -> Option<&Vec<Shape>>| {
+                                outer
+                                    .and_then(pick)
+                                    .and_then(|v| v.get(index as usize).copied())
+                                    .unwrap_or_default()
+                            };
+                            match kind {
+                                ComponentOuterAliasKind::CoreModule => {
+                                    let s = found(Frame::modules);
+                                    push_module(&mut stack, s)
+                                }
+                                ComponentOuterAliasKind::Component => {
+                                    let s = found(Frame::components);
+                                    push_component(&mut stack, s)
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::ComponentExportSection(r) => {
+                // An export is a new index for what it exports.
+                for export in r {
+                    let export = export.map_err(|e| ShapeError::Unreadable(e.to_string()))?;
+                    let at = export.index as usize;
+                    match export.kind {
+                        ComponentExternalKind::Module => {
+                            let s = stack
+                                .last()
+                                .and_then(Frame::modules)
+                                .and_then(|v| v.get(at).copied());
+                            push_module(&mut stack, s.unwrap_or_default())
+                        }
+                        ComponentExternalKind::Component => {
+                            let s = stack
+                                .last()
+                                .and_then(Frame::components)
+                                .and_then(|v| v.get(at).copied());
+                            push_component(&mut stack, s.unwrap_or_default())
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -195,6 +307,33 @@ mod tests {
                 instances: 6,
                 memories: 3,
                 tables: 3
+            }
+        );
+    }
+
+    #[test]
+    fn aliased_imported_and_exported_modules_take_their_place_in_the_index_space() {
+        // Module indices in `$inner`: 0 imported, 1 aliased from outside, 2 defined, 3 the
+        // re-export of 2. Before the index spaces followed imports, aliases and exports, the
+        // instances of 1, 2 and 3 read indices past `$inner`'s one defined module and counted
+        // no memories (0 instead of 4).
+        let bytes = wat(r#"(component
+            (core module $mem (memory 1) (memory 1))
+            (component $inner
+              (import "m" (core module $imported))
+              (alias outer 1 $mem (core module $aliased))
+              (core module $two (memory 1))
+              (core instance (instantiate $aliased))
+              (core instance (instantiate $two))
+              (export "again" (core module $two))
+              (core instance (instantiate 3)))
+            (instance (instantiate $inner (with "m" (core module $mem)))))"#);
+        assert_eq!(
+            count(&bytes).unwrap(),
+            Shape {
+                instances: 3,
+                memories: 4,
+                tables: 0
             }
         );
     }

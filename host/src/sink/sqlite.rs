@@ -28,6 +28,8 @@ pub const MIGRATIONS: &[Migration] = &[
 
 pub struct SqliteWarehouse {
     conn: Mutex<Connection>,
+    /// The file (named by a write the disk refuses).
+    path: std::path::PathBuf,
     /// The zone of each account's `sales_date`.
     zones: AccountZones,
 }
@@ -44,6 +46,7 @@ impl SqliteWarehouse {
             .with_context(|| format!("migrating SQLite warehouse {}", path.display()))?;
         Ok(Self {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
             zones: zones.into(),
         })
     }
@@ -208,9 +211,12 @@ impl Sink for SqliteWarehouse {
         account: &'a str,
         records: &'a [Record],
     ) -> SinkFuture<'a> {
-        Box::pin(
-            async move { crate::sync::blocking_io(|| self.write_sync(vendor, account, records)) },
-        )
+        Box::pin(async move {
+            crate::sync::blocking_io(|| {
+                self.write_sync(vendor, account, records)
+                    .map_err(|e| crate::state::storage_error(&self.path, e))
+            })
+        })
     }
 
     fn record_run<'a>(&'a self, run: &'a RunRecord) -> SinkFuture<'a> {

@@ -6,9 +6,12 @@
 //! values with the most held tickets keep their own label; every other value is folded into
 //! [`OTHER_VALUE`], and a ticket without a value is counted under [`NONE_VALUE`]. So one
 //! dimension of one event never has more than `BREAKDOWN_CAP + 2` series. Read-only: the
-//! ledger's writes are in `ledger.rs`.
+//! ledger's writes are in `ledger.rs`. The combinations come from `ledger_combos`, which the
+//! ledger's triggers keep (migration 0006); the scan of the ledger stays as their reference.
 
 use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Context;
 
 use super::group::GroupIndex;
 use super::StateStore;
@@ -207,125 +210,169 @@ impl StateStore {
         self.breakdowns_capped(BREAKDOWN_CAP)
     }
 
-    /// Breakdowns keeping `cap` values per (vendor, account, dimension). One pass over the
-    /// ledger grouped by every breakdown column at once (few distinct combinations), then
-    /// fanned out per dimension here.
+    /// Breakdowns keeping `cap` values per (vendor, account, dimension), from the ledger's
+    /// combinations of every breakdown column at once (few distinct ones), as the triggers of
+    /// migration 0006 keep them in `ledger_combos`, fanned out per dimension here.
     pub fn breakdowns_capped(&self, cap: usize) -> anyhow::Result<Breakdowns> {
-        let combos = self.combos()?;
-        let mut raw: HashMap<RawKey, (u64, i64)> = HashMap::new();
-        let mut fees: BTreeMap<(String, String, String, String, FeeType), i64> = BTreeMap::new();
-        let mut scans: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-        let mut parsed: HashMap<String, Vec<Option<String>>> = HashMap::new();
-        for c in combos {
-            let key = |dim: Dimension, value: Option<String>| -> RawKey {
-                (
+        Ok(fan_out(self.combos()?, cap))
+    }
+
+    /// The same as [`Self::breakdowns_capped`] from a scan of the whole ledger: the reference
+    /// the aggregates are tested against (what `/metrics` read before migration 0006).
+    pub fn breakdowns_rescan_capped(&self, cap: usize) -> anyhow::Result<Breakdowns> {
+        Ok(fan_out(self.combos_rescan()?, cap))
+    }
+}
+
+/// The breakdowns of `combos`, keeping `cap` values per (vendor, account, dimension).
+fn fan_out(combos: Vec<Combo>, cap: usize) -> Breakdowns {
+    let mut raw: HashMap<RawKey, (u64, i64)> = HashMap::new();
+    let mut fees: BTreeMap<(String, String, String, String, FeeType), i64> = BTreeMap::new();
+    let mut scans: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let mut parsed: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    for c in combos {
+        let key = |dim: Dimension, value: Option<String>| -> RawKey {
+            (
+                c.vendor.clone(),
+                c.account.clone(),
+                c.event_id.clone(),
+                c.currency.clone(),
+                dim,
+                value,
+            )
+        };
+        let mut add = |k: RawKey| {
+            let r = raw.entry(k).or_default();
+            r.0 += c.held;
+            r.1 += c.kept;
+        };
+        for (dim, value) in Dimension::ALL.iter().zip(&c.scalars) {
+            add(key(*dim, value.clone()));
+        }
+        let vis = parsed
+            .entry(c.visibility.clone())
+            .or_insert_with(|| visibilities(&c.visibility));
+        for v in vis.iter() {
+            add(key(Dimension::Visibility, v.clone()));
+        }
+        for (fee_type, amount) in FeeType::ALL.iter().zip(c.fees) {
+            *fees
+                .entry((
                     c.vendor.clone(),
                     c.account.clone(),
                     c.event_id.clone(),
                     c.currency.clone(),
-                    dim,
-                    value,
-                )
-            };
-            let mut add = |k: RawKey| {
-                let r = raw.entry(k).or_default();
-                r.0 += c.held;
-                r.1 += c.kept;
-            };
-            for (dim, value) in Dimension::ALL.iter().zip(&c.scalars) {
-                add(key(*dim, value.clone()));
-            }
-            let vis = parsed
-                .entry(c.visibility.clone())
-                .or_insert_with(|| visibilities(&c.visibility));
-            for v in vis.iter() {
-                add(key(Dimension::Visibility, v.clone()));
-            }
-            for (fee_type, amount) in FeeType::ALL.iter().zip(c.fees) {
-                *fees
-                    .entry((
-                        c.vendor.clone(),
-                        c.account.clone(),
-                        c.event_id.clone(),
-                        c.currency.clone(),
-                        *fee_type,
-                    ))
-                    .or_default() += amount;
-            }
-            *scans
-                .entry((c.vendor.clone(), c.account.clone(), c.event_id.clone()))
-                .or_default() += c.scanned;
+                    *fee_type,
+                ))
+                .or_default() += amount;
         }
+        *scans
+            .entry((c.vendor.clone(), c.account.clone(), c.event_id.clone()))
+            .or_default() += c.scanned;
+    }
 
-        let kept = kept_values(&raw, cap);
-        let mut rows: BTreeMap<RowKey, (u64, i64)> = BTreeMap::new();
-        for ((vendor, account, event_id, currency, dim, value), (held, money)) in raw {
-            let label = match value {
-                None => NONE_VALUE.to_string(),
-                Some(v) => {
-                    let keep = kept
-                        .get(&(vendor.clone(), account.clone(), dim))
-                        .is_some_and(|k| k.binary_search(&v).is_ok());
-                    if keep {
-                        v
-                    } else {
-                        OTHER_VALUE.to_string()
-                    }
+    let kept = kept_values(&raw, cap);
+    let mut rows: BTreeMap<RowKey, (u64, i64)> = BTreeMap::new();
+    for ((vendor, account, event_id, currency, dim, value), (held, money)) in raw {
+        let label = match value {
+            None => NONE_VALUE.to_string(),
+            Some(v) => {
+                let keep = kept
+                    .get(&(vendor.clone(), account.clone(), dim))
+                    .is_some_and(|k| k.binary_search(&v).is_ok());
+                if keep {
+                    v
+                } else {
+                    OTHER_VALUE.to_string()
                 }
-            };
-            let r = rows
-                .entry((vendor, account, event_id, dim, label, currency))
-                .or_default();
-            r.0 += held;
-            r.1 += money;
-        }
-        Ok(Breakdowns {
-            rows: rows
-                .into_iter()
-                .map(
-                    |((vendor, account, event_id, dimension, value, currency), (t, r))| {
-                        BreakdownRow {
-                            vendor,
-                            account,
-                            event_id,
-                            currency,
-                            dimension,
-                            value,
-                            tickets: t,
-                            revenue_minor: r,
-                        }
-                    },
-                )
-                .collect(),
-            fees: fees
-                .into_iter()
-                .map(
-                    |((vendor, account, event_id, currency, fee_type), amount_minor)| FeeRow {
-                        vendor,
-                        account,
-                        event_id,
-                        currency,
-                        fee_type,
-                        amount_minor,
-                    },
-                )
-                .collect(),
-            scans: scans
-                .into_iter()
-                .map(|((vendor, account, event_id), scanned)| EventScans {
+            }
+        };
+        let r = rows
+            .entry((vendor, account, event_id, dim, label, currency))
+            .or_default();
+        r.0 += held;
+        r.1 += money;
+    }
+    Breakdowns {
+        rows: rows
+            .into_iter()
+            .map(
+                |((vendor, account, event_id, dimension, value, currency), (t, r))| BreakdownRow {
                     vendor,
                     account,
                     event_id,
-                    scanned,
-                })
-                .collect(),
-        })
+                    currency,
+                    dimension,
+                    value,
+                    tickets: t,
+                    revenue_minor: r,
+                },
+            )
+            .collect(),
+        fees: fees
+            .into_iter()
+            .map(
+                |((vendor, account, event_id, currency, fee_type), amount_minor)| FeeRow {
+                    vendor,
+                    account,
+                    event_id,
+                    currency,
+                    fee_type,
+                    amount_minor,
+                },
+            )
+            .collect(),
+        scans: scans
+            .into_iter()
+            .map(|((vendor, account, event_id), scanned)| EventScans {
+                vendor,
+                account,
+                event_id,
+                scanned,
+            })
+            .collect(),
+    }
+}
+
+impl StateStore {
+    /// Distinct combinations of breakdown values with their sums, from `ledger_combos`
+    /// (combinations no ticket is in any more are skipped, as a scan would not see them).
+    fn combos(&self) -> anyhow::Result<Vec<Combo>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT vendor, account, event_id, currency, channel, payment_method, utm_source,
+                 utm_medium, utm_campaign, visibility, held, kept_minor, service_fee_minor,
+                 buyer_fee_minor, producer_cost_minor, scanned
+             FROM ledger_combos WHERE tickets > 0",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(Combo {
+                vendor: r.get(0)?,
+                account: r.get(1)?,
+                event_id: r.get(2)?,
+                currency: r.get(3)?,
+                scalars: [
+                    text(r.get(4)?),
+                    text(r.get(5)?),
+                    text(r.get(6)?),
+                    text(r.get(7)?),
+                    text(r.get(8)?),
+                ],
+                visibility: r.get(9)?,
+                held: r.get(10)?,
+                kept: r.get(11)?,
+                fees: [r.get(12)?, r.get(13)?, r.get(14)?],
+                scanned: r.get(15)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()
+            .context("reading the ledger's breakdown aggregates (ledger_combos)")
     }
 
-    /// Distinct combinations of breakdown values with their sums. One plain scan aggregated
-    /// here: a `GROUP BY` over ten text columns makes SQLite sort the whole table first, about
-    /// three times slower on a million tickets.
-    fn combos(&self) -> anyhow::Result<Vec<Combo>> {
+    /// Distinct combinations of breakdown values with their sums, from a scan of the ledger
+    /// (the reference). One plain scan aggregated here: a `GROUP BY` over ten text columns
+    /// makes SQLite sort the whole table first, about three times slower on a million tickets.
+    fn combos_rescan(&self) -> anyhow::Result<Vec<Combo>> {
         let conn = self.conn();
         let sql = format!(
             "SELECT vendor, account, event_id, currency, channel, payment_method, utm_source,

@@ -4,6 +4,17 @@
 //! the source of truth for metrics), plus merged events and the latest inventory per show.
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
 //! acknowledged the page. It does not own the warehouse (see `sink`).
+//!
+//! The figures `/metrics` serves are aggregates the database keeps beside the ledger: triggers
+//! on `tickets` (migration 0006) move each written ticket's old row out of its groups and its
+//! new row into them, in the same transaction as the write, so a scrape reads a few hundred
+//! rows instead of the ledger. The full scans stay, as the reference a test holds them to
+//! (`kpis_rescan`, `breakdowns_rescan_capped`).
+//!
+//! A write the disk cannot take (the filesystem full, or the file at the process's size limit,
+//! `RLIMIT_FSIZE`) fails its transaction whole; [`storage_error`] turns SQLite's `database or
+//! disk is full` / `disk I/O error` into an error naming the file, the free space and the size
+//! limit, so the operator sees which file and why (the warehouse's SQLite file uses it too).
 
 pub mod breakdown;
 mod group;
@@ -11,7 +22,7 @@ pub mod ledger;
 pub mod migrate;
 mod run_status;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Context;
@@ -22,14 +33,24 @@ use migrate::Migration;
 pub use run_status::RunStatus;
 
 /// Migrations of the state database, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "state",
-    sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "state",
+        sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
+    },
+    // The ledger's aggregates for `/metrics`, kept by triggers (see `ledger.rs`). Versions 2–5
+    // and 7 are other branches' numbers.
+    Migration {
+        version: 6,
+        name: "ledger_aggregates",
+        sql: include_str!("../../../migrations/sqlite/0006_ledger_aggregates.sql"),
+    },
+];
 
 pub struct StateStore {
     conn: Mutex<Connection>,
+    path: PathBuf,
 }
 
 /// Counts and outcome of a finished run.
@@ -69,7 +90,13 @@ impl StateStore {
             .with_context(|| format!("migrating state database {}", path.display()))?;
         Ok(Self {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -104,7 +131,7 @@ impl StateStore {
     }
 
     pub fn finish_run(&self, run_id: i64, outcome: &RunOutcome, now_ms: i64) -> anyhow::Result<()> {
-        self.conn().execute(
+        let done = self.conn().execute(
             "UPDATE job_runs SET finished_at = ?2, status = ?3, pages = ?4, records = ?5,
                  rejected = ?6, requests = ?7, message = ?8 WHERE id = ?1",
             params![
@@ -117,7 +144,112 @@ impl StateStore {
                 outcome.requests as i64,
                 outcome.message
             ],
-        )?;
-        Ok(())
+        );
+        // The run's own message is kept: it says what the run did before this write failed.
+        done.map(|_| ()).map_err(|e| {
+            storage_error(&self.path, e.into()).context(format!(
+                "recording the end of run {run_id} ({}: {})",
+                outcome.status.as_str(),
+                outcome.message
+            ))
+        })
+    }
+}
+
+/// `e` as a storage error of the SQLite file at `path` when the disk refused a write (SQLite's
+/// `SQLITE_FULL`, or a failed write/extend/sync, which is how a write past `RLIMIT_FSIZE`
+/// surfaces: `EFBIG` is an I/O error to SQLite): the message names the file and says
+/// `disk full or file size limit reached`, with the free space of its filesystem, the
+/// process's file size limit and the file's size (with its WAL). Other errors are returned as
+/// they are. The transaction that failed was rolled back: nothing of it is stored.
+pub fn storage_error(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let refused = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+        )
+    });
+    if !refused {
+        return e;
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let (db, wal) = (size(path), size(Path::new(&wal)));
+    let free = free_bytes(path)
+        .map(|b| format!("{} free on its filesystem", bytes(b)))
+        .unwrap_or_else(|| "free space unknown".into());
+    let limit = match file_size_limit() {
+        Some(l) => format!("file size limit (RLIMIT_FSIZE) {}", bytes(l)),
+        None => "no file size limit".into(),
+    };
+    e.context(format!(
+        "cannot write {}: disk full or file size limit reached ({free}; {limit}; the file {} + WAL {}); the transaction was rolled back, nothing of it is stored",
+        path.display(),
+        bytes(db),
+        bytes(wal)
+    ))
+}
+
+fn bytes(b: u64) -> String {
+    if b >= 1 << 30 {
+        format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
+    } else if b >= 1 << 20 {
+        format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{} KiB", b.div_ceil(1024))
+    }
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem holding `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `st` a properly sized out-parameter.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0)
+        .then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// This process's `RLIMIT_FSIZE` soft limit, `None` when unlimited.
+fn file_size_limit() -> Option<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `l` is a properly sized out-parameter.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut l) } != 0
+        || l.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(l.rlim_cur)
+}
+
+#[cfg(test)]
+mod storage_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_names_the_file_and_other_errors_pass_unchanged() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let e = storage_error(Path::new("/var/lib/boxoffice/state.sqlite"), full.into());
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("cannot write /var/lib/boxoffice/state.sqlite: disk full or file size limit reached"),
+            "{text}"
+        );
+        let other = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        let e = storage_error(Path::new("/x/state.sqlite"), other.into());
+        assert!(!format!("{e:#}").contains("disk full"), "{e:#}");
     }
 }

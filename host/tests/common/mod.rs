@@ -83,6 +83,7 @@ pub fn ch_config(e: &ClickhouseEndpoint, database: &str) -> ClickhouseConfig {
         password: e.password.clone(),
         database: database.to_string(),
         encoding: Default::default(),
+        timeout: boxoffice::sink::clickhouse::client::REQUEST_TIMEOUT,
     }
 }
 

@@ -51,6 +51,8 @@ impl Connector for Qtickets {
                 "how often events and seats are re-read",
                 "900",
             ))
+            .setting(plan::webhooks_setting())
+            .setting(plan::lookback_every_setting())
             .interval_secs(900)
             .max_requests_per_minute(120)
             .build()

@@ -16,6 +16,10 @@
 //! - **Times**: `ordered_at` = the order's `payed_at`, else its `created_at`; `updated_at` = the
 //!   later of the order's and the basket's `updated_at` (a scan bumps only the basket);
 //!   `scanned_at` = `checked_at`; `refunded_at` = the basket's. All carry `+03:00` offsets.
+//!   A vendor clock ahead of the host's (forward skew) is held at the run's `now`: a version
+//!   (`updated_at`) past it is stored as `now` (else the ledger, where the newest version wins,
+//!   would keep the skewed row over a later real change), and a `created_at` past it is marked
+//!   on `now`'s day (else the day it claims gets a first id too high for the lookback).
 //! - **Category** = the zone: `seat_id` before its first `-` (`PARTERRE-3;7` → `PARTERRE`),
 //!   the whole `seat_id` without a `-`, `general` when empty. **Channel**: `online` without a
 //!   `backend_user_id`, else `box_office`.
@@ -95,6 +99,8 @@ struct OrderFacts<'a> {
     deleted: bool,
     ordered_at_ms: i64,
     updated_at_ms: i64,
+    /// The run's `now`: no version is later (see the module doc).
+    now_ms: i64,
     buyer: Option<PersonalId<'a>>,
     utm: [Option<&'a str>; 3],
     payment_method: Option<Cow<'a, str>>,
@@ -154,6 +160,7 @@ fn order_facts<'a>(
         deleted: present(o.deleted_at.as_deref()).is_some(),
         ordered_at_ms: payed_at.unwrap_or(created_ms),
         updated_at_ms,
+        now_ms: i64::MAX,
         buyer,
         utm: [
             text(utm.and_then(|u| u.utm_source.as_ref())),
@@ -220,7 +227,9 @@ fn basket_tickets(
         None => 0,
     };
     let basket_updated = opt_ms(req, ("basket", id), "updated_at", b.updated_at.as_deref())?;
-    let updated_at_ms = basket_updated.map_or(f.updated_at_ms, |u| u.max(f.updated_at_ms));
+    let updated_at_ms = basket_updated
+        .map_or(f.updated_at_ms, |u| u.max(f.updated_at_ms))
+        .min(f.now_ms);
     let scanned_at_ms = opt_ms(req, ("basket", id), "checked_at", b.checked_at.as_deref())?;
     let q = match b.quantity {
         None => 1,
@@ -323,12 +332,14 @@ pub fn handle(
     let mut passed_until = false;
     for o in &page.data {
         let created_ms = req_ms(req, ("order", o.id), "created_at", o.created_at.as_deref())?;
-        cursor.mark(created_ms, o.id);
+        cursor.mark(created_ms.min(ctx.now_ms), o.id);
         if ctx.until_ms.is_some_and(|u| created_ms >= u) {
             passed_until = true;
             continue;
         }
-        let facts = order_facts(req, o, created_ms)?;
+        let mut facts = order_facts(req, o, created_ms)?;
+        facts.now_ms = ctx.now_ms;
+        facts.updated_at_ms = facts.updated_at_ms.min(ctx.now_ms);
         let baskets = o
             .baskets
             .as_ref()
@@ -357,9 +368,9 @@ pub fn handle(
     } else {
         vec![]
     };
-    // A pass from id 0 read to its natural end has seen every order.
-    if next.is_empty() && ask.start == 0 && !passed_until {
-        cursor.reconciled_at = Some(ctx.now_ms);
+    // A stream read to its natural end has seen every order above its start.
+    if next.is_empty() && !passed_until {
+        plan::stream_completed(&s, ctx, &mut cursor, ask.start);
     }
     Ok(Page {
         records: out.records.finish().into(),

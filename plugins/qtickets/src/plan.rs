@@ -1,7 +1,7 @@
 //! Which requests to make and the cursor that remembers where the last run got to.
 //!
 //! The cursor is compact JSON, parsed and written only here:
-//! `{"last_id":u64,"marks":[[day_start_ms,first_order_id],...],"inventory_at":ms,"reconciled_at":ms}`.
+//! `{"last_id":u64,"marks":[[day_start_ms,first_order_id],...],"inventory_at":ms,"reconciled_at":ms,"lookback_at":ms}`.
 //!
 //! - `last_id`: the highest order id emitted so far.
 //! - `marks`: per UTC day (of orders' `created_at`) the smallest order id seen that day. They
@@ -11,14 +11,25 @@
 //!   has a mark at or before it once any order precedes it; this also keeps the newest mark).
 //! - `inventory_at`: when the events listing was last read to its end.
 //! - `reconciled_at`: when a pass from id 0 was last read to its end.
+//! - `lookback_at` (only with `webhooks = "on"`): when a pass covering the lookback window was
+//!   last read to its end.
 //!
 //! Each run starts the orders stream at START and pages with `id > START`, ascending:
 //! START = 0 (a reconcile pass) when there is no cursor, the reconcile is due, or no mark is at
 //! or before the window start; otherwise the first id of the latest mark at or before the
 //! window start, minus one (never above `last_id`). The window starts at `since_ms` in a
 //! backfill, else at now − `lookback_hours`.
+//!
+//! **Polling as the safety net** (`webhooks = "on"`, default `"off"`): webhooks report the
+//! changes, so a run outside a backfill reads only new orders (START = `last_id`) — an idle run
+//! is one empty orders page — unless a reconcile is due: the lookback pass (START from the
+//! window's mark, as above) every `reconcile_lookback_minutes`, and the full pass from id 0
+//! every `reconcile_every_hours`. Each records when it last completed (`lookback_at`,
+//! `reconciled_at`; a full pass also counts as a lookback pass), so a change no webhook
+//! reported is caught by the next due pass that covers its order. With the setting off nothing
+//! here changes.
 
-use boxoffice_plugin_sdk::{get, Auth, Connector, HttpRequest, PluginError, RunContext};
+use boxoffice_plugin_sdk::{get, Auth, Connector, HttpRequest, PluginError, RunContext, Setting};
 use serde::{Deserialize, Serialize};
 
 use crate::Qtickets;
@@ -56,6 +67,8 @@ pub struct Cursor {
     pub inventory_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciled_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback_at: Option<i64>,
 }
 
 impl Cursor {
@@ -106,6 +119,10 @@ pub struct Settings {
     pub lookback_ms: i64,
     pub reconcile_every_ms: i64,
     pub inventory_every_ms: i64,
+    /// `webhooks = "on"`: polling is the safety net (see the module doc).
+    pub webhooks: bool,
+    /// With webhooks on: how often the lookback window is re-read.
+    pub lookback_every_ms: i64,
 }
 
 impl Settings {
@@ -135,7 +152,40 @@ pub fn settings(ctx: &RunContext) -> Result<Settings, PluginError> {
         lookback_ms: number("lookback_hours", "hours")? * HOUR_MS,
         reconcile_every_ms: number("reconcile_every_hours", "hours")? * HOUR_MS,
         inventory_every_ms: number("inventory_every_secs", "seconds")? * 1000,
+        webhooks: match s.require(WEBHOOKS)?.trim() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(PluginError::Fatal(format!(
+                    "setting `{WEBHOOKS}` must be `on` or `off`, got `{other}`"
+                )))
+            }
+        },
+        lookback_every_ms: number(LOOKBACK_EVERY, "minutes")? * 60_000,
     })
+}
+
+/// The setting that makes polling the safety net of webhooks.
+pub const WEBHOOKS: &str = "webhooks";
+/// With webhooks on, how often the lookback window is re-read.
+pub const LOOKBACK_EVERY: &str = "reconcile_lookback_minutes";
+
+/// The manifest's declaration of [`WEBHOOKS`] (default off).
+pub fn webhooks_setting() -> Setting {
+    Setting::optional(
+        WEBHOOKS,
+        "`on` when the account's webhooks are set up in the cabinet: runs then read only new orders, plus the lookback window every `reconcile_lookback_minutes` and every order every `reconcile_every_hours` (the safety net for lost webhooks)",
+        "off",
+    )
+}
+
+/// The manifest's declaration of [`LOOKBACK_EVERY`] (default 60).
+pub fn lookback_every_setting() -> Setting {
+    Setting::optional(
+        LOOKBACK_EVERY,
+        "with `webhooks = \"on\"`: how often a run re-reads the lookback window (late changes a lost webhook did not report); 0 = every run",
+        "60",
+    )
 }
 
 /// A GET with a JSON body, bearer token and JSON headers.
@@ -236,10 +286,41 @@ pub fn orders_start(s: &Settings, ctx: &RunContext, cursor: Option<&Cursor>) -> 
     if reconcile_due {
         return 0;
     }
+    if safety_net(s, ctx) && !lookback_due(s, ctx, c) {
+        return c.last_id;
+    }
+    window_start_id(s, ctx, c)
+}
+
+/// Webhooks on and not a backfill (a backfill reads its window as always).
+fn safety_net(s: &Settings, ctx: &RunContext) -> bool {
+    s.webhooks && ctx.since_ms.is_none()
+}
+
+/// With webhooks on: whether this run re-reads the lookback window.
+pub fn lookback_due(s: &Settings, ctx: &RunContext, c: &Cursor) -> bool {
+    c.lookback_at
+        .is_none_or(|at| ctx.now_ms - at >= s.lookback_every_ms)
+}
+
+/// The `id >` bound that covers the window (0 when no mark is at or before its start).
+fn window_start_id(s: &Settings, ctx: &RunContext, c: &Cursor) -> u64 {
     let window_start = ctx.since_ms.unwrap_or(ctx.now_ms - s.lookback_ms);
     match c.mark_at_or_before(window_start) {
         Some((_, first_id)) => first_id.saturating_sub(1).min(c.last_id),
         None => 0,
+    }
+}
+
+/// Records what an orders stream from `start`, read to its natural end, completed: a pass
+/// from id 0 is a full reconcile; with webhooks on, a stream that started at or before the
+/// window's first order is also a lookback pass.
+pub fn stream_completed(s: &Settings, ctx: &RunContext, cursor: &mut Cursor, start: u64) {
+    if start == 0 {
+        cursor.reconciled_at = Some(ctx.now_ms);
+    }
+    if safety_net(s, ctx) && start <= window_start_id(s, ctx, cursor) {
+        cursor.lookback_at = Some(ctx.now_ms);
     }
 }
 
@@ -265,3 +346,7 @@ pub fn begin(ctx: &RunContext) -> Result<(Vec<HttpRequest>, u64), PluginError> {
     }
     Ok((out, start))
 }
+
+#[cfg(test)]
+#[path = "safety_net_tests.rs"]
+mod safety_net_tests;

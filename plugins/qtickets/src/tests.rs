@@ -747,6 +747,7 @@ fn marked_cursor(reconciled_at: i64) -> String {
         ],
         inventory_at: Some(NOW - 60_000),
         reconciled_at: Some(reconciled_at),
+        ..Default::default()
     }
     .encode()
 }
@@ -775,6 +776,7 @@ fn a_recent_reconcile_starts_at_the_lookback_mark() {
         marks: vec![(day(-4), 100)],
         inventory_at: Some(NOW),
         reconciled_at: Some(NOW),
+        ..Default::default()
     }
     .encode();
     let reqs = Qtickets::begin(&mut FakeHost::default(), &ctx(Some(&raw))).unwrap();
@@ -924,6 +926,7 @@ fn cursor_marks_keep_the_minimum_per_day_and_are_pruned() {
         marks: vec![(1_762_128_000_000, 1_999_000)],
         inventory_at: Some(1),
         reconciled_at: Some(2),
+        ..Default::default()
     };
     let c = ctx(Some(&committed.encode()));
     let page = handle(&c, &orders_req(&c, 1_999_999, 1), ORDERS_PAGE).unwrap();
@@ -973,7 +976,9 @@ fn manifest_declares_hosts_secret_and_settings() {
             "base_url",
             "lookback_hours",
             "reconcile_every_hours",
-            "inventory_every_secs"
+            "inventory_every_secs",
+            "webhooks",
+            "reconcile_lookback_minutes"
         ]
     );
     assert!(m.settings.iter().all(|s| !s.required));

@@ -37,7 +37,9 @@ fn tickets_req(c: &RunContext) -> HttpRequest {
 
 #[test]
 fn example_page_maps_to_canonical_tickets() {
-    let c = ctx(None);
+    let mut c = ctx(None);
+    // After the page's times (a cursor or version ahead of `now` is held back: see below).
+    c.now_ms = 1_772_700_000_000;
     let page = Shotgun::handle(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
     let records = decode_records(page.records.blob()).unwrap();
     let tickets: Vec<_> = records
@@ -400,4 +402,33 @@ fn settings_default_from_the_manifest_and_refuse_bad_values() {
         .retain(|(k, _)| k != "organizer_id" && k != "events_every_secs");
     assert!(matches!(plan::settings(&c),
         Err(PluginError::Fatal(m)) if m.contains("`organizer_id` is required")));
+}
+
+#[test]
+fn a_page_from_a_clock_ahead_holds_the_cursor_and_versions_at_now() {
+    // The example page's last ticket is at 2026-03-04T16:40:12.530Z, after this `now`.
+    let c = ctx(None);
+    let page = Shotgun::handle(&mut FakeHost::default(), &c, &tickets_req(&c), &ok(PAGE)).unwrap();
+    let cursor = plan::Cursor::parse(page.cursor.as_deref());
+    assert_eq!(
+        cursor.after.as_deref(),
+        Some(
+            format!(
+                "{}_0",
+                boxoffice_plugin_sdk::time::format_utc_ms(c.now_ms - tickets::SKEW_OVERLAP_MS)
+            )
+            .as_str()
+        )
+    );
+    let records = decode_records(page.records.blob()).unwrap();
+    for r in &records {
+        if let Item::Ticket(t) = r {
+            assert!(t.updated_at_ms <= c.now_ms, "{} ahead of now", t.ticket_id);
+        }
+    }
+    // Paging inside the run still follows the vendor's bound.
+    assert!(page.next[0].query.contains(&(
+        "after".to_string(),
+        "2026-03-04T16:40:12.530Z_900000000".to_string()
+    )));
 }

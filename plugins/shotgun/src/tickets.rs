@@ -1,5 +1,12 @@
 //! A `/tickets` page → canonical tickets (and the events they name), the next request and the
 //! cursor to commit.
+//!
+//! A vendor clock ahead of the host's (forward skew) must not make the cursor skip: the
+//! committed `after` is held at most at the run's `now` minus [`SKEW_OVERLAP_MS`] (as
+//! `<that time>_0`, so the next run re-reads from there), and a ticket's version
+//! (`updated_at`) is held at the run's `now` — else the ledger, where the newest version wins,
+//! would keep a skewed row over a later real change. Paging inside a run still follows the
+//! vendor's own `next` bound.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -11,6 +18,20 @@ use boxoffice_plugin_sdk::{
 
 use crate::model::{TicketsPage, WireTicket};
 use crate::plan::{self, Cursor};
+
+/// How far before the run's `now` the committed cursor's time is held at most.
+pub const SKEW_OVERLAP_MS: i64 = 5 * 60_000;
+
+/// The `after` bound to commit after `last` (`ticket_updated_at` text, ms, id): the ticket's
+/// own unless its time is later than `now_ms - SKEW_OVERLAP_MS`, then that time with id 0.
+pub fn after_bound(updated_at: &str, updated_ms: i64, ticket_id: i64, now_ms: i64) -> String {
+    let ceiling = now_ms - SKEW_OVERLAP_MS;
+    if updated_ms > ceiling {
+        format!("{}_0", time::format_utc_ms(ceiling))
+    } else {
+        format!("{updated_at}_{ticket_id}")
+    }
+}
 
 fn ms(field: &str, ticket_id: i64, v: &str) -> Result<i64, PluginError> {
     time::parse_ms(v).ok_or_else(|| {
@@ -60,7 +81,11 @@ fn region<'a>(t: &WireTicket<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
-fn ticket<'a>(t: &WireTicket<'a>, unknown: &mut u32) -> Result<Ticket<'a>, PluginError> {
+fn ticket<'a>(
+    t: &WireTicket<'a>,
+    now_ms: i64,
+    unknown: &mut u32,
+) -> Result<Ticket<'a>, PluginError> {
     let id = t.ticket_id;
     let st = status(t.ticket_status).unwrap_or_else(|| {
         *unknown += 1;
@@ -102,7 +127,8 @@ fn ticket<'a>(t: &WireTicket<'a>, unknown: &mut u32) -> Result<Ticket<'a>, Plugi
         },
         currency: money::currency(t.currency),
         ordered_at_ms: ms("ordered_at", id, t.ordered_at)?,
-        updated_at_ms: ms("ticket_updated_at", id, t.ticket_updated_at)?,
+        // Never ahead of the run's clock (see the module doc).
+        updated_at_ms: ms("ticket_updated_at", id, t.ticket_updated_at)?.min(now_ms),
         scanned_at_ms: opt_ms("ticket_scanned_at", id, t.ticket_scanned_at)?,
         refunded_at_ms: if ended {
             opt_ms("ticket_canceled_at", id, t.ticket_canceled_at)?
@@ -137,7 +163,7 @@ pub fn handle(
     let mut unknown = 0u32;
     let mut passed_until = false;
     for t in &page.data {
-        let tk = ticket(t, &mut unknown)?;
+        let tk = ticket(t, ctx.now_ms, &mut unknown)?;
         if until.is_some_and(|u| tk.updated_at_ms >= u) {
             passed_until = true;
             continue;
@@ -170,10 +196,19 @@ pub fn handle(
     }
 
     let mut cursor = Cursor::parse(ctx.cursor.as_deref());
-    let new_cursor = page.data.last().filter(|_| !passed_until).map(|last| {
-        cursor.after = Some(format!("{}_{}", last.ticket_updated_at, last.ticket_id));
-        cursor.encode()
-    });
+    let new_cursor = match page.data.last().filter(|_| !passed_until) {
+        Some(last) => {
+            let updated = ms("ticket_updated_at", last.ticket_id, last.ticket_updated_at)?;
+            cursor.after = Some(after_bound(
+                last.ticket_updated_at,
+                updated,
+                last.ticket_id,
+                ctx.now_ms,
+            ));
+            Some(cursor.encode())
+        }
+        None => None,
+    };
     let mut next = Vec::new();
     if let Some(link) = page.pagination.as_ref().and_then(|p| p.next.as_deref()) {
         if !page.data.is_empty() && !passed_until {

@@ -860,6 +860,34 @@ pub(crate) fn order_json(s: &State, i: usize) -> String {
     serde_json::to_string(&wire_order(s, i)).expect("orders serialize")
 }
 
+/// A webhook delivery's body (`qtickets.md` §4): the bare order as `GET /orders/{id}` has it,
+/// plus `refunded_baskets` (the basket a refund hit), `checked_basket` (the basket a scan
+/// hit) and `unchecked_basket` (always null here: the simulation never un-scans).
+pub(crate) fn webhook_body(
+    s: &State,
+    i: usize,
+    refunded: Option<usize>,
+    checked: Option<usize>,
+) -> Vec<u8> {
+    let o = &s.orders[i];
+    let uid = uniqid(FIRST_ORDER_ID + i as u64);
+    let mut v = serde_json::to_value(wire_order(s, i)).expect("orders serialize");
+    let basket =
+        |b: usize| serde_json::to_value(wire_basket(s, o, &uid, b)).expect("baskets serialize");
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "refunded_baskets".into(),
+            Value::Array(refunded.map(basket).into_iter().collect()),
+        );
+        m.insert(
+            "checked_basket".into(),
+            checked.map(basket).unwrap_or(Value::Null),
+        );
+        m.insert("unchecked_basket".into(), Value::Null);
+    }
+    serde_json::to_vec(&v).expect("orders serialize")
+}
+
 async fn orders_list(
     AxState(sim): AxState<QticketsSim>,
     headers: HeaderMap,

@@ -17,12 +17,15 @@ mod http;
 mod model;
 pub mod optional;
 mod truth;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 pub use daily_truth::{DailyTruth, DailyTruthSet, DashboardTruth, DimensionTruth, UtmDailyTruth};
+pub use model::ChangeError;
 pub use truth::{category, EventTruth, SalesTruth, ShowInventoryTruth};
+pub use webhooks::{EventType, WebhookConfig, WebhookStats, Webhooks};
 
 /// How the simulation is sized and how fast it changes.
 #[derive(Debug, Clone)]
@@ -106,6 +109,8 @@ pub(crate) struct State {
     /// Orders that were unpaid when last looked at (lazily pruned).
     pending: Vec<u32>,
     stats: SimStats,
+    /// Outbound webhooks, once enabled ([`webhooks`]).
+    hooks: Option<webhooks::Hooks>,
 }
 
 /// A running simulation; cheap to clone (clones share state).
@@ -166,6 +171,84 @@ impl QticketsSim {
         model::advance(&mut self.lock(), minutes);
     }
 
+    /// Turns outbound webhooks on from the next change (needs a tokio runtime; see
+    /// [`webhooks`]). Changes made before, and the generated history, send nothing.
+    pub fn enable_webhooks(&self, cfg: WebhookConfig) -> anyhow::Result<Webhooks> {
+        webhooks::enable(self, cfg)
+    }
+
+    /// Runs `f` with webhooks muted: its changes are real (the API and the truth show them)
+    /// but no webhook reports them — the lost-webhook case a reconcile must catch.
+    pub fn unreported<R>(&self, f: impl FnOnce(&Self) -> R) -> R {
+        let set = |on: bool| {
+            if let Some(h) = self.lock().hooks.as_mut() {
+                h.muted = on;
+            }
+        };
+        set(true);
+        let r = f(self);
+        set(false);
+        r
+    }
+
+    /// Live mode: every `tick` of wall time, simulated time moves `minutes` on (new orders,
+    /// payments, refunds, cancels, scans — and their webhooks) until the handle is stopped or
+    /// dropped. Needs a tokio runtime.
+    pub fn drive(&self, tick: std::time::Duration, minutes: u32) -> Driver {
+        let sim = self.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(tick);
+            every.tick().await;
+            let mut ticks = 0u64;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = every.tick() => {
+                        sim.advance(minutes);
+                        ticks += 1;
+                    }
+                }
+            }
+            ticks
+        });
+        Driver {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// A new order at simulated now, paid at once or left pending; its id.
+    pub fn sell(&self, paid: bool) -> Result<u64, ChangeError> {
+        model::sell_now(&mut self.lock(), paid)
+    }
+
+    /// Pays a pending order at simulated now.
+    pub fn pay(&self, order_id: u64) -> Result<(), ChangeError> {
+        model::pay_now(&mut self.lock(), order_id)
+    }
+
+    /// Refunds the order's first basket that holds its seat; the basket's id.
+    pub fn refund(&self, order_id: u64) -> Result<u64, ChangeError> {
+        model::refund_now(&mut self.lock(), order_id)
+    }
+
+    /// Scans the order's first unscanned basket that holds its seat; the basket's id.
+    pub fn scan(&self, order_id: u64) -> Result<u64, ChangeError> {
+        model::scan_now(&mut self.lock(), order_id)
+    }
+
+    /// Cancels the order at simulated now.
+    pub fn cancel(&self, order_id: u64) -> Result<(), ChangeError> {
+        model::cancel_now(&mut self.lock(), order_id)
+    }
+
+    /// The newest paid, live order created before `before_ms` with a basket still holding its
+    /// seat (something to refund or scan late).
+    pub fn paid_order_before(&self, before_ms: i64) -> Option<u64> {
+        model::paid_order_before(&self.lock(), before_ms.div_euclid(1000))
+    }
+
     /// Sales per (Moscow payment date, event, category, currency); see [`truth`].
     pub fn truth(&self) -> Vec<SalesTruth> {
         truth::sales(&self.lock())
@@ -211,6 +294,33 @@ impl QticketsSim {
         (0..s.baskets.len())
             .map(|i| model::barcode(model::FIRST_BASKET_ID + i as u64))
             .collect()
+    }
+}
+
+/// A running [`QticketsSim::drive`]; dropping it stops the driving too.
+pub struct Driver {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<u64>>,
+}
+
+impl Driver {
+    /// Stops driving; the number of ticks made.
+    pub async fn stop(mut self) -> u64 {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.unwrap_or(0),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
     }
 }
 

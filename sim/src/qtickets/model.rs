@@ -5,6 +5,7 @@
 //! Seat quantities are kept in step with the orders: taking a seat for an unpaid order holds
 //! it, paying turns the hold into a sale, and a refund or cancel frees it again.
 
+use super::webhooks::EventType;
 use super::{QticketsConfig, SimStats, State};
 
 pub const FIRST_ORDER_ID: u64 = 2_000_101;
@@ -757,6 +758,7 @@ pub fn generate(cfg: QticketsConfig) -> State {
         baskets: Vec::with_capacity(cfg.orders as usize * 5 / 2),
         pending: Vec::new(),
         stats: SimStats::default(),
+        hooks: None,
         cfg,
     };
     let span = 30 * DAY;
@@ -875,6 +877,7 @@ fn new_order(s: &mut State, at: i64, payed: Option<i64>) -> Option<u32> {
         payed_s: None,
         deleted_s: None,
     });
+    super::webhooks::note(s, EventType::Created, order_idx as usize, None);
     match payed {
         Some(p) => pay(s, order_idx as usize, p),
         None => s.pending.push(order_idx),
@@ -895,6 +898,7 @@ fn pay(s: &mut State, oi: usize, at: i64) {
         bk.updated_s = bk.updated_s.max(at);
         s.shows[bk.show as usize].zones[bk.zone as usize].pay(bk.place);
     }
+    super::webhooks::note(s, EventType::Payed, oi, None);
 }
 
 fn refund(s: &mut State, bi: usize, at: i64) {
@@ -906,7 +910,9 @@ fn refund(s: &mut State, bi: usize, at: i64) {
     bk.deduction = Some(deduction);
     bk.updated_s = bk.updated_s.max(at);
     s.shows[bk.show as usize].zones[bk.zone as usize].release(bk.place, true);
-    bump_order(&mut s.orders[bk.order as usize], at);
+    let oi = bk.order as usize;
+    bump_order(&mut s.orders[oi], at);
+    super::webhooks::note(s, EventType::Refunded, oi, Some(bi));
 }
 
 fn cancel(s: &mut State, oi: usize, at: i64) {
@@ -925,6 +931,19 @@ fn cancel(s: &mut State, oi: usize, at: i64) {
         bk.refunded_amount = Some(0);
         bk.refunded_s = None;
         bk.deduction = None;
+    }
+    super::webhooks::note(s, EventType::Deleted, oi, None);
+}
+
+/// Scans a basket once (a second scan changes nothing).
+fn scan(s: &mut State, b: usize, at: i64) {
+    let bk = &mut s.baskets[b];
+    if bk.checked_s.is_none() {
+        // A scan bumps the basket, not the order.
+        bk.checked_s = Some(at);
+        bk.updated_s = bk.updated_s.max(at);
+        let oi = bk.order as usize;
+        super::webhooks::note(s, EventType::Checked, oi, Some(b));
     }
 }
 
@@ -1016,12 +1035,7 @@ fn change_one(s: &mut State, at: i64) {
         }
         62..=94 => {
             if let Some(b) = pick_sold_basket(s, at, 10, 0.7) {
-                let bk = &mut s.baskets[b];
-                if bk.checked_s.is_none() {
-                    // A scan bumps the basket, not the order.
-                    bk.checked_s = Some(at);
-                    bk.updated_s = bk.updated_s.max(at);
-                }
+                scan(s, b, at);
             }
         }
         _ => {
@@ -1031,6 +1045,7 @@ fn change_one(s: &mut State, at: i64) {
                     let o = &mut s.orders[oi];
                     if o.deleted_s.is_none() {
                         bump_order(o, at);
+                        super::webhooks::note(s, EventType::Updated, oi, None);
                     }
                 }
             }
@@ -1056,4 +1071,127 @@ pub fn advance(s: &mut State, minutes: u32) {
         }
         s.now_s = start + 60;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes a test asks for (at simulated now; each moves now on by one second so two changes
+// never share an `updated_at`).
+
+/// Why a change a test asked for could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeError {
+    UnknownOrder(u64),
+    /// The order is cancelled, unpaid or has no basket left that holds its seat.
+    NothingToChange(u64, &'static str),
+    SoldOut,
+}
+
+impl std::fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownOrder(id) => write!(f, "order {id} does not exist in the simulation"),
+            Self::NothingToChange(id, what) => write!(f, "order {id}: {what}"),
+            Self::SoldOut => write!(f, "every show is sold out"),
+        }
+    }
+}
+
+impl std::error::Error for ChangeError {}
+
+fn order_index(s: &State, order_id: u64) -> Result<usize, ChangeError> {
+    order_id
+        .checked_sub(FIRST_ORDER_ID)
+        .map(|i| i as usize)
+        .filter(|&i| i < s.orders.len())
+        .ok_or(ChangeError::UnknownOrder(order_id))
+}
+
+fn tick(s: &mut State) -> i64 {
+    let at = s.now_s;
+    s.now_s += 1;
+    at
+}
+
+/// A paid live basket of the order, the first one holding its seat.
+fn live_basket(s: &State, oi: usize, order_id: u64) -> Result<usize, ChangeError> {
+    let o = &s.orders[oi];
+    if o.deleted_s.is_some() {
+        return Err(ChangeError::NothingToChange(order_id, "it is cancelled"));
+    }
+    if o.payed_s.is_none() {
+        return Err(ChangeError::NothingToChange(order_id, "it is not paid"));
+    }
+    o.baskets()
+        .find(|&b| s.baskets[b].holds_seat())
+        .ok_or(ChangeError::NothingToChange(
+            order_id,
+            "no basket holds a seat",
+        ))
+}
+
+/// A new order, paid at once (`paid`) or left pending; its id.
+pub fn sell_now(s: &mut State, paid: bool) -> Result<u64, ChangeError> {
+    let at = tick(s);
+    let oi = new_order(s, at, paid.then_some(at)).ok_or(ChangeError::SoldOut)?;
+    Ok(FIRST_ORDER_ID + oi as u64)
+}
+
+/// Refunds the first basket of the order that holds its seat; the basket's id.
+pub fn refund_now(s: &mut State, order_id: u64) -> Result<u64, ChangeError> {
+    let oi = order_index(s, order_id)?;
+    let b = live_basket(s, oi, order_id)?;
+    let at = tick(s);
+    refund(s, b, at);
+    Ok(FIRST_BASKET_ID + b as u64)
+}
+
+/// Scans the first unscanned basket of the order that holds its seat; the basket's id.
+pub fn scan_now(s: &mut State, order_id: u64) -> Result<u64, ChangeError> {
+    let oi = order_index(s, order_id)?;
+    live_basket(s, oi, order_id)?;
+    let b = s.orders[oi]
+        .baskets()
+        .find(|&b| s.baskets[b].holds_seat() && s.baskets[b].checked_s.is_none())
+        .ok_or(ChangeError::NothingToChange(
+            order_id,
+            "every basket is scanned",
+        ))?;
+    let at = tick(s);
+    scan(s, b, at);
+    Ok(FIRST_BASKET_ID + b as u64)
+}
+
+/// Pays a pending order.
+pub fn pay_now(s: &mut State, order_id: u64) -> Result<(), ChangeError> {
+    let oi = order_index(s, order_id)?;
+    if !s.orders[oi].is_pending() {
+        return Err(ChangeError::NothingToChange(order_id, "it is not pending"));
+    }
+    let at = tick(s);
+    pay(s, oi, at);
+    Ok(())
+}
+
+/// Cancels a live order.
+pub fn cancel_now(s: &mut State, order_id: u64) -> Result<(), ChangeError> {
+    let oi = order_index(s, order_id)?;
+    if s.orders[oi].deleted_s.is_some() {
+        return Err(ChangeError::NothingToChange(
+            order_id,
+            "it is already cancelled",
+        ));
+    }
+    let at = tick(s);
+    cancel(s, oi, at);
+    Ok(())
+}
+
+/// The newest paid, live order created before `before_s` that still has a basket holding its
+/// seat.
+pub fn paid_order_before(s: &State, before_s: i64) -> Option<u64> {
+    let end = first_created_at(s, before_s);
+    (0..end)
+        .rev()
+        .find(|&oi| live_basket(s, oi, 0).is_ok())
+        .map(|oi| FIRST_ORDER_ID + oi as u64)
 }

@@ -4,7 +4,10 @@
 //! Typed rows go through `writer` (the `clickhouse` crate, RowBinary + LZ4, or this client's
 //! JSONEachRow); statements stay here because the crate adds nothing to a DDL string.
 //! Errors name the server's origin and ClickHouse's message, never the password (it travels in
-//! the Authorization header only).
+//! the Authorization header only). They say which failure it was: a refusal carries the HTTP
+//! status and the first line of ClickHouse's message; a transport failure is classified by
+//! [`transport_reason`] (connection refused, connection closed mid-request, no answer within
+//! the timeout).
 
 use std::time::Duration;
 
@@ -12,7 +15,8 @@ use thiserror::Error;
 
 pub use super::writer::ClickhouseEncoding;
 
-/// One request's time limit, the RowBinary writer's too (its send and its answer each).
+/// The default of one request's time limit ([`ClickhouseConfig::timeout`], `[clickhouse]
+/// timeout_secs`), the RowBinary writer's too (its send and its answer each).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and as whom to connect, and how rows travel. `Debug` hides the password.
@@ -25,6 +29,9 @@ pub struct ClickhouseConfig {
     pub database: String,
     /// The wire format of typed rows (the bench compares both; see `docs/clickhouse.md`).
     pub encoding: ClickhouseEncoding,
+    /// One request's time limit (default [`REQUEST_TIMEOUT`]): a statement or insert with no
+    /// complete answer by then fails (and is retried), naming the timeout.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for ClickhouseConfig {
@@ -35,6 +42,7 @@ impl std::fmt::Debug for ClickhouseConfig {
             .field("password", &"<hidden>")
             .field("database", &self.database)
             .field("encoding", &self.encoding)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -77,7 +85,7 @@ pub struct ClickhouseClient {
 impl ClickhouseClient {
     pub fn new(config: ClickhouseConfig) -> Result<Self, ClickhouseError> {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ClickhouseError::Unreachable {
@@ -146,10 +154,20 @@ impl ClickhouseClient {
                 req = req.query(&[("database", db)]);
             }
             match req.send().await {
-                Err(e) => last = e.without_url().to_string(),
+                Err(e) => last = transport_reason(&e.without_url(), self.config.timeout),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let text = resp.text().await.unwrap_or_default();
+                    let text = match resp.text().await {
+                        Ok(text) => text,
+                        // The status came, the body did not: a cut or a stall mid-answer.
+                        Err(e) => {
+                            last = format!(
+                                "HTTP {status}, then {}",
+                                transport_reason(&e.without_url(), self.config.timeout)
+                            );
+                            continue;
+                        }
+                    };
                     if (200..300).contains(&status) {
                         return Ok(text);
                     }
@@ -161,7 +179,7 @@ impl ClickhouseClient {
                         origin,
                         what: what.to_string(),
                         status,
-                        message: text.trim().chars().take(600).collect(),
+                        message: first_line(&text),
                     });
                 }
             }
@@ -172,6 +190,81 @@ impl ClickhouseClient {
             reason: last,
         })
     }
+}
+
+/// The first line of ClickHouse's message (its exception text; the stack trace and the
+/// rest stay out of logs), at most 600 characters.
+pub fn first_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or_default().trim();
+    line.chars().take(600).collect()
+}
+
+/// What a transport failure was, from the error and its sources: `connection refused`,
+/// `connection closed mid-request (…)` (reset, closed or cut before the answer was
+/// complete), `no answer within N s (…timeout_secs)`, else the chain itself.
+pub fn transport_reason(e: &(dyn std::error::Error + 'static), timeout: Duration) -> String {
+    let mut chain = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !chain.iter().any(|c: &String| c.contains(&text)) {
+            chain.push(text);
+        }
+        cur = err.source();
+    }
+    let all = chain.join(": ");
+    let lower = all.to_lowercase();
+    let timed_out = lower.contains("timed out")
+        || lower.contains("timeout")
+        || chain_has(e, |err| {
+            err.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        });
+    if timed_out {
+        return timeout_reason(timeout);
+    }
+    if lower.contains("connection refused") {
+        return format!("connection refused ({all})");
+    }
+    let cut = [
+        "connection reset",
+        "connection closed",
+        "broken pipe",
+        "incomplete message",
+        "unexpected eof",
+        "end of file",
+        "connection aborted",
+        // hyper: the connection went away while the request body was being sent.
+        "channel closed",
+        "error decoding response body",
+        "error reading a body",
+    ];
+    if cut.iter().any(|c| lower.contains(c)) {
+        return format!("connection closed mid-request ({all})");
+    }
+    all
+}
+
+/// The reason a request that got no answer in time failed.
+pub fn timeout_reason(timeout: Duration) -> String {
+    format!(
+        "no answer within {} s (the timeout: [clickhouse] timeout_secs / CLICKHOUSE_TIMEOUT_SECS)",
+        timeout.as_secs_f64()
+    )
+}
+
+fn chain_has(
+    e: &(dyn std::error::Error + 'static),
+    pred: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if pred(err) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The first line of a statement, for error messages.

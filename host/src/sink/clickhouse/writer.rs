@@ -8,13 +8,19 @@
 //!
 //! Inserts are idempotent (every table but `job_runs` collapses identical keys), so a transport
 //! error or a gateway's 5xx is retried like the HTTP client does: `attempts` tries, 200 ms then
-//! ×4. Errors name the origin and ClickHouse's message; the password is never part of them.
+//! ×4. Errors name the origin and ClickHouse's message (its first line); a transport failure
+//! says what it was (`client::transport_reason`: refused, closed mid-request, no answer within
+//! the configured timeout). The password is never part of them. The `clickhouse` crate does not
+//! report the HTTP status of a refusal, only ClickHouse's message (`Code: N. DB::Exception…`,
+//! which names the error).
 
 use std::time::Duration;
 
 use clickhouse::{Compression, Row, RowWrite};
 
-use super::client::{ClickhouseClient, ClickhouseError, REQUEST_TIMEOUT};
+use super::client::{
+    first_line, timeout_reason, transport_reason, ClickhouseClient, ClickhouseError,
+};
 use super::version;
 
 /// How typed rows travel to ClickHouse.
@@ -142,7 +148,7 @@ impl RowWriter {
             }
             match self.try_insert::<R>(table, rows).await {
                 Ok(()) => return Ok(()),
-                Err(e) if transient(&e) => last = self.scrub(&e.to_string()),
+                Err(e) if transient(&e) => last = self.scrub(&self.reason(&e)),
                 Err(e) => return Err(self.rejected(table, rows.len(), e.to_string())),
             }
         }
@@ -158,15 +164,29 @@ impl RowWriter {
         table: &str,
         rows: &[R::Value<'_>],
     ) -> clickhouse::error::Result<()> {
+        let timeout = self.http.config().timeout;
         let mut insert = self
             .binary
             .insert::<R>(table)
             .await?
-            .with_timeouts(Some(REQUEST_TIMEOUT), Some(REQUEST_TIMEOUT));
+            .with_timeouts(Some(timeout), Some(timeout));
         for r in rows {
             insert.write(r).await?;
         }
         insert.end().await
+    }
+
+    /// What a retried failure was: the timeout, a cut or refused connection, or the answer of
+    /// something in front of ClickHouse.
+    fn reason(&self, e: &clickhouse::error::Error) -> String {
+        use clickhouse::error::Error;
+        let timeout = self.http.config().timeout;
+        match e {
+            Error::TimedOut => timeout_reason(timeout),
+            Error::Network(source) => transport_reason(source.as_ref(), timeout),
+            Error::BadResponse(text) => format!("bad response: {}", first_line(text)),
+            other => first_line(&other.to_string()),
+        }
     }
 
     fn origin(&self) -> String {
@@ -177,7 +197,7 @@ impl RowWriter {
         ClickhouseError::Rejected {
             origin: self.origin(),
             what: format!("an insert of {rows} row(s) into {table}"),
-            message: self.scrub(message.trim()).chars().take(600).collect(),
+            message: first_line(&self.scrub(&message)),
         }
     }
 
