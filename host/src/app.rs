@@ -152,6 +152,7 @@ impl App {
         let state = Arc::new(StateStore::open(&dir.join("state.sqlite"))?);
         let sink = open_sink(&config).await?;
         let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
+        metrics.set_shard(config.shard);
         let cache = default_cache_dir().or_else(|| Some(dir.join("plugin-cache")));
         let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;
         let mut loaded: Vec<(Origin, LoadedPlugin)> = Vec::new();
