@@ -78,7 +78,10 @@ impl ZookeeperServer {
     fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + limit;
         loop {
-            if self.ruok() {
+            // `ruok` answers `imok` as soon as the port listens, before the server takes
+            // sessions; a ClickHouse 18.16 whose first session was refused then crashes on
+            // its first replicated DDL (a null ZooKeeper in createImpl). So: a real session.
+            if self.ruok() && self.accepts_a_session() {
                 return Ok(());
             }
             if let Some(c) = self.child.as_mut() {
@@ -104,6 +107,41 @@ impl ZookeeperServer {
         let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
         let mut out = String::new();
         s.write_all(b"ruok").is_ok() && s.read_to_string(&mut out).is_ok() && out == "imok"
+    }
+
+    /// Whether a client handshake gets a session (what ClickHouse's first connection does):
+    /// a `ConnectRequest` (protocol 0, no zxid, 6 s, no session, empty password) answered by
+    /// a `ConnectResponse` with a non-zero session id. A server still loading closes the
+    /// connection instead.
+    fn accepts_a_session(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut req = Vec::with_capacity(48);
+        req.extend_from_slice(&44i32.to_be_bytes());
+        req.extend_from_slice(&0i32.to_be_bytes()); // protocol version
+        req.extend_from_slice(&0i64.to_be_bytes()); // last zxid seen
+        req.extend_from_slice(&6000i32.to_be_bytes()); // session timeout, ms
+        req.extend_from_slice(&0i64.to_be_bytes()); // session id: a new one
+        req.extend_from_slice(&16i32.to_be_bytes()); // password length
+        req.extend_from_slice(&[0u8; 16]);
+        if s.write_all(&req).is_err() {
+            return false;
+        }
+        // length, protocol version, timeout, then the session id.
+        let mut head = [0u8; 20];
+        if s.read_exact(&mut head).is_err() {
+            return false;
+        }
+        let session = i64::from_be_bytes(head[12..20].try_into().unwrap_or([0; 8]));
+        // Close the session so it does not linger for its timeout (xid 1, opcode -11).
+        let mut close = Vec::with_capacity(12);
+        close.extend_from_slice(&8i32.to_be_bytes());
+        close.extend_from_slice(&1i32.to_be_bytes());
+        close.extend_from_slice(&(-11i32).to_be_bytes());
+        let _ = s.write_all(&close);
+        session != 0
     }
 
     /// The client port on 127.0.0.1.
