@@ -220,6 +220,25 @@ fn synced_accounts(state: &Path) -> BTreeSet<String> {
     rows
 }
 
+/// A daemon's `/metrics` text (the `listen_port` of its config file), over plain HTTP/1.0.
+fn scrape(config: &Path) -> String {
+    use std::io::{Read, Write};
+    let toml = std::fs::read_to_string(config).unwrap();
+    let port: u16 = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("listen_port = "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no listen_port in {}", config.display()));
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
 /// sales_daily (the view, over the Distributed table) against each simulator's truth; the
 /// first difference, or None.
 fn figures_differ(ch: &ClickhouseEndpoint, sims: &[Sim]) -> Option<String> {
@@ -430,6 +449,23 @@ fn two_sharded_daemons_into_a_replicated_cluster() {
         !by_a.is_empty() && !by_b.is_empty(),
         "both shards own accounts: {by_a:?} {by_b:?}"
     );
+    // Each daemon's /metrics names its shard, once.
+    for (cfg, want) in [
+        (&cfg_a, "shard=\"0\",shards=\"2\""),
+        (&cfg_b, "shard=\"1\",shards=\"2\""),
+    ] {
+        let text = scrape(cfg);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("boxoffice_shard_info{"))
+            .collect();
+        assert_eq!(
+            lines,
+            [format!("boxoffice_shard_info{{{want}}} 1")],
+            "{}",
+            text.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
+    }
 
     // 3. Daemon B is SIGKILLed while the simulators sell more; a replacement with the same
     //    `--shard 1/2` and a fresh state (a pod rescheduled without its volume, what

@@ -379,12 +379,7 @@ mod tests {
             ["boxoffice_shard_info{shard=\"1\",shards=\"2\"} 1"],
             "one series, the new shard's"
         );
-        let prom = m
-            .encode_as(exposition::Format::PrometheusText)
-            .unwrap();
-        assert!(
-            prom.contains("# TYPE boxoffice_shard_info gauge"),
-            "{prom}"
-        );
+        let prom = m.encode_as(exposition::Format::PrometheusText).unwrap();
+        assert!(prom.contains("# TYPE boxoffice_shard_info gauge"), "{prom}");
     }
 }
