@@ -20,8 +20,9 @@
 //!
 //! Two migrators never apply a migration twice: after creating the database and the ledger
 //! (`IF NOT EXISTS`, `ON CLUSTER`), a migrator takes the lock by creating the replicated table
-//! `boxoffice_migration_lock` with the fixed replica name `lock` at one keeper path: ZooKeeper
-//! lets exactly one create succeed; the others wait, then re-read the ledger (after `SYSTEM
+//! `boxoffice_migration_lock_<its token>` with the fixed replica name `lock` at one keeper
+//! path: ZooKeeper lets exactly one create succeed (the token lets a retried create recognise
+//! its own lock); the others wait, then re-read the ledger (after `SYSTEM
 //! SYNC REPLICA`) and find the work done. The lock is dropped when the run ends, failed or not.
 //! A schema already current is checked without any `ON CLUSTER` statement, so a daemon starts
 //! while a replica is down.
@@ -40,7 +41,8 @@ pub const GLOBAL_TABLES: &[&str] = &["plan_sales"];
 /// The sharding key of every sharded table.
 pub const SHARDING_KEY: &str = "cityHash64(vendor, account)";
 
-/// The lock table's name (in the warehouse database, on the server holding it).
+/// The lock table's name prefix (in the warehouse database, on the server holding it); the
+/// holder appends its own token, so a retried `CREATE` recognises its own lock.
 pub const LOCK_TABLE: &str = "boxoffice_migration_lock";
 
 /// How long a migrator waits for another one's lock.
@@ -294,10 +296,10 @@ pub async fn apply(
         ))
         .await?;
     client.execute_global(&ledger(&db, cluster)).await?;
-    lock(client, &db).await?;
+    let held = lock(client, &db).await?;
     let result = apply_locked(client, &db, cluster, migrations, &mut report).await;
     let unlocked = client
-        .execute_global(&format!("DROP TABLE IF EXISTS {db}.{LOCK_TABLE}"))
+        .execute_global(&format!("DROP TABLE IF EXISTS {db}.{held}"))
         .await;
     result?;
     unlocked?;
@@ -347,26 +349,41 @@ async fn apply_locked(
     Ok(())
 }
 
-/// Takes the migration lock: one replicated table, one fixed replica name, one keeper path.
-async fn lock(client: &ClickhouseClient, db: &str) -> Result<(), MigrateError> {
+/// Takes the migration lock: one replicated table per holder, all at one keeper path with one
+/// fixed replica name, so ZooKeeper lets exactly one exist in the whole cluster. Returns the
+/// held table's name (`boxoffice_migration_lock_<token>`).
+///
+/// The client retries a request whose answer was lost (a timeout, a cut connection); if the
+/// lost answer was a success, the retry is refused as "exists". The holder's own token in the
+/// table's name tells that case (our table exists: we hold it) from another holder's lock
+/// (wait), instead of waiting [`LOCK_WAIT`] for ourselves.
+async fn lock(client: &ClickhouseClient, db: &str) -> Result<String, MigrateError> {
+    let token = format!("{:016x}", rand::random::<u64>());
+    let table = format!("{LOCK_TABLE}_{token}");
     let create = format!(
-        "CREATE TABLE {db}.{LOCK_TABLE} (holder String) ENGINE = \
+        "CREATE TABLE {db}.{table} (holder String) ENGINE = \
          ReplicatedMergeTree('/clickhouse/boxoffice/{db}/migration_lock', 'lock') ORDER BY holder"
     );
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match client.execute_global(&create).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(table),
             // 57: the table exists here; 253: the replica exists in the keeper (another server).
             Err(ClickhouseError::Refused { ref message, .. })
                 if message.starts_with("Code: 57,") || message.starts_with("Code: 253,") =>
             {
+                let ours = client
+                    .execute_global(&format!("EXISTS TABLE {db}.{table}"))
+                    .await?;
+                if ours.trim() == "1" {
+                    return Ok(table);
+                }
                 if Instant::now() > deadline {
                     return Err(MigrateError::Ledger(format!(
                         "another boxoffice has held the cluster migration lock for over {}s \
                          (keeper path /clickhouse/boxoffice/{db}/migration_lock): if no migration \
-                         runs, a crashed one left it; drop it with `DROP TABLE {db}.{LOCK_TABLE}` \
-                         on the server that has that table",
+                         runs, a crashed one left it; find it with `SELECT database, name FROM \
+                         system.tables WHERE name LIKE '{LOCK_TABLE}%'` on each server and drop it",
                         LOCK_WAIT.as_secs()
                     )));
                 }
