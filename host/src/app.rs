@@ -69,7 +69,8 @@ pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
 pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
     Ok(match &config.clickhouse {
         Some(ch) => {
-            let (w, report) = ClickhouseWarehouse::open(ch.clone(), config.zones())
+            let cluster = config.clickhouse_cluster.as_deref();
+            let (w, report) = ClickhouseWarehouse::open_on(ch.clone(), cluster, config.zones())
                 .await
                 .with_context(|| {
                     format!(
@@ -139,11 +140,21 @@ fn plugin_sources(config: &Config) -> anyhow::Result<Vec<(Origin, Vec<u8>)>> {
 }
 
 impl App {
-    pub async fn open(config: Config) -> anyhow::Result<Self> {
+    pub async fn open(mut config: Config) -> anyhow::Result<Self> {
+        if let Some(shard) = config.shard {
+            // A sharded daemon knows only its accounts: schedule, checks and metrics alike.
+            let before = config.accounts.len();
+            config.accounts.retain(|a| shard.owns(&a.vendor, &a.name));
+            tracing::info!(
+                "shard {shard}: {} of {before} configured accounts",
+                config.accounts.len()
+            );
+        }
         let dir = &config.state_dir;
         let state = Arc::new(StateStore::open(&dir.join("state.sqlite"))?);
         let sink = open_sink(&config).await?;
         let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
+        metrics.set_shard(config.shard);
         let cache = default_cache_dir().or_else(|| Some(dir.join("plugin-cache")));
         let runtime = PluginRuntime::new(PluginLimits::default(), cache)?;
         let mut loaded: Vec<(Origin, LoadedPlugin)> = Vec::new();

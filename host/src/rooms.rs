@@ -67,6 +67,18 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("metrics", "sync"),
     ("metrics", "zone"),
     ("metrics", "retry"),
+    // `Metrics` implements the listener's `DeliveryObserver`; the shard gauge shows a
+    // `config::shard::Shard`.
+    ("metrics", "webhook"),
+    ("metrics", "config"),
+    // The listener: it verifies and counts; what a delivery becomes is `sync`'s (through the
+    // `DeliveryHandler` trait it defines), so it names no other room but these.
+    ("webhook", "model"),
+    ("webhook", "clock"),
+    // `sync::webhook::WebhookIngest` implements `webhook::DeliveryHandler`.
+    ("sync", "webhook"),
+    // `config::webhooks` builds the listener's `ListenerConfig` and secrets.
+    ("config", "webhook"),
     // Wiring: `app` opens every room.
     ("app", "config"),
     ("app", "http"),
@@ -84,6 +96,8 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("bench", "plugin"),
     ("bench", "sink"),
     ("bench", "sync"),
+    ("bench", "metrics"),
+    ("bench", "webhook"),
     ("bench", "zone"),
     // The command line: everything, nothing imports it.
     ("cli", "app"),
@@ -98,6 +112,7 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("cli", "state"),
     ("cli", "sync"),
     ("cli", "zone"),
+    ("cli", "webhook"),
 ];
 
 /// The collectors of `metrics`: none may import another. `import` writes what `history`

@@ -928,13 +928,13 @@ fn an_account_with_a_secret_whose_connector_takes_no_webhooks_is_an_error() {
         ("QTICKETS_WEBHOOK_SECRET", SECRET),
     ]);
     let c = Config::from_vars(&v).unwrap();
-    let ok = boxoffice::webhook::wiring::accounts(&c.webhooks, |v, a| {
+    let ok = boxoffice::config::webhook_accounts::accounts(&c.webhooks, |v, a| {
         (v == "qtickets" && a == "default").then(qtickets_sig)
     })
     .unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].signature, qtickets_sig());
-    let e = boxoffice::webhook::wiring::accounts(&c.webhooks, |_, _| None)
+    let e = boxoffice::config::webhook_accounts::accounts(&c.webhooks, |_, _| None)
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("QTICKETS_WEBHOOK_SECRET: account qtickets/default has a webhook secret, but its connector declares no webhook signing"), "{e}");

@@ -91,14 +91,24 @@ pub struct ClickhouseServer {
 impl ClickhouseServer {
     /// Starts a server, or `Ok(None)` when no `clickhouse-server` is installed.
     pub fn start() -> anyhow::Result<Option<Self>> {
+        Self::start_on(free_port(), free_port(), |_| Ok(()))
+    }
+
+    /// Starts a server on the given ports after `extra(dir)` added files next to its config
+    /// (`config.d/*.xml`, `users.d/*.xml`: a cluster's macros, keeper and remote servers).
+    pub(crate) fn start_on(
+        http_port: u16,
+        tcp_port: u16,
+        extra: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Option<Self>> {
         let Some(binary) = find_binary("clickhouse-server") else {
             return Ok(None);
         };
         let dir = tempfile::Builder::new()
             .prefix("boxoffice-clickhouse-")
             .tempdir()?;
-        let http_port = free_port();
-        write_config(dir.path(), http_port, free_port())?;
+        write_config(dir.path(), http_port, tcp_port)?;
+        extra(dir.path())?;
         let mut s = Self {
             binary,
             dir,
@@ -159,6 +169,11 @@ impl ClickhouseServer {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Whether this process still runs the server (false after [`Self::stop`]).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Starts the stopped server again on the same port with the same data.

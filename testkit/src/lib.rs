@@ -1,4 +1,5 @@
-//! Real servers for tests and benchmarks, started from the Debian packages (pretix: from PyPI,
+//! Real servers for tests and benchmarks (one ClickHouse, or a sharded and replicated cluster
+//! with its ZooKeeper), started from the Debian packages (pretix: from PyPI,
 //! into a venv) on loopback ports with throwaway data directories.
 //!
 //! Owns: finding the server binary, writing a minimal config, starting, health-polling,
@@ -7,15 +8,19 @@
 //! It does not own schemas or data: tests create their own databases.
 
 pub mod clickhouse;
+pub mod cluster;
 pub mod pretix;
 mod process;
 pub mod promtool;
 pub mod victoria;
+pub mod zookeeper;
 
 pub use clickhouse::ClickhouseServer;
+pub use cluster::ClickhouseCluster;
 pub use pretix::PretixServer;
 pub use process::free_port;
 pub use victoria::VictoriaMetricsServer;
+pub use zookeeper::ZookeeperServer;
 
 /// True when CI demands that every server-backed test really runs.
 pub fn servers_required() -> bool {

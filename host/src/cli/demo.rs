@@ -119,6 +119,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         plugins: Default::default(),
         max_response_bytes: None,
         webhooks: Default::default(),
+        clickhouse_cluster: env.clickhouse_cluster.clone(),
+        shard: None,
     };
     println!(
         "boxoffice demo: Shotgun simulator with {} tickets on {sg_base}",

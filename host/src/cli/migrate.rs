@@ -26,7 +26,8 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     );
     match &config.clickhouse {
         Some(ch) => {
-            let (_, report) = ClickhouseWarehouse::open(ch.clone(), config.zones())
+            let cluster = config.clickhouse_cluster.as_deref();
+            let (_, report) = ClickhouseWarehouse::open_on(ch.clone(), cluster, config.zones())
                 .await
                 .with_context(|| format!("migrating ClickHouse {}/{}", ch.url, ch.database))?;
             for name in &report.applied {

@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Accounts synced at the same time (each account runs one sync at a time).
     #[arg(long, env = "BOXOFFICE_MAX_CONCURRENT_SYNCS", default_value_t = 4)]
     pub max_concurrent_syncs: usize,
+    /// `I/N`: sync only the accounts whose stable hash of `vendor/account` is I modulo N
+    /// (over `shard` in the config file and `BOXOFFICE_SHARD`; docs/scaling.md).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 fn interval(account: &Account, configured: Option<u32>) -> Duration {
@@ -85,7 +89,7 @@ async fn start_webhooks(
         return Ok(None);
     }
     let ingest = webhook_ingest(app)?;
-    let accounts = crate::webhook::wiring::accounts(config, |vendor, name| {
+    let accounts = crate::config::webhook_accounts::accounts(config, |vendor, name| {
         schedule
             .iter()
             .find(|(a, _)| a.vendor_id() == vendor && a.name == name)
@@ -102,7 +106,10 @@ async fn start_webhooks(
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = args.source.load()?;
+    let mut config = args.source.load()?;
+    if let Some(s) = &args.shard {
+        config.shard = Some(crate::config::shard::Shard::parse("--shard", s)?);
+    }
     if config.accounts.is_empty() {
         anyhow::bail!("no accounts configured: set SHOTGUN_TOKEN and SHOTGUN_ORGANIZER_ID, QTICKETS_TOKEN, or [[account]] in a config file (--config)");
     }

@@ -12,12 +12,14 @@
 //! listen_port = 9400
 //! tz = "Europe/Moscow"
 //! plugin_dir = "/etc/boxoffice/plugins"
+//! shard = "0/2"                    # this daemon's accounts (docs/scaling.md); default: all
 //!
 //! [clickhouse]
 //! host = "127.0.0.1"
 //! user = "etl_writer"
 //! password = { file = "/etc/boxoffice/credentials/clickhouse_password" }
 //! database = "boxoffice"
+//! cluster = "boxoffice"            # a sharded, replicated warehouse (docs/scaling.md)
 //! timeout_secs = 60                # one request's time limit
 //!
 //! [[account]]
@@ -72,6 +74,8 @@ pub struct ConfigFile {
     pub plugins: BTreeMap<String, super::plugins::PluginSection>,
     /// `[webhooks]`: the inbound webhook listener (`config::webhooks`).
     pub webhooks: Option<super::webhooks::WebhooksSection>,
+    /// `I/N`: this daemon's shard of the accounts (`BOXOFFICE_SHARD`).
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +86,8 @@ pub struct ClickhouseSection {
     pub user: Option<String>,
     pub password: Option<SecretRef>,
     pub database: Option<String>,
+    /// The `remote_servers` cluster of a sharded, replicated warehouse (`CLICKHOUSE_CLUSTER`).
+    pub cluster: Option<String>,
     /// One request's time limit in seconds (`CLICKHOUSE_TIMEOUT_SECS`; default 60).
     pub timeout_secs: Option<u32>,
 }
@@ -207,11 +213,13 @@ impl ConfigFile {
             "BOXOFFICE_SHOTGUN_COMPAT_METRICS",
             self.shotgun_compat_metrics.map(|b| b.to_string()),
         );
+        put("BOXOFFICE_SHARD", self.shard.clone());
         if let Some(ch) = &self.clickhouse {
             put("CLICKHOUSE_HOST", Some(ch.host.clone()));
             put("CLICKHOUSE_PORT", ch.port.map(|p| p.to_string()));
             put("CLICKHOUSE_USER", ch.user.clone());
             put("CLICKHOUSE_DATABASE", ch.database.clone());
+            put("CLICKHOUSE_CLUSTER", ch.cluster.clone());
             put(
                 "CLICKHOUSE_TIMEOUT_SECS",
                 ch.timeout_secs.map(|t| t.to_string()),

@@ -8,6 +8,8 @@ pub mod envfile;
 pub mod file;
 pub mod plugins;
 pub mod settings;
+pub mod shard;
+pub mod webhook_accounts;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -116,6 +118,11 @@ pub struct Config {
     pub max_response_bytes: Option<usize>,
     /// The inbound webhook listener and the accounts' webhook secrets (`webhooks`).
     pub webhooks: WebhookConfig,
+    /// `CLICKHOUSE_CLUSTER` / `[clickhouse] cluster`: the `remote_servers` cluster whose
+    /// sharded, replicated schema the warehouse uses (`sink::clickhouse::cluster`).
+    pub clickhouse_cluster: Option<String>,
+    /// `BOXOFFICE_SHARD` / `shard = "I/N"` (or `run --shard`): the accounts this daemon syncs.
+    pub shard: Option<shard::Shard>,
 }
 
 /// A source of variables: the process environment layered over env files.
@@ -428,6 +435,28 @@ fn account_name(v: &Vars, keys: &[&str]) -> Result<String, ConfigError> {
     Ok(name.to_string())
 }
 
+/// `CLICKHOUSE_CLUSTER`: a plain name, and only with a ClickHouse to run it on.
+fn clickhouse_cluster(v: &Vars) -> Result<Option<String>, ConfigError> {
+    let Some(name) = v.get("CLICKHOUSE_CLUSTER").map(str::trim) else {
+        return Ok(None);
+    };
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(invalid(
+            "CLICKHOUSE_CLUSTER",
+            format!("`{name}` is not a plain cluster name"),
+            "use the name of a cluster in the servers' remote_servers (letters, digits, underscores)",
+        ));
+    }
+    if v.get("CLICKHOUSE_HOST").is_none() {
+        return Err(invalid(
+            "CLICKHOUSE_CLUSTER",
+            format!("cluster `{name}` is set but CLICKHOUSE_HOST is not"),
+            "set CLICKHOUSE_HOST (or [clickhouse] host) to one server of the cluster",
+        ));
+    }
+    Ok(Some(name.to_string()))
+}
+
 /// ClickHouse from the old loader's variables; `None` (SQLite warehouse) without a host.
 fn clickhouse(v: &Vars) -> Result<Option<ClickhouseConfig>, ConfigError> {
     let Some(host) = v.get("CLICKHOUSE_HOST").map(str::trim) else {
@@ -574,6 +603,11 @@ impl Config {
             max_response_bytes: v.number("BOXOFFICE_MAX_RESPONSE_BYTES")?,
             webhooks: webhooks::from_vars(v, &accounts, &v.file_webhooks)?,
             accounts,
+            clickhouse_cluster: clickhouse_cluster(v)?,
+            shard: v
+                .get("BOXOFFICE_SHARD")
+                .map(|s| shard::Shard::parse("BOXOFFICE_SHARD", s))
+                .transpose()?,
         })
     }
 

@@ -69,8 +69,17 @@ fn webhook_latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
+/// `boxoffice_shard_info`'s labels: this daemon's slice of the accounts (`--shard I/N`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShardLabels {
+    pub shard: LabelValue,
+    pub shards: LabelValue,
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
+    /// One series at 1: which shard this daemon is (`0/1` when unsharded).
+    shard_info: Family<ShardLabels, Gauge>,
     http_requests: Family<StatusLabels, Counter>,
     http_retries: Family<AccountLabels, Counter>,
     rejected: Family<ReasonLabels, Counter>,
@@ -104,6 +113,7 @@ impl Metrics {
         let mut registry = Registry::default();
         let m = Self {
             registry: Mutex::new(Registry::default()),
+            shard_info: Family::default(),
             http_requests: Family::default(),
             http_retries: Family::default(),
             rejected: Family::default(),
@@ -118,6 +128,12 @@ impl Metrics {
             webhook_deliveries: Family::default(),
             webhook_latency: Family::new_with_constructor(webhook_latency_histogram),
         };
+        registry.register(
+            "boxoffice_shard_info",
+            "1, labelled with the shard of the accounts this daemon syncs (--shard I/N; 0 of 1 when unsharded)",
+            m.shard_info.clone(),
+        );
+        m.set_shard(None);
         registry.register(
             "boxoffice_http_requests",
             "HTTP requests made to vendor APIs, by response status (error = no response)",
@@ -195,6 +211,19 @@ impl Metrics {
         )));
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
         Arc::new(m)
+    }
+
+    /// Labels `boxoffice_shard_info` with this daemon's shard (`None`: the whole set, `0/1`);
+    /// the previous series goes, so there is always exactly one.
+    pub fn set_shard(&self, shard: Option<crate::config::shard::Shard>) {
+        let (index, count) = shard.map_or((0, 1), |s| (s.index, s.count));
+        self.shard_info.clear();
+        self.shard_info
+            .get_or_create(&ShardLabels {
+                shard: LabelValue::from(index.to_string().as_str()),
+                shards: LabelValue::from(count.to_string().as_str()),
+            })
+            .set(1);
     }
 
     pub fn http_request(&self, vendor: &str, account: &str, status: &str) {
@@ -402,5 +431,40 @@ impl crate::webhook::DeliveryObserver for Metrics {
                 outcome: outcome.as_str().into(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::shard::Shard;
+
+    fn shard_lines(m: &Metrics) -> Vec<String> {
+        m.encode()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("boxoffice_shard_info{"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_shard_gauge_names_the_daemons_shard_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
+        let m = Metrics::new(state, false);
+        assert_eq!(
+            shard_lines(&m),
+            ["boxoffice_shard_info{shard=\"0\",shards=\"1\"} 1"],
+            "unsharded: the whole set"
+        );
+        m.set_shard(Some(Shard::parse("--shard", "1/2").unwrap()));
+        assert_eq!(
+            shard_lines(&m),
+            ["boxoffice_shard_info{shard=\"1\",shards=\"2\"} 1"],
+            "one series, the new shard's"
+        );
+        let prom = m.encode_as(exposition::Format::PrometheusText).unwrap();
+        assert!(prom.contains("# TYPE boxoffice_shard_info gauge"), "{prom}");
     }
 }

@@ -227,9 +227,10 @@ impl WebhookIngest {
             )));
         }
         let now = crate::clock::now_ms();
-        let commit =
-            crate::blocking::blocking_io(|| deps.state.commit_webhook(vendor, name, &key, &records, now))
-                .map_err(|e| unavailable("committing the delivery", &format!("{e:#}")))?;
+        let commit = crate::blocking::blocking_io(|| {
+            deps.state.commit_webhook(vendor, name, &key, &records, now)
+        })
+        .map_err(|e| unavailable("committing the delivery", &format!("{e:#}")))?;
         match commit {
             WebhookCommit::Stored(c) => {
                 tracing::info!(

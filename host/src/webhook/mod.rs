@@ -4,14 +4,13 @@
 //!
 //! [`server`] is the listener ([`serve`]), [`verify`] the signature check and the secret's
 //! in-memory form, [`rate`] the per-account token bucket, [`observer`] what it reports
-//! (implemented by `metrics::Metrics`), [`wiring`] the accounts from configuration. See `docs/webhooks.md`.
+//! (implemented by `metrics::Metrics`), `config::webhook_accounts` the accounts from configuration. See `docs/webhooks.md`.
 
 pub mod handler;
 pub mod observer;
 pub mod rate;
 pub mod server;
 pub mod verify;
-pub mod wiring;
 
 pub use handler::{DeliveryError, DeliveryHandler, DeliveryOutcome, VerifiedDelivery};
 pub use observer::{DeliveryObserver, NoObserver, Outcome};

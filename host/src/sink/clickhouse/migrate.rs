@@ -121,7 +121,7 @@ pub fn added_column(stmt: &str) -> Option<(&str, &str)> {
 }
 
 /// Whether `table.column` exists in the configured database.
-async fn column_exists(
+pub(super) async fn column_exists(
     client: &ClickhouseClient,
     table: &str,
     column: &str,

@@ -11,6 +11,7 @@
 //! `FINAL`. A write that fails returns an error and the sync loop keeps the cursor.
 
 pub mod client;
+pub mod cluster;
 pub mod migrate;
 pub mod rows;
 pub mod version;
@@ -40,8 +41,21 @@ impl ClickhouseWarehouse {
         config: ClickhouseConfig,
         zones: impl Into<AccountZones>,
     ) -> Result<(Self, MigrateReport), MigrateError> {
+        Self::open_on(config, None, zones).await
+    }
+
+    /// [`Self::open`] on one server (`cluster: None`) or on the named cluster of
+    /// `remote_servers`, whose schema `cluster::apply` migrates `ON CLUSTER`.
+    pub async fn open_on(
+        config: ClickhouseConfig,
+        cluster: Option<&str>,
+        zones: impl Into<AccountZones>,
+    ) -> Result<(Self, MigrateReport), MigrateError> {
         let client = ClickhouseClient::new(config)?;
-        let report = migrate::apply(&client, MIGRATIONS).await?;
+        let report = match cluster {
+            None => migrate::apply(&client, MIGRATIONS).await?,
+            Some(c) => cluster::apply(&client, c, MIGRATIONS).await?,
+        };
         let writer = RowWriter::connect(client.clone()).await?;
         tracing::debug!(
             "ClickHouse {}: {} rows, schema validation {}",

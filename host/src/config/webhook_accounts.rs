@@ -1,11 +1,11 @@
-//! From configuration to the listener's accounts: each configured secret (`config::webhooks`)
+//! From configuration to the listener's accounts (here, so `webhook` never imports `config`): each configured secret (`config::webhooks`)
 //! paired with the signature scheme the account's connector declares. An account with a
 //! secret whose connector takes no webhooks is a configuration error, not a silent no-op.
 
-use crate::config::WebhookConfig;
+use super::WebhookConfig;
 use crate::model::WebhookSignature;
 
-use super::server::WebhookAccount;
+use crate::webhook::WebhookAccount;
 
 /// The listener's accounts. `signature_of(vendor, account)` is the connector's declared
 /// scheme (`None`: it takes no webhooks).
