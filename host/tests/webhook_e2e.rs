@@ -15,6 +15,8 @@
 //!
 //! ClickHouse is not part of this test (the SQLite warehouse only).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,7 @@ use boxoffice_sim::qtickets::webhooks::{sign, Role};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim, WebhookConfig};
 use boxoffice_sim::SimServer;
 use boxoffice_testkit::free_port;
+use common::tickets::Buyer;
 
 const SECRET: &str = "e2e-webhook-secret-CANARY";
 const WRONG_SECRET: &str = "not-the-cabinet-secret";
@@ -170,31 +173,8 @@ async fn wait_runs(d: &Daemon, n: i64, within: Duration) {
     }
 }
 
-/// Every ticket row of `db` (`order` only, when given) as text, in ticket order; the buyer
-/// column (a pseudonym keyed per installation) left out.
 fn rows(db: &Path, order: Option<u64>) -> Vec<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare(
-            "SELECT ticket_id, order_id, event_id, show_id, category, channel, status, price_minor,
-                    service_fee_minor, refunded_minor, currency, ordered_at_ms, updated_at_ms,
-                    scanned_at_ms, refunded_at_ms, payment_method
-             FROM tickets WHERE vendor = 'qtickets' AND (?1 IS NULL OR order_id = ?1)
-             ORDER BY ticket_id",
-        )
-        .unwrap();
-    st.query_map([order.map(|o| o.to_string())], |r| {
-        let cols: Vec<String> = (0..16)
-            .map(|i| {
-                r.get::<_, rusqlite::types::Value>(i)
-                    .map(|v| format!("{v:?}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(cols.join("|"))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+    common::tickets::ticket_rows(db, "qtickets", order, Buyer::Left)
 }
 
 fn keys(state: &Path) -> i64 {

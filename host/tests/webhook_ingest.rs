@@ -12,6 +12,7 @@ use boxoffice::sync::{sync_account, Account, RunOptions, WebhookIngest};
 use boxoffice::webhook::{DeliveryError, DeliveryHandler, DeliveryOutcome, VerifiedDelivery};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::SimServer;
+use common::tickets::{ticket_rows, Buyer};
 use common::{qtickets_account, Pipeline};
 
 /// The simulator's first order id (`boxoffice_sim::qtickets` numbers orders from it).
@@ -83,27 +84,7 @@ fn warehouse(p: &Pipeline, order: u64) -> Vec<String> {
 }
 
 fn rows(db: &std::path::Path, order: u64) -> Vec<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare(
-            "SELECT ticket_id, order_id, event_id, show_id, category, channel, status, price_minor,
-                    service_fee_minor, refunded_minor, currency, ordered_at_ms, updated_at_ms,
-                    scanned_at_ms, refunded_at_ms, buyer, payment_method
-             FROM tickets WHERE order_id = ?1 ORDER BY ticket_id",
-        )
-        .unwrap();
-    st.query_map([order.to_string()], |r| {
-        let cols: Vec<String> = (0..17)
-            .map(|i| {
-                r.get::<_, rusqlite::types::Value>(i)
-                    .map(|v| format!("{v:?}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(cols.join("|"))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+    ticket_rows(db, "qtickets", Some(order), Buyer::Kept)
 }
 
 fn keys(p: &Pipeline) -> i64 {

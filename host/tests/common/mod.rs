@@ -2,6 +2,8 @@
 //! the real runtime, a SQLite state and warehouse in a temp dir, and metrics.
 #![allow(dead_code)]
 
+pub mod tickets;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
