@@ -5,7 +5,10 @@
 //! Every run completes or fails cleanly — no panic, a message naming the failure, no secret
 //! in it, and the committed cursor never past what the ledger holds — and after the faults
 //! stop, one clean run makes the ledger and the warehouse equal the simulator's truth
-//! exactly. A summary line per fault kind is printed (`--nocapture`).
+//! exactly. Between runs the ledger never goes back: no ticket's stored version is replaced by
+//! an older one, although stale replays and skewed clocks offer older versions (the newest-
+//! version-wins rule of `state::ledger`). A summary line per fault kind is printed
+//! (`--nocapture`).
 
 mod common;
 
@@ -158,6 +161,26 @@ fn ledger_rows(p: &Pipeline, vendor: &str) -> HashMap<String, i64> {
         .collect()
 }
 
+/// No ticket of `now` is at an older version than in `before`; returns how many tickets moved
+/// to a newer version. A stale page or a skewed clock offers older versions: storing one would
+/// take a refund or a cancellation back.
+fn assert_no_ticket_went_back(
+    before: &HashMap<String, i64>,
+    now: &HashMap<String, i64>,
+    what: &str,
+) -> usize {
+    let mut newer = 0;
+    for (id, &was) in before {
+        let is = now.get(id).copied();
+        assert!(
+            is.is_some_and(|u| u >= was),
+            "{what}: ticket {id} went back from the version of {was} to {is:?}"
+        );
+        newer += usize::from(is > Some(was));
+    }
+    newer
+}
+
 fn warehouse_rows(p: &Pipeline, vendor: &str) -> u64 {
     let db = rusqlite::Connection::open(p.dir.path().join("warehouse.sqlite")).unwrap();
     db.query_row(
@@ -219,6 +242,8 @@ async fn shotgun_under_faults_fails_cleanly_then_one_clean_run_is_exact() {
     let token = sim.token();
     let account = shotgun_account(&sim, &srv, &token).await;
     let mut outcomes = BTreeMap::new();
+    let mut versions = HashMap::new();
+    let mut moved = 0;
     for i in 0..MAX_FAULTY_RUNS {
         if i >= FAULTY_RUNS && every_kind_seen(&sim.faults().stats()) {
             break;
@@ -227,11 +252,19 @@ async fn shotgun_under_faults_fails_cleanly_then_one_clean_run_is_exact() {
         assert_clean(&s, &token, &format!("shotgun run {i}"));
         *outcomes.entry(s.status.as_str().to_string()).or_insert(0) += 1;
         shotgun_cursor_within_ledger(&p, &sim, skew, &format!("shotgun run {i}"));
+        let now = ledger_rows(&p, "shotgun");
+        moved += assert_no_ticket_went_back(&versions, &now, &format!("shotgun run {i}"));
+        versions = now;
         assert!(p.state.ticket_count().unwrap() <= sim.ticket_count());
         sim.advance(60);
     }
     let stats = sim.faults().stats();
     summary("shotgun", &stats, &outcomes);
+    println!("shotgun: {moved} ticket versions replaced by newer ones under faults");
+    assert!(
+        moved > 0,
+        "no ticket changed version during the faulty runs"
+    );
     assert!(
         stats.total() * 100 >= stats.requests * 10,
         "about 20 % of requests are faulted: {stats:?}"
@@ -313,6 +346,8 @@ async fn qtickets_under_faults_fails_cleanly_then_one_clean_run_is_exact() {
     )
     .await;
     let mut outcomes = BTreeMap::new();
+    let mut versions = HashMap::new();
+    let mut moved = 0;
     for i in 0..MAX_FAULTY_RUNS {
         if i >= FAULTY_RUNS && every_kind_seen(&sim.faults().stats()) {
             break;
@@ -321,10 +356,19 @@ async fn qtickets_under_faults_fails_cleanly_then_one_clean_run_is_exact() {
         assert_clean(&s, &token, &format!("qtickets run {i}"));
         *outcomes.entry(s.status.as_str().to_string()).or_insert(0) += 1;
         qtickets_cursor_within_ledger(&p, &format!("qtickets run {i}"));
+        let now = ledger_rows(&p, "qtickets");
+        moved += assert_no_ticket_went_back(&versions, &now, &format!("qtickets run {i}"));
+        versions = now;
         sim.advance(30);
     }
     let stats = sim.faults().stats();
     summary("qtickets", &stats, &outcomes);
+    println!("qtickets: {moved} ticket versions replaced by newer ones under faults");
+    // The check above had something to check: tickets changed while faults were on.
+    assert!(
+        moved > 0,
+        "no ticket changed version during the faulty runs"
+    );
     assert!(
         stats.total() * 100 >= stats.requests * 10,
         "about 20 % of requests are faulted: {stats:?}"

@@ -9,7 +9,7 @@
 //! simulator describes its wire with a [`Shape`] (where a page's records are, which fields are
 //! the records' `updated_at`, its error bodies).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,7 +40,9 @@ pub enum FaultKind {
     InvalidJson,
     /// 200 with a proxy's HTML error page.
     HtmlErrorPage,
-    /// The previous 200 answer of the same route, served again.
+    /// An earlier 200 answer of the same route served again: the previous one (a duplicate
+    /// page) or one of the last [`REPLAY_DEPTH`] (a stale replica's answer, whose records can
+    /// be older versions than the ones already read).
     DuplicatePage,
     /// The page's records in reverse order.
     OutOfOrder,
@@ -158,8 +160,12 @@ struct Inner {
     rng: StdRng,
     stats: FaultStats,
     revoked_left: u32,
-    last_ok: HashMap<String, (Option<HeaderValue>, Bytes)>,
+    /// The last [`REPLAY_DEPTH`] 200 answers per route, newest last.
+    last_ok: HashMap<String, VecDeque<(Option<HeaderValue>, Bytes)>>,
 }
+
+/// How many earlier answers per route [`FaultKind::DuplicatePage`] may replay.
+pub const REPLAY_DEPTH: usize = 8;
 
 /// A simulator's fault injector; cheap to clone (clones share state).
 #[derive(Clone)]
@@ -276,8 +282,17 @@ impl Faults {
                 g.revoked_left = cfg.revoked_for.saturating_sub(1);
                 Plan::Replace((self.shape.refused)())
             }
-            FaultKind::DuplicatePage => match g.last_ok.get(path) {
-                Some((ct, body)) => Plan::Duplicate(ct.clone(), body.clone()),
+            FaultKind::DuplicatePage => match g.last_ok.get(path).filter(|h| !h.is_empty()) {
+                Some(h) => {
+                    // Half the time the previous answer, else any earlier one still kept.
+                    let i = if g.rng.random_bool(0.5) {
+                        h.len() - 1
+                    } else {
+                        g.rng.random_range(0..h.len())
+                    };
+                    let (ct, body) = &h[i];
+                    Plan::Duplicate(ct.clone(), body.clone())
+                }
                 // Nothing to repeat yet: no fault.
                 None => return Plan::Pass,
             },
@@ -288,7 +303,12 @@ impl Faults {
     }
 
     fn remember(&self, path: &str, ct: Option<HeaderValue>, body: Bytes) {
-        self.lock().last_ok.insert(path.to_string(), (ct, body));
+        let mut g = self.lock();
+        let h = g.last_ok.entry(path.to_string()).or_default();
+        if h.len() == REPLAY_DEPTH {
+            h.pop_front();
+        }
+        h.push_back((ct, body));
     }
 
     fn uncount(&self, kind: FaultKind) {
