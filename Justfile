@@ -22,7 +22,7 @@ bench:
 
 # Criterion micro-benchmarks: plugin transforms (WASM and native) and page writes.
 microbench:
-    cargo bench -p boxoffice --bench transform --bench ledger
+    cargo bench -p boxoffice-bench --bench transform --bench ledger
 
 # Formatting and clippy, as CI runs them.
 lint:

@@ -14,11 +14,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use super::wire::WireMeter;
-use crate::app::App;
-use crate::config::{Config, Vars};
-use crate::sink::clickhouse::ClickhouseEncoding;
-use crate::sink::ClickhouseConfig;
-use crate::sync::{sync_account, RunOptions, RunSummary};
+use boxoffice::app::App;
+use boxoffice::config::{Config, Vars};
+use boxoffice::sink::clickhouse::ClickhouseEncoding;
+use boxoffice::sink::ClickhouseConfig;
+use boxoffice::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -285,7 +285,7 @@ async fn check_warehouse(
             )? as u64
         }
         Warehouse::Clickhouse(ch, _) => {
-            let client = crate::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
+            let client = boxoffice::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
             let text = client
                 .execute(&format!(
                     "SELECT count() FROM {}.tickets FINAL WHERE vendor = '{vendor}'",
@@ -314,7 +314,7 @@ pub async fn shotgun(
 ) -> anyhow::Result<PipelineRun> {
     let sim = ShotgunSim::new(ShotgunConfig {
         tickets,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;
@@ -352,7 +352,7 @@ pub async fn qtickets(
 ) -> anyhow::Result<PipelineRun> {
     let sim = QticketsSim::new(QticketsConfig {
         orders,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;
