@@ -12,11 +12,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use boxoffice_bench::pages::{record, Vendor};
-use boxoffice_bench::Scratch;
 use boxoffice::model::Record;
 use boxoffice::sink::{Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
+use boxoffice_bench::pages::{record, Vendor};
+use boxoffice_bench::Scratch;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const PAGES: usize = 10;

@@ -10,12 +10,12 @@
 
 use std::hint::black_box;
 
-use boxoffice_bench::pages::{record, Recorded, Vendor};
-use boxoffice_bench::transform::{native_inputs, NativeHost, NativeInput};
-use boxoffice_bench::Scratch;
 use boxoffice::model::{Record, VendorResponse};
 use boxoffice::plugin::output::decode_records;
 use boxoffice::plugin::PluginInstance;
+use boxoffice_bench::pages::{record, Recorded, Vendor};
+use boxoffice_bench::transform::{native_inputs, NativeHost, NativeInput};
+use boxoffice_bench::Scratch;
 use boxoffice_plugin_sdk as sdk;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 

@@ -15,15 +15,15 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::instrument::WithSubscriber;
 
+use boxoffice::config::{Config, Vars};
+use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
+use boxoffice::sink::clickhouse::ClickhouseEncoding;
+use boxoffice::sink::ClickhouseConfig;
 use boxoffice_bench::pipeline::{self, PipelineRun, Warehouse};
 use boxoffice_bench::report::{Machine, Metric, Report, Target};
 use boxoffice_bench::{
     backfill, coldstart, insert, python, safety_net, transform, webhook, wire, Scratch,
 };
-use boxoffice::config::{Config, Vars};
-use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
-use boxoffice::sink::clickhouse::ClickhouseEncoding;
-use boxoffice::sink::ClickhouseConfig;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -11,6 +11,12 @@ use boxoffice_testkit::clickhouse::shared_endpoint;
 /// Runs `boxoffice bench --quick ARGS --out OUT` with a plugin cache in `dir`, without the
 /// developer's config and with `env` set; asserts it exits 0 and returns (stdout, stderr).
 fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    assert!(
+        bench_built(),
+        "no boxoffice-bench beside {}: `cargo build --release -p boxoffice-bench` \
+         (`cargo test --release --workspace` builds it)",
+        env!("CARGO_BIN_EXE_boxoffice")
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_boxoffice"));
     cmd.args(["bench", "--quick"])
         .args(args)
@@ -32,6 +38,33 @@ fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (
         run.status
     );
     (stdout, stderr)
+}
+
+/// `boxoffice bench` execs `boxoffice-bench` from its own directory (the crate `bench/`).
+fn bench_built() -> bool {
+    Path::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .with_file_name("boxoffice-bench")
+        .is_file()
+}
+
+/// Without the bench binary beside it, `boxoffice bench` fails naming the binary and how to
+/// build it (a copy of `boxoffice` alone in a directory of its own).
+#[test]
+fn bench_without_its_binary_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("boxoffice");
+    std::fs::copy(env!("CARGO_BIN_EXE_boxoffice"), &lone).unwrap();
+    let run = Command::new(&lone)
+        .args(["bench", "--quick"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("boxoffice-bench not found beside")
+            && stderr.contains("cargo build --release -p boxoffice -p boxoffice-bench"),
+        "{stderr}"
+    );
 }
 
 /// The one JSON report `bench` wrote under `out`: its path, the report and its metrics.

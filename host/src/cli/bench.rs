@@ -23,7 +23,11 @@ pub const BOXOFFICE_EXE_VAR: &str = "BOXOFFICE_EXE";
 #[command(disable_help_flag = true)]
 pub struct BenchArgs {
     /// Everything is passed to `boxoffice-bench` (`boxoffice bench --help` lists its options).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     pub args: Vec<OsString>,
 }
 

@@ -61,7 +61,6 @@ mod live {
     use std::sync::Arc;
     use std::time::Duration;
 
-
     use crate::app::App;
     use std::collections::BTreeMap;
 
@@ -332,5 +331,4 @@ mod live {
         }
         Ok(all_ok)
     }
-
 }
