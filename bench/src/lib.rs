@@ -19,11 +19,13 @@
 //!   criterion benches (`bench/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
 //! - `python`: the Python pretix component beside the Rust one (compile, first call, page).
+//! - `cluster`: Shotgun into a local 2×2 ClickHouse cluster beside one server (issue 19).
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
 //! - `insert`: the ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow.
 //! - `wire`: a counting relay in front of ClickHouse (bytes sent per encoding).
 
 pub mod backfill;
+pub mod cluster;
 pub mod coldstart;
 pub mod insert;
 pub mod pages;

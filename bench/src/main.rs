@@ -22,7 +22,7 @@ use boxoffice::sink::ClickhouseConfig;
 use boxoffice_bench::pipeline::{self, PipelineRun, Warehouse};
 use boxoffice_bench::report::{Machine, Metric, Report, Target};
 use boxoffice_bench::{
-    backfill, coldstart, insert, python, safety_net, transform, webhook, wire, Scratch,
+    backfill, cluster, coldstart, insert, python, safety_net, transform, webhook, wire, Scratch,
 };
 
 #[derive(Debug, Parser)]
@@ -85,6 +85,9 @@ pub enum Part {
     Clickhouse,
     /// QTickets webhooks: delivery → `/metrics` latency, deliveries per second sustained.
     Webhooks,
+    /// Shotgun into a local 2×2 ClickHouse cluster beside one local server (needs
+    /// clickhouse-server, Java and ZooKeeper; with `--quick`, only when named).
+    Cluster,
 }
 
 /// The sizes of one bench run.
@@ -136,10 +139,12 @@ impl Sizes {
             .filter(|p| self.wants(**p))
             .count() as u64
             * warehouses
-            + [Transform, Fixed, Python, Coldstart, Backfill, Webhooks]
-                .iter()
-                .filter(|p| self.wants(**p))
-                .count() as u64
+            + [
+                Transform, Fixed, Python, Coldstart, Backfill, Webhooks, Cluster,
+            ]
+            .iter()
+            .filter(|p| self.wants(**p))
+            .count() as u64
             + (warehouses > 1 && self.wants(Clickhouse)) as u64
     }
 }
@@ -825,6 +830,20 @@ async fn measure(
         };
         python_metrics(&p, &mut out);
     }
+    if sizes.wants(Part::Cluster) {
+        progress.start(&format!(
+            "Shotgun: {} tickets → local ClickHouse cluster, then one server",
+            boxoffice_bench::report::number(sizes.tickets as f64)
+        ));
+        let c = if sizes.quick && !sizes.only.contains(&Part::Cluster) {
+            cluster::ClusterBench::Skipped(
+                "not measured by --quick unless asked: --quick --only cluster".into(),
+            )
+        } else {
+            cluster::cluster_vs_single(sizes.tickets, &scratch.sub("cluster")?).await?
+        };
+        cluster_metrics(&c, &mut out);
+    }
     let cache = scratch.sub("plugin-cache")?;
     if sizes.wants(Part::Coldstart) {
         progress.start("cold start of `boxoffice run` (twice)");
@@ -895,6 +914,65 @@ async fn measure(
     );
     out.extend(backfill::scrape_metrics(&b));
     Ok(out)
+}
+
+/// The cluster row beside the single server (information, no target), or one row saying why
+/// it was skipped.
+fn cluster_metrics(c: &cluster::ClusterBench, out: &mut Vec<Metric>) {
+    let (cl, single, (shards, replicas)) = match c {
+        cluster::ClusterBench::Skipped(why) => {
+            eprintln!("ClickHouse cluster: skipped: {why}");
+            out.push(
+                Metric::new(
+                    "shotgun_pipeline_clickhouse_cluster_skipped",
+                    "Shotgun → ClickHouse cluster: skipped (see the note)",
+                    f64::NAN,
+                    "",
+                    None,
+                )
+                .note(format!("skipped: {why}")),
+            );
+            return;
+        }
+        cluster::ClusterBench::Measured {
+            cluster,
+            single,
+            shape,
+        } => (cluster, single, *shape),
+    };
+    out.push(
+        Metric::new(
+            "shotgun_pipeline_clickhouse_cluster",
+            &format!("Shotgun pipeline → local ClickHouse cluster ({shards}×{replicas})"),
+            cl.tickets_per_sec(),
+            "tickets/s",
+            None,
+        )
+        .note(format!(
+            "{}; one sync through the Distributed tables, ZooKeeper replication, same run as the single server",
+            per_sec(cl.tickets, cl.secs)
+        )),
+    );
+    out.push(
+        Metric::new(
+            "shotgun_pipeline_clickhouse_single_server",
+            "Shotgun pipeline → one local ClickHouse server",
+            single.tickets_per_sec(),
+            "tickets/s",
+            None,
+        )
+        .note(per_sec(single.tickets, single.secs)),
+    );
+    out.push(
+        Metric::new(
+            "shotgun_clickhouse_cluster_vs_single",
+            "Shotgun → ClickHouse, cluster / one server throughput",
+            cl.tickets_per_sec() / single.tickets_per_sec().max(1e-9),
+            "×",
+            None,
+        )
+        .note("same tickets, same run, cluster first"),
+    );
 }
 
 /// The rows of the Python-beside-Rust measurement (information, no target); one row saying

@@ -286,15 +286,25 @@ async fn check_warehouse(
         }
         Warehouse::Clickhouse(ch, _) => {
             let client = boxoffice::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
-            let text = client
-                .execute(&format!(
-                    "SELECT count() FROM {}.tickets FINAL WHERE vendor = '{vendor}'",
-                    ch.database
-                ))
-                .await?;
-            text.trim()
-                .parse()
-                .with_context(|| format!("ClickHouse count: {text:?}"))?
+            // A cluster's `Distributed` table forwards inserts to the shards in the
+            // background: the count may lag the sync for a moment (at most 30 s here).
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let text = client
+                    .execute(&format!(
+                        "SELECT count() FROM {}.tickets FINAL WHERE vendor = '{vendor}'",
+                        ch.database
+                    ))
+                    .await?;
+                let n: u64 = text
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("ClickHouse count: {text:?}"))?;
+                if n == tickets || Instant::now() > deadline {
+                    break n;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
         }
     };
     if rows != tickets {
@@ -312,6 +322,17 @@ pub async fn shotgun(
     state_dir: &Path,
     warehouse: &Warehouse,
 ) -> anyhow::Result<PipelineRun> {
+    shotgun_into(tickets, state_dir, warehouse, None).await
+}
+
+/// [`shotgun`] into a ClickHouse warehouse whose schema is sharded and replicated over the
+/// `remote_servers` cluster `cluster` (`CLICKHOUSE_CLUSTER`), when given.
+pub async fn shotgun_into(
+    tickets: u64,
+    state_dir: &Path,
+    warehouse: &Warehouse,
+    cluster: Option<&str>,
+) -> anyhow::Result<PipelineRun> {
     let sim = ShotgunSim::new(ShotgunConfig {
         tickets,
         start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
@@ -319,7 +340,7 @@ pub async fn shotgun(
     });
     let srv = sim.spawn().await?;
     let base = srv.base_url();
-    let config = config(
+    let mut config = config(
         &[
             ("SHOTGUN_TOKEN", sim.token()),
             ("SHOTGUN_ORGANIZER_ID", sim.organizer_id().to_string()),
@@ -329,6 +350,7 @@ pub async fn shotgun(
         state_dir,
         warehouse,
     )?;
+    config.clickhouse_cluster = cluster.map(str::to_string);
     let app = App::open(config).await?;
     let truth = shotgun_truth(&sim);
     let run = run_twice(
