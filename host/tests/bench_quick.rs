@@ -235,3 +235,31 @@ fn quick_bench_measures_clickhouse_when_configured() {
         .unwrap();
     assert_eq!(left.trim(), "0", "the bench left its database behind");
 }
+
+/// `--quick --only cluster` (issue 19): the Shotgun pipeline into a local 2×2 ClickHouse cluster
+/// and into one server in the same run, both checked against the simulator by the bench (skips
+/// when clickhouse-server, Java or ZooKeeper is missing, unless `BOXOFFICE_REQUIRE_SERVERS=1`).
+#[test]
+fn quick_bench_measures_the_cluster_beside_one_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    quick_bench(dir.path(), &out, &["--only", "cluster"], &[]);
+    let (_, report, metrics) = report(&out);
+    if let Some(m) = metrics
+        .iter()
+        .find(|m| m["id"] == "shotgun_pipeline_clickhouse_cluster_skipped")
+    {
+        boxoffice_testkit::skip_or_fail(
+            "quick_bench_measures_the_cluster_beside_one_server",
+            m["note"].as_str().unwrap_or("skipped"),
+        );
+        return;
+    }
+    for id in [
+        "shotgun_pipeline_clickhouse_cluster",
+        "shotgun_pipeline_clickhouse_single_server",
+        "shotgun_clickhouse_cluster_vs_single",
+    ] {
+        positive(&report, &metrics, id);
+    }
+}
