@@ -19,8 +19,8 @@ use crate::pipeline::{self, PipelineRun, Warehouse};
 pub enum ClusterBench {
     Skipped(String),
     Measured {
-        cluster: PipelineRun,
-        single: PipelineRun,
+        cluster: Box<PipelineRun>,
+        single: Box<PipelineRun>,
         /// Shards × replicas.
         shape: (usize, usize),
     },
@@ -73,8 +73,8 @@ pub async fn cluster_vs_single(tickets: u64, scratch: &Path) -> anyhow::Result<C
     })
     .await?;
     Ok(ClusterBench::Measured {
-        cluster: c,
-        single: s,
+        cluster: Box::new(c),
+        single: Box::new(s),
         shape,
     })
 }
