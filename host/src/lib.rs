@@ -9,7 +9,6 @@
 //! which is listed, and enforced, in `rooms`.
 
 pub mod app;
-pub mod bench;
 pub mod blocking;
 pub mod cli;
 pub mod clock;

@@ -11,6 +11,12 @@ use boxoffice_testkit::clickhouse::shared_endpoint;
 /// Runs `boxoffice bench --quick ARGS --out OUT` with a plugin cache in `dir`, without the
 /// developer's config and with `env` set; asserts it exits 0 and returns (stdout, stderr).
 fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    assert!(
+        bench_built(),
+        "no boxoffice-bench beside {}: `cargo build --release -p boxoffice-bench` \
+         (`cargo test --release --workspace` builds it)",
+        env!("CARGO_BIN_EXE_boxoffice")
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_boxoffice"));
     cmd.args(["bench", "--quick"])
         .args(args)
@@ -32,6 +38,33 @@ fn quick_bench(dir: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> (
         run.status
     );
     (stdout, stderr)
+}
+
+/// `boxoffice bench` execs `boxoffice-bench` from its own directory (the crate `bench/`).
+fn bench_built() -> bool {
+    Path::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .with_file_name("boxoffice-bench")
+        .is_file()
+}
+
+/// Without the bench binary beside it, `boxoffice bench` fails naming the binary and how to
+/// build it (a copy of `boxoffice` alone in a directory of its own).
+#[test]
+fn bench_without_its_binary_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("boxoffice");
+    std::fs::copy(env!("CARGO_BIN_EXE_boxoffice"), &lone).unwrap();
+    let run = Command::new(&lone)
+        .args(["bench", "--quick"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("boxoffice-bench not found beside")
+            && stderr.contains("cargo build --release -p boxoffice -p boxoffice-bench"),
+        "{stderr}"
+    );
 }
 
 /// The one JSON report `bench` wrote under `out`: its path, the report and its metrics.
@@ -201,4 +234,32 @@ fn quick_bench_measures_clickhouse_when_configured() {
         ))
         .unwrap();
     assert_eq!(left.trim(), "0", "the bench left its database behind");
+}
+
+/// `--quick --only cluster` (issue 19): the Shotgun pipeline into a local 2×2 ClickHouse cluster
+/// and into one server in the same run, both checked against the simulator by the bench (skips
+/// when clickhouse-server, Java or ZooKeeper is missing, unless `BOXOFFICE_REQUIRE_SERVERS=1`).
+#[test]
+fn quick_bench_measures_the_cluster_beside_one_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    quick_bench(dir.path(), &out, &["--only", "cluster"], &[]);
+    let (_, report, metrics) = report(&out);
+    if let Some(m) = metrics
+        .iter()
+        .find(|m| m["id"] == "shotgun_pipeline_clickhouse_cluster_skipped")
+    {
+        boxoffice_testkit::skip_or_fail(
+            "quick_bench_measures_the_cluster_beside_one_server",
+            m["note"].as_str().unwrap_or("skipped"),
+        );
+        return;
+    }
+    for id in [
+        "shotgun_pipeline_clickhouse_cluster",
+        "shotgun_pipeline_clickhouse_single_server",
+        "shotgun_clickhouse_cluster_vs_single",
+    ] {
+        positive(&report, &metrics, id);
+    }
 }

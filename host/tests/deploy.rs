@@ -297,3 +297,82 @@ fn maintainer_scripts_are_executable_posix_sh() {
         );
     }
 }
+
+/// Issue 18 item 5: the product's normal dependencies without default features hold neither the
+/// simulators nor a natively compiled connector (`cargo tree -p boxoffice --no-default-features
+/// -e normal`): each such dependency of host/Cargo.toml is optional and enabled only by a
+/// feature, and the crates it always depends on from the workspace reach none of them either.
+#[test]
+fn the_product_without_default_features_has_no_simulator_or_native_connector() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &Path| -> toml::Table {
+        toml::from_str(&std::fs::read_to_string(p).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let forbidden = |name: &str| name == "boxoffice-sim" || name.starts_with("boxoffice-plugin-");
+    let workspace = read(&root.join("Cargo.toml"));
+    let ws_deps = workspace["workspace"]["dependencies"].as_table().unwrap();
+    // Follows the always-on path dependencies of one manifest; returns offenders as "crate → dep".
+    fn walk(
+        manifest: &Path,
+        ws_deps: &toml::Table,
+        root: &Path,
+        forbidden: &dyn Fn(&str) -> bool,
+        read: &dyn Fn(&Path) -> toml::Table,
+        out: &mut Vec<String>,
+    ) {
+        let m = read(manifest);
+        let name = m["package"]["name"].as_str().unwrap().to_string();
+        let Some(deps) = m.get("dependencies").and_then(|d| d.as_table()) else {
+            return;
+        };
+        for (dep, spec) in deps {
+            if spec.get("optional").and_then(|o| o.as_bool()) == Some(true) {
+                continue;
+            }
+            if forbidden(dep) {
+                out.push(format!("{name} → {dep} ({})", manifest.display()));
+                continue;
+            }
+            let path = spec
+                .get("path")
+                .and_then(|p| p.as_str())
+                .map(|p| manifest.parent().unwrap().join(p))
+                .or_else(|| {
+                    let w = ws_deps.get(dep.as_str())?;
+                    w.get("path").and_then(|p| p.as_str()).map(|p| root.join(p))
+                });
+            if let Some(dir) = path {
+                walk(&dir.join("Cargo.toml"), ws_deps, root, forbidden, read, out);
+            }
+        }
+    }
+    let host = root.join("host/Cargo.toml");
+    let mut offenders = Vec::new();
+    walk(&host, ws_deps, &root, &forbidden, &read, &mut offenders);
+    assert!(
+        offenders.is_empty(),
+        "always-on dependencies the product must not have: {offenders:?}"
+    );
+    // The optional ones are switched on only by `demo`, and only the simulators are.
+    let m = read(&host);
+    let features = m["features"]
+        .as_table()
+        .expect("host/Cargo.toml has [features]");
+    assert_eq!(
+        features["default"].as_array().unwrap(),
+        &[toml::Value::from("demo")]
+    );
+    for (feature, enables) in features {
+        for e in enables.as_array().unwrap() {
+            let e = e.as_str().unwrap();
+            let dep = e.trim_start_matches("dep:").split('/').next().unwrap();
+            if forbidden(dep) {
+                assert!(
+                    feature == "demo" && dep == "boxoffice-sim",
+                    "feature `{feature}` of host/Cargo.toml enables `{e}`"
+                );
+            }
+        }
+    }
+}

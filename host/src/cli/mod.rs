@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod config_source;
 mod demo;
+#[cfg(feature = "demo")]
 mod demo_victoria;
 mod migrate;
 mod plan;

@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks of the plugin transforms: each bundled connector as its WASM
 //! component (what a sync runs) and as the same crate compiled natively, on the same pages
 //! recorded from its simulator, so a regression on either side or in the sandbox's overhead
-//! shows up in `cargo bench -p boxoffice --bench transform`.
+//! shows up in `cargo bench -p boxoffice-bench --bench transform`.
 //!
 //! One iteration transforms every recorded page once into host records; the throughput is in
 //! pages. Both sides decode their records blob with the host's `decode_records` and real
@@ -10,12 +10,12 @@
 
 use std::hint::black_box;
 
-use boxoffice::bench::pages::{record, Recorded, Vendor};
-use boxoffice::bench::transform::{native_inputs, NativeHost, NativeInput};
-use boxoffice::bench::Scratch;
 use boxoffice::model::{Record, VendorResponse};
 use boxoffice::plugin::output::decode_records;
 use boxoffice::plugin::PluginInstance;
+use boxoffice_bench::pages::{record, Recorded, Vendor};
+use boxoffice_bench::transform::{native_inputs, NativeHost, NativeInput};
+use boxoffice_bench::Scratch;
 use boxoffice_plugin_sdk as sdk;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 

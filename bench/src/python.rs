@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::model::VendorResponse;
-use crate::plugin::replay::Fixture;
-use crate::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime, Pseudonymizer};
+use boxoffice::model::VendorResponse;
+use boxoffice::plugin::replay::Fixture;
+use boxoffice::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime, Pseudonymizer};
 
 /// The fixed and per-page costs of one component.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// The fixture replayed once through `plugin`'s instance: (time in `handle`, pages, records).
 async fn timed_replay(
-    inst: &mut crate::plugin::PluginInstance,
+    inst: &mut boxoffice::plugin::PluginInstance,
     fixture: &Fixture,
 ) -> anyhow::Result<(Duration, usize, usize)> {
     let mut ctx = fixture.context.clone();
@@ -76,7 +76,7 @@ async fn timed_replay(
         let Some((i, x)) = fixture.find(&req) else {
             bail!(
                 "no recorded response for {}",
-                crate::plugin::replay::describe(&req)
+                boxoffice::plugin::replay::describe(&req)
             );
         };
         let resp = VendorResponse {

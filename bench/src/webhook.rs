@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::pipeline::{self, check_figures, ledger_figures, Warehouse};
-use crate::app::App;
-use crate::sync::{sync_account, RunOptions};
-use crate::webhook::{ListenerConfig, WebhookAccount, WebhookSecret};
+use boxoffice::app::App;
+use boxoffice::sync::{sync_account, RunOptions};
+use boxoffice::webhook::{ListenerConfig, WebhookAccount, WebhookSecret};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 
 const SECRET: &str = "bench-webhook-secret";
@@ -73,7 +73,7 @@ pub async fn measure(
 ) -> anyhow::Result<WebhookFigures> {
     let sim = QticketsSim::new(QticketsConfig {
         orders: 200,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;
@@ -107,7 +107,7 @@ pub async fn measure(
         .map(|w| w.signature.clone())
         .context("the bundled QTickets connector declares no webhook signature")?;
     let rate_cap = (1_000_000, 1_000_000);
-    let listener = crate::webhook::serve(
+    let listener = boxoffice::webhook::serve(
         &ListenerConfig {
             bind: "127.0.0.1:0".parse()?,
             max_per_second: rate_cap.0,
@@ -120,17 +120,17 @@ pub async fn measure(
             secret: WebhookSecret::new(SECRET),
             signature,
         }],
-        Arc::new(crate::sync::webhook::WebhookIngest::new(
+        Arc::new(boxoffice::sync::webhook::WebhookIngest::new(
             app.deps.clone(),
             app.accounts()?,
         )),
         app.metrics.clone(),
     )
     .await?;
-    let metrics_addr = crate::metrics::server::serve(
+    let metrics_addr = boxoffice::metrics::server::serve(
         "127.0.0.1:0".parse()?,
         app.metrics.clone(),
-        Arc::new(|| crate::metrics::health::Health::Healthy),
+        Arc::new(|| boxoffice::metrics::health::Health::Healthy),
     )
     .await?;
     let hook_url = format!(

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use super::pages::{record, RecordedPage, Vendor};
-use crate::model::{PlannedRequest, Record, RequestAuth, RunContext, VendorResponse};
-use crate::plugin::output::decode_records;
-use crate::plugin::{bundled, CacheOutcome, PluginLimits, PluginRuntime, Pseudonymizer};
+use boxoffice::model::{PlannedRequest, Record, RequestAuth, RunContext, VendorResponse};
+use boxoffice::plugin::output::decode_records;
+use boxoffice::plugin::{bundled, CacheOutcome, PluginLimits, PluginRuntime, Pseudonymizer};
 use boxoffice_plugin_sdk as sdk;
 
 /// Compile / cached load / instantiate + first call of the bundled Shotgun component.

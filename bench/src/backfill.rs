@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use super::coldstart::tail;
 use super::pipeline::{self, check_figures, Figures, Warehouse};
-use crate::app::App;
-use crate::sync::{sync_account, RunOptions};
+use boxoffice::app::App;
+use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
 type FigureRow = (String, String, u64, u64, u64, i64);
@@ -129,7 +129,7 @@ fn write_then_scrape(
     app: &App,
     scrape: &dyn Fn() -> anyhow::Result<(f64, String)>,
 ) -> anyhow::Result<AfterWrite> {
-    use crate::model::{Record, Ticket, TicketStatus};
+    use boxoffice::model::{Record, Ticket, TicketStatus};
     let account = app.accounts()?.remove(0);
     let (vendor, name) = (account.vendor_id(), account.name.as_str());
     let mut ticket = Ticket {
@@ -160,7 +160,7 @@ fn write_then_scrape(
             name,
             &[Record::Ticket(t.clone())],
             None,
-            crate::clock::now_ms(),
+            boxoffice::clock::now_ms(),
         )?;
         Ok(at.elapsed().as_secs_f64() * 1e3)
     };
@@ -336,7 +336,7 @@ pub async fn measure(
 ) -> anyhow::Result<BackfillRun> {
     let sim_log = scratch.join("backfill-sim.log");
     let mut sim = Command::new(exe)
-        .args(["bench", "--serve-shotgun-sim", &tickets.to_string()])
+        .args(["--serve-shotgun-sim", &tickets.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&sim_log)?)
@@ -366,7 +366,7 @@ pub async fn measure(
         };
         let log = scratch.join("backfill.log");
         let child = Command::new(exe)
-            .args(["bench", "--run-backfill", &serde_json::to_string(&spec)?])
+            .args(["--run-backfill", &serde_json::to_string(&spec)?])
             .env("BOXOFFICE_CACHE_DIR", cache_dir)
             .env_remove("BOXOFFICE_CONFIG")
             .stdin(Stdio::null())

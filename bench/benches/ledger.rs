@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks of the write path of one page: the state ledger's page commit
 //! (ticket upserts + cursor, one transaction) and the SQLite warehouse's page write, on real
 //! screened Shotgun records (recorded from the simulator, through the component and the
-//! firewall), so a regression shows up in `cargo bench -p boxoffice --bench ledger`.
+//! firewall), so a regression shows up in `cargo bench -p boxoffice-bench --bench ledger`.
 //!
 //! - `new`: every iteration writes a page of tickets the database has not seen (ids made
 //!   unique per iteration), as a backfill or a first sync does.
@@ -12,11 +12,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use boxoffice::bench::pages::{record, Vendor};
-use boxoffice::bench::Scratch;
 use boxoffice::model::Record;
 use boxoffice::sink::{Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
+use boxoffice_bench::pages::{record, Vendor};
+use boxoffice_bench::Scratch;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const PAGES: usize = 10;

@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::bail;
 
 use super::pipeline::{self, check_figures, ledger_figures, Warehouse};
-use crate::app::App;
-use crate::sync::{sync_account, RunOptions, RunSummary};
+use boxoffice::app::App;
+use boxoffice::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 
 /// The idle run's summary and the requests the simulator served during it.
@@ -32,7 +32,7 @@ fn served(sim: &QticketsSim) -> u64 {
 pub async fn qtickets_idle_webhooks_on(orders: u64, state_dir: &Path) -> anyhow::Result<IdlePoll> {
     let sim = QticketsSim::new(QticketsConfig {
         orders,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;

@@ -12,10 +12,10 @@ use anyhow::{bail, Context};
 
 use super::pipeline::process_cpu_secs;
 use super::wire::WireMeter;
-use crate::model::{Record, Ticket, TicketStatus};
-use crate::sink::clickhouse::{ClickhouseEncoding, ClickhouseWarehouse};
-use crate::sink::{ClickhouseConfig, Sink};
-use crate::zone::Zone;
+use boxoffice::model::{Record, Ticket, TicketStatus};
+use boxoffice::sink::clickhouse::{ClickhouseEncoding, ClickhouseWarehouse};
+use boxoffice::sink::{ClickhouseConfig, Sink};
+use boxoffice::zone::Zone;
 
 /// Tickets per insert: 64 pages of 100, the sync's batch.
 pub const BATCH: usize = 6_400;

@@ -14,11 +14,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use super::wire::WireMeter;
-use crate::app::App;
-use crate::config::{Config, Vars};
-use crate::sink::clickhouse::ClickhouseEncoding;
-use crate::sink::ClickhouseConfig;
-use crate::sync::{sync_account, RunOptions, RunSummary};
+use boxoffice::app::App;
+use boxoffice::config::{Config, Vars};
+use boxoffice::sink::clickhouse::ClickhouseEncoding;
+use boxoffice::sink::ClickhouseConfig;
+use boxoffice::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -285,16 +285,26 @@ async fn check_warehouse(
             )? as u64
         }
         Warehouse::Clickhouse(ch, _) => {
-            let client = crate::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
-            let text = client
-                .execute(&format!(
-                    "SELECT count() FROM {}.tickets FINAL WHERE vendor = '{vendor}'",
-                    ch.database
-                ))
-                .await?;
-            text.trim()
-                .parse()
-                .with_context(|| format!("ClickHouse count: {text:?}"))?
+            let client = boxoffice::sink::clickhouse::client::ClickhouseClient::new(ch.clone())?;
+            // A cluster's `Distributed` table forwards inserts to the shards in the
+            // background: the count may lag the sync for a moment (at most 30 s here).
+            let deadline = Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let text = client
+                    .execute(&format!(
+                        "SELECT count() FROM {}.tickets FINAL WHERE vendor = '{vendor}'",
+                        ch.database
+                    ))
+                    .await?;
+                let n: u64 = text
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("ClickHouse count: {text:?}"))?;
+                if n == tickets || Instant::now() > deadline {
+                    break n;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
         }
     };
     if rows != tickets {
@@ -312,14 +322,25 @@ pub async fn shotgun(
     state_dir: &Path,
     warehouse: &Warehouse,
 ) -> anyhow::Result<PipelineRun> {
+    shotgun_into(tickets, state_dir, warehouse, None).await
+}
+
+/// [`shotgun`] into a ClickHouse warehouse whose schema is sharded and replicated over the
+/// `remote_servers` cluster `cluster` (`CLICKHOUSE_CLUSTER`), when given.
+pub async fn shotgun_into(
+    tickets: u64,
+    state_dir: &Path,
+    warehouse: &Warehouse,
+    cluster: Option<&str>,
+) -> anyhow::Result<PipelineRun> {
     let sim = ShotgunSim::new(ShotgunConfig {
         tickets,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;
     let base = srv.base_url();
-    let config = config(
+    let mut config = config(
         &[
             ("SHOTGUN_TOKEN", sim.token()),
             ("SHOTGUN_ORGANIZER_ID", sim.organizer_id().to_string()),
@@ -329,6 +350,7 @@ pub async fn shotgun(
         state_dir,
         warehouse,
     )?;
+    config.clickhouse_cluster = cluster.map(str::to_string);
     let app = App::open(config).await?;
     let truth = shotgun_truth(&sim);
     let run = run_twice(
@@ -352,7 +374,7 @@ pub async fn qtickets(
 ) -> anyhow::Result<PipelineRun> {
     let sim = QticketsSim::new(QticketsConfig {
         orders,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;

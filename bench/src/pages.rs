@@ -1,5 +1,5 @@
 //! Recorded vendor pages for the transform and write benchmarks (`boxoffice bench` and the
-//! criterion benches in `host/benches/`).
+//! criterion benches in `bench/benches/`).
 //!
 //! Owns: driving a bundled plugin against its simulator exactly as a sync does (the operator's
 //! variables through `Config`, the host's HTTP executor with allow-list, secret injection and
@@ -15,10 +15,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 
 use super::pipeline::{config, Warehouse};
-use crate::app::App;
-use crate::http::RequestScope;
-use crate::model::{PlannedRequest, Record, RunContext, VendorResponse};
-use crate::plugin::{LoadedPlugin, Pseudonymizer, RecordFirewall};
+use boxoffice::app::App;
+use boxoffice::http::RequestScope;
+use boxoffice::model::{PlannedRequest, Record, RunContext, VendorResponse};
+use boxoffice::plugin::{LoadedPlugin, Pseudonymizer, RecordFirewall};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 
@@ -70,7 +70,7 @@ pub struct Recorded {
 /// Records the first `pages` data pages of a fresh simulator of `vendor`; `dir` holds the
 /// throwaway state of the recording app.
 pub async fn record(vendor: Vendor, pages: usize, dir: &Path) -> anyhow::Result<Recorded> {
-    let start_ms = crate::clock::now_ms() - 5 * 60_000;
+    let start_ms = boxoffice::clock::now_ms() - 5 * 60_000;
     match vendor {
         Vendor::Shotgun => {
             let sim = ShotgunSim::new(ShotgunConfig {

@@ -1,4 +1,5 @@
-//! `boxoffice bench`: the measurements of issue 8, each against its target.
+//! `boxoffice bench` (the crate `boxoffice-bench`, binary `boxoffice-bench`): the measurements
+//! of issue 8, each against its target.
 //!
 //! Owns: driving the real pipeline (simulator → plugin → firewall → ledger → warehouse) at
 //! size and timing it, checking every figure it produced against the simulator's ground truth
@@ -15,14 +16,16 @@
 //! - `webhook`: QTickets webhooks through the real listener and ingest: delivery → `/metrics`
 //!   latency, deliveries per second sustained.
 //! - `pages`: vendor pages recorded from the simulators, replayed by `transform` and the
-//!   criterion benches (`host/benches/`).
+//!   criterion benches (`bench/benches/`).
 //! - `transform`: WASM vs native on recorded pages; compile / cached load / first call.
 //! - `python`: the Python pretix component beside the Rust one (compile, first call, page).
+//! - `cluster`: Shotgun into a local 2×2 ClickHouse cluster beside one server (issue 19).
 //! - `coldstart`: `boxoffice run` from exec to the first `/metrics` answer.
 //! - `insert`: the ClickHouse writer alone, RowBinary+LZ4 against JSONEachRow.
 //! - `wire`: a counting relay in front of ClickHouse (bytes sent per encoding).
 
 pub mod backfill;
+pub mod cluster;
 pub mod coldstart;
 pub mod insert;
 pub mod pages;
@@ -44,7 +47,7 @@ impl Scratch {
         let dir = std::env::temp_dir().join(format!(
             "boxoffice-bench-{}-{}",
             std::process::id(),
-            crate::clock::now_ms()
+            boxoffice::clock::now_ms()
         ));
         std::fs::create_dir_all(&dir)?;
         Ok(Self(dir))

@@ -57,7 +57,7 @@ pub fn tail(path: &Path) -> String {
 pub async fn cold_start(exe: &Path, scratch: &Path, cache_dir: &Path) -> anyhow::Result<ColdStart> {
     let sim = ShotgunSim::new(ShotgunConfig {
         tickets: 300,
-        start_ms: crate::clock::now_ms() - 5 * 60_000,
+        start_ms: boxoffice::clock::now_ms() - 5 * 60_000,
         ..Default::default()
     });
     let srv = sim.spawn().await?;
