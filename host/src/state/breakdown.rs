@@ -7,7 +7,7 @@
 //! [`OTHER_VALUE`], and a ticket without a value is counted under [`NONE_VALUE`]. So one
 //! dimension of one event never has more than `BREAKDOWN_CAP + 2` series. Read-only: the
 //! ledger's writes are in `ledger.rs`. The combinations come from `ledger_combos`, which the
-//! ledger's triggers keep (migration 0006); the scan of the ledger stays as their reference.
+//! ledger's writes keep per page (`aggregates`); the scan of the ledger stays as their reference.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -211,8 +211,8 @@ impl StateStore {
     }
 
     /// Breakdowns keeping `cap` values per (vendor, account, dimension), from the ledger's
-    /// combinations of every breakdown column at once (few distinct ones), as the triggers of
-    /// migration 0006 keep them in `ledger_combos`, fanned out per dimension here.
+    /// combinations of every breakdown column at once (few distinct ones), as the ledger's writes
+    /// keep them in `ledger_combos`, fanned out per dimension here.
     pub fn breakdowns_capped(&self, cap: usize) -> anyhow::Result<Breakdowns> {
         Ok(fan_out(self.combos()?, cap))
     }

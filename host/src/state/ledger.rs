@@ -1,10 +1,12 @@
 //! The ticket ledger: upserts that keep the newest version of each ticket, sparse event merges,
 //! and the queries metrics are computed from. The KPI figures come from the aggregate the
-//! ledger's triggers maintain (migration 0006); the full scan is kept as their reference.
+//! writes keep per page (`aggregates`, tables of migration 0006); the full scan is kept as their
+//! reference.
 
 use anyhow::Context;
-use rusqlite::{params, CachedStatement, Statement, Transaction};
+use rusqlite::{params, CachedStatement, OptionalExtension, Statement, Transaction};
 
+use super::aggregates::{Contribution, PageDeltas, OLD_ROW_SQL};
 use super::breakdown::KEPT_MINOR_SQL;
 use super::group::GroupIndex;
 use super::StateStore;
@@ -78,14 +80,30 @@ const UPSERT_TICKET: &str =
              payment_method = excluded.payment_method, visibility = excluded.visibility
          WHERE excluded.updated_at_ms > tickets.updated_at_ms";
 
+/// Writes `t` unless the ledger holds the same or a newer version, and records what the write
+/// changes in the page's aggregates (`deltas`). Returns 1 when it wrote, 0 when not.
 fn upsert_ticket(
+    old: &mut Statement,
     st: &mut Statement,
+    deltas: &mut PageDeltas,
     vendor: &str,
     account: &str,
     t: &Ticket,
 ) -> rusqlite::Result<usize> {
+    let before = old
+        .query_row(params![vendor, account, t.ticket_id], |r| {
+            Ok((r.get::<_, i64>(0)?, Contribution::from_row(r)?))
+        })
+        .optional()?;
+    if before
+        .as_ref()
+        .is_some_and(|(updated, _)| *updated >= t.updated_at_ms)
+    {
+        // The upsert's WHERE would change nothing: an older or the same version.
+        return Ok(0);
+    }
     let visibility = serde_json::to_string(&t.visibility).unwrap_or_else(|_| "[]".into());
-    st.execute(params![
+    let changed = st.execute(params![
         vendor,
         account,
         t.ticket_id,
@@ -112,7 +130,14 @@ fn upsert_ticket(
         t.utm_campaign,
         t.payment_method,
         visibility
-    ])
+    ])?;
+    if changed > 0 {
+        if let Some((_, c)) = &before {
+            deltas.add(c, -1);
+        }
+        deltas.add(&Contribution::of_ticket(t, &visibility), 1);
+    }
+    Ok(changed)
 }
 
 /// Events merge sparsely: a field the new record leaves empty keeps its known value, so a
@@ -194,7 +219,8 @@ pub(crate) fn apply_records(
     let mut out = PageCommit::default();
     // Each statement is looked up once per page, not once per row (the lookup hashes the
     // whole SQL text).
-    let (mut tickets, mut events, mut inventory) = (None, None, None);
+    let (mut tickets, mut old, mut events, mut inventory) = (None, None, None, None);
+    let mut deltas = PageDeltas::default();
     fn cached<'a, 'c>(
         slot: &'a mut Option<CachedStatement<'c>>,
         tx: &'c Transaction,
@@ -208,8 +234,10 @@ pub(crate) fn apply_records(
     for r in records {
         match r {
             Record::Ticket(t) => {
+                let before = cached(&mut old, tx, OLD_ROW_SQL)?;
                 let st = cached(&mut tickets, tx, UPSERT_TICKET)?;
-                out.tickets_changed += upsert_ticket(st, vendor, account, t)? as u64
+                out.tickets_changed +=
+                    upsert_ticket(before, st, &mut deltas, vendor, account, t)? as u64
             }
             Record::Event(e) => {
                 let st = cached(&mut events, tx, MERGE_EVENT)?;
@@ -221,7 +249,9 @@ pub(crate) fn apply_records(
             }
         }
     }
-    drop((tickets, events, inventory));
+    drop((tickets, old, events, inventory));
+    // The aggregates move once per group and page, in the page's transaction.
+    deltas.apply(tx, vendor, account)?;
     Ok(out)
 }
 
@@ -240,8 +270,8 @@ fn sort_kpis(rows: &mut [KpiRow]) {
 
 impl StateStore {
     /// Applies a page's records to the ledger and stores its cursor, in one transaction. The
-    /// triggers of migration 0006 update the metrics' aggregates inside each ticket upsert, so
-    /// they commit (or roll back) with the page.
+    /// metrics' aggregates move by the page's deltas in the same transaction, so they commit
+    /// (or roll back) with the page.
     pub fn commit_page(
         &self,
         vendor: &str,
@@ -279,8 +309,8 @@ impl StateStore {
     }
 
     /// Figures per vendor/account/event/category/currency from current ticket state, ordered by
-    /// those five: read from `ledger_kpis`, the aggregate the triggers of migration 0006 keep
-    /// in step with every ledger write (one row per group, not per ticket). Groups no ticket is
+    /// those five: read from `ledger_kpis`, the aggregate every ledger write keeps in step
+    /// (`aggregates`, once per page) (one row per group, not per ticket). Groups no ticket is
     /// in any more (`tickets` = 0) are skipped, as [`Self::kpis_rescan`] would not see them.
     pub fn kpis(&self) -> anyhow::Result<Vec<KpiRow>> {
         let conn = self.conn();

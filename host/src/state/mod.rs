@@ -6,10 +6,10 @@
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
 //! acknowledged the page. It does not own the warehouse (see `sink`).
 //!
-//! The figures `/metrics` serves are aggregates the database keeps beside the ledger: triggers
-//! on `tickets` (migration 0006) move each written ticket's old row out of its groups and its
-//! new row into them, in the same transaction as the write, so a scrape reads a few hundred
-//! rows instead of the ledger. The full scans stay, as the reference a test holds them to
+//! The figures `/metrics` serves are aggregates the database keeps beside the ledger
+//! (migration 0006's tables): each page's write sums its tickets' old rows out of their groups
+//! and new rows into them (`aggregates`) and applies each group's delta once, in the page's
+//! transaction, so a scrape reads a few hundred rows instead of the ledger. The full scans stay, as the reference a test holds them to
 //! (`kpis_rescan`, `breakdowns_rescan_capped`).
 //!
 //! A write the disk cannot take (the filesystem full, or the file at the process's size limit,
@@ -17,6 +17,7 @@
 //! disk is full` / `disk I/O error` into an error naming the file, the free space and the size
 //! limit, so the operator sees which file and why (the warehouse's SQLite file uses it too).
 
+mod aggregates;
 pub mod breakdown;
 mod group;
 pub mod ledger;
@@ -42,7 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "state",
         sql: include_str!("../../../migrations/sqlite/0001_state.sql"),
     },
-    // The ledger's aggregates for `/metrics`, kept by triggers (see `ledger.rs`). Versions 2–5
+    // The ledger's aggregates for `/metrics`, kept per page since 8 (see `aggregates.rs`). Versions 2–5
     // are other branches' numbers; 7 is the webhook deliveries' keys.
     Migration {
         version: 6,
@@ -53,6 +54,13 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "webhook_deliveries",
         sql: include_str!("../../../migrations/sqlite/0007_webhook_deliveries.sql"),
+    },
+    // The aggregates are kept per page by the writer (`aggregates.rs`), not per row: the
+    // insert and update triggers of 0006 go.
+    Migration {
+        version: 8,
+        name: "page_aggregates",
+        sql: include_str!("../../../migrations/sqlite/0008_page_aggregates.sql"),
     },
 ];
 

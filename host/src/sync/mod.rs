@@ -9,6 +9,7 @@
 pub mod degraded;
 pub mod observer;
 pub mod run;
+mod writer;
 
 pub mod probe;
 pub mod webhook;
