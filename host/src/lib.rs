@@ -23,6 +23,7 @@ pub mod names;
 pub mod plugin;
 pub mod retry;
 pub mod rooms;
+pub mod run_record;
 pub mod sink;
 pub mod sqlite_file;
 pub mod state;

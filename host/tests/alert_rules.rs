@@ -106,15 +106,7 @@ fn the_rules_read_only_series_boxoffice_serves() {
     let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
     let metrics = Metrics::new(state, false);
     // One account that has run once and made one request: its per-account series exist.
-    metrics.record_run(
-        "shotgun",
-        "paris",
-        &RunSummary {
-            status: "ok".into(),
-            ..Default::default()
-        },
-        1_000,
-    );
+    metrics.record_run("shotgun", "paris", &RunSummary::default(), 1_000);
     metrics.http_request("shotgun", "paris", "200");
     let scrape = metrics.encode().unwrap();
     let served: BTreeSet<&str> = scrape

@@ -142,15 +142,17 @@ fn run_record() -> RunRecord {
         run_id: "00000000-0000-4000-8000-000000000001".into(),
         vendor: "qtickets".into(),
         account: "main".into(),
-        kind: "sync".into(),
+        kind: boxoffice::sync::RunKind::Sync,
         started_at_ms: 1_762_400_000_000,
         finished_at_ms: 1_762_400_001_000,
-        status: "ok".into(),
-        records: u64::MAX,
-        rejected: 0,
-        pages: 2,
-        requests: 3,
-        message: AWKWARD[4].into(),
+        figures: boxoffice::sink::RunFigures {
+            status: boxoffice::state::RunStatus::from_stored("ok"),
+            records: u64::MAX,
+            rejected: 0,
+            pages: 2,
+            requests: 3,
+            message: AWKWARD[4].into(),
+        },
     }
 }
 

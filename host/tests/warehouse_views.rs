@@ -1063,15 +1063,17 @@ async fn legacy_views_say_error_for_degraded_runs_and_0_for_unknown_inventory() 
             run_id: format!("00000000-0000-4000-8000-00000000000{i}"),
             vendor: "qtickets".into(),
             account: "main".into(),
-            kind: "sync".into(),
+            kind: boxoffice::sync::RunKind::Sync,
             started_at_ms: 1_762_400_000_000 + i as i64,
             finished_at_ms: 1_762_400_001_000 + i as i64,
-            status: status.to_string(),
-            records: 5,
-            rejected: 0,
-            pages: 1,
-            requests: 2,
-            message: format!("{status} run"),
+            figures: boxoffice::sink::RunFigures {
+                status: boxoffice::state::RunStatus::from_stored(status),
+                records: 5,
+                rejected: 0,
+                pages: 1,
+                requests: 2,
+                message: format!("{status} run"),
+            },
         };
         sink.record_run(&run).await.unwrap();
     }

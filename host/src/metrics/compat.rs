@@ -329,7 +329,8 @@ mod tests {
     use crate::http::executor::RequestObserver;
     use crate::metrics::Metrics;
     use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
-    use crate::state::{RunOutcome, StateStore};
+    use crate::state::{RunFigures, StateStore};
+    use crate::sync::RunKind;
 
     fn ledger() -> (tempfile::TempDir, Arc<StateStore>) {
         let dir = tempfile::tempdir().unwrap();
@@ -377,8 +378,10 @@ mod tests {
         state
             .commit_page(VENDOR, "main", &records, None, 1)
             .unwrap();
-        let run = state.begin_run(VENDOR, "main", "sync", 1_000).unwrap();
-        let ok = RunOutcome {
+        let run = state
+            .begin_run(VENDOR, "main", RunKind::Sync, 1_000)
+            .unwrap();
+        let ok = RunFigures {
             status: "ok".into(),
             ..Default::default()
         };

@@ -12,28 +12,32 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::model::Record;
+pub use crate::run_record::{RunFigures, RunKind, RunStatus};
 
 pub use clickhouse::{ClickhouseConfig, ClickhouseWarehouse};
 pub use plan::{PlanRow, PlanTable};
 pub use sqlite::SqliteWarehouse;
 
-/// A finished run, as warehouses record it (`job_runs`).
+/// A finished run, as warehouses record it (`job_runs`; `kind` and `status` stored as their
+/// `as_str` text). Its figures read as its own fields (`run.pages`) through `Deref`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
     /// Unique per run (UUID text), so job_runs rows never collapse.
     pub run_id: String,
     pub vendor: String,
-    /// sync, backfill
-    pub kind: String,
+    /// sync, backfill (a dry run records nothing)
+    pub kind: RunKind,
     pub account: String,
     pub started_at_ms: i64,
     pub finished_at_ms: i64,
-    pub status: String,
-    pub records: u64,
-    pub rejected: u64,
-    pub pages: u64,
-    pub requests: u64,
-    pub message: String,
+    pub figures: RunFigures,
+}
+
+impl std::ops::Deref for RunRecord {
+    type Target = RunFigures;
+    fn deref(&self) -> &RunFigures {
+        &self.figures
+    }
 }
 
 pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;

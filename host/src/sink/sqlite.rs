@@ -230,7 +230,7 @@ impl Sink for SqliteWarehouse {
                     run.account,
                     run.started_at_ms,
                     run.finished_at_ms,
-                    run.status,
+                    run.status.as_str(),
                     run.records as i64,
                     run.message
                 ],

@@ -21,7 +21,6 @@ mod aggregates;
 pub mod breakdown;
 mod group;
 pub mod ledger;
-mod run_status;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
@@ -31,9 +30,10 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::migrate::{self, Migration};
+use crate::run_record::RunKind;
+pub use crate::run_record::{RunFigures, RunStatus};
 use crate::sqlite_file::{storage_error, tune};
 pub use ledger::{EventRow, KpiRow, RunHealth};
-pub use run_status::RunStatus;
 pub use webhook::WebhookCommit;
 
 /// Migrations of the state database, in order.
@@ -67,17 +67,6 @@ pub const MIGRATIONS: &[Migration] = &[
 pub struct StateStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-}
-
-/// Counts and outcome of a finished run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunOutcome {
-    pub status: RunStatus,
-    pub pages: u64,
-    pub records: u64,
-    pub rejected: u64,
-    pub requests: u64,
-    pub message: String,
 }
 
 impl StateStore {
@@ -122,18 +111,18 @@ impl StateStore {
         &self,
         vendor: &str,
         account: &str,
-        kind: &str,
+        kind: RunKind,
         now_ms: i64,
     ) -> anyhow::Result<i64> {
         let c = self.conn();
         c.execute(
             "INSERT INTO job_runs (vendor, account, kind, started_at, status) VALUES (?1, ?2, ?3, ?4, 'running')",
-            params![vendor, account, kind, now_ms],
+            params![vendor, account, kind.as_str(), now_ms],
         )?;
         Ok(c.last_insert_rowid())
     }
 
-    pub fn finish_run(&self, run_id: i64, outcome: &RunOutcome, now_ms: i64) -> anyhow::Result<()> {
+    pub fn finish_run(&self, run_id: i64, outcome: &RunFigures, now_ms: i64) -> anyhow::Result<()> {
         let done = self.conn().execute(
             "UPDATE job_runs SET finished_at = ?2, status = ?3, pages = ?4, records = ?5,
                  rejected = ?6, requests = ?7, message = ?8 WHERE id = ?1",
@@ -156,5 +145,59 @@ impl StateStore {
                 outcome.message
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_runs_store_the_same_text_and_unknown_status_reads_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
+        for (i, st) in RunStatus::ALL.into_iter().enumerate() {
+            let account = format!("a{i}");
+            let id = s.begin_run("v", &account, RunKind::Backfill, 1).unwrap();
+            let figures = RunFigures {
+                status: st,
+                pages: 1,
+                records: 2,
+                rejected: 3,
+                requests: 4,
+                message: "m".into(),
+            };
+            s.finish_run(id, &figures, 2).unwrap();
+            let (kind, status, counts): (String, String, (i64, i64, i64, i64)) = s
+                .conn()
+                .query_row(
+                    "SELECT kind, status, pages, records, rejected, requests FROM job_runs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))),
+                )
+                .unwrap();
+            assert_eq!((kind.as_str(), status.as_str()), ("backfill", st.as_str()));
+            assert_eq!(counts, (1, 2, 3, 4));
+        }
+        s.conn()
+            .execute(
+                "INSERT INTO job_runs (vendor, account, kind, started_at, finished_at, status)
+                 VALUES ('v', 'z', 'sync', 1, 2, 'partial')",
+                [],
+            )
+            .unwrap();
+        let health = s.run_health().unwrap();
+        let got: Vec<(&str, RunStatus)> = health
+            .iter()
+            .map(|h| (h.account.as_str(), h.last_status))
+            .collect();
+        let mut want: Vec<(String, RunStatus)> = RunStatus::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| (format!("a{i}"), st))
+            .collect();
+        want.push(("z".into(), RunStatus::Failed));
+        let want: Vec<(&str, RunStatus)> = want.iter().map(|(a, s)| (a.as_str(), *s)).collect();
+        assert_eq!(got, want);
     }
 }

@@ -14,9 +14,10 @@ mod writer;
 pub mod probe;
 pub mod webhook;
 
+pub use crate::run_record::{RunFigures, RunKind, RunStatus};
 pub use observer::RunObserver;
 pub use probe::probe_account;
-pub use run::{sync_account, Account, ProgressHook, RunKind, RunOptions, RunSummary, SyncDeps};
+pub use run::{sync_account, Account, ProgressHook, RunOptions, RunSummary, SyncDeps};
 pub use webhook::WebhookIngest;
 
 // The writer threads in `run` call these through `super::`; they live at the crate root

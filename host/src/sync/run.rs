@@ -10,8 +10,9 @@ use crate::model::{PlannedRequest, RunContext};
 use crate::plugin::{
     GuestError, LoadedPlugin, PluginError, PluginInstance, Pseudonymizer, RecordFirewall,
 };
+use crate::run_record::{RunFigures, RunKind, RunStatus};
 use crate::sink::{RunRecord, Sink};
-use crate::state::{RunOutcome, RunStatus, StateStore};
+use crate::state::StateStore;
 
 use super::degraded::{auxiliary_kind, Degradations, DegradedReason};
 use super::RunObserver;
@@ -45,25 +46,6 @@ pub struct SyncDeps {
     pub metrics: Arc<dyn RunObserver>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RunKind {
-    #[default]
-    Sync,
-    Backfill,
-    /// Fetch and transform, count, write nothing, move no cursor.
-    DryRun,
-}
-
-impl RunKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sync => "sync",
-            Self::Backfill => "backfill",
-            Self::DryRun => "dry-run",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub kind: RunKind,
@@ -92,18 +74,28 @@ impl std::fmt::Debug for ProgressHook {
     }
 }
 
+/// What a run did: its [`RunFigures`] (status, counts, message; read and written as the
+/// summary's own fields, `summary.pages`, through `Deref`) and what only the run itself knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    pub status: RunStatus,
+    pub figures: RunFigures,
     /// Auxiliary requests skipped because they failed (the run is then `Degraded`).
     pub degraded: Degradations,
-    pub pages: u64,
-    pub records: u64,
-    pub rejected: u64,
-    pub requests: u64,
     pub tickets_changed: u64,
-    pub message: String,
     pub duration_ms: u64,
+}
+
+impl std::ops::Deref for RunSummary {
+    type Target = RunFigures;
+    fn deref(&self) -> &RunFigures {
+        &self.figures
+    }
+}
+
+impl std::ops::DerefMut for RunSummary {
+    fn deref_mut(&mut self) -> &mut RunFigures {
+        &mut self.figures
+    }
 }
 
 impl RunSummary {
@@ -152,7 +144,7 @@ pub async fn sync_account(
         RunKind::DryRun => None,
         _ => Some(
             deps.state
-                .begin_run(&vendor, &account.name, opts.kind.as_str(), started_ms)?,
+                .begin_run(&vendor, &account.name, opts.kind, started_ms)?,
         ),
     };
     let mut summary = RunSummary::default();
@@ -190,17 +182,9 @@ pub async fn sync_account(
     summary.status = status;
     // Messages may quote what a plugin chose (a request id): one line, whatever it holds.
     summary.message = crate::plugin::firewall::escape_for_log(&message);
-    let outcome = RunOutcome {
-        status: summary.status,
-        pages: summary.pages,
-        records: summary.records,
-        rejected: summary.rejected,
-        requests: summary.requests,
-        message: summary.message.clone(),
-    };
     let finished_ms = crate::clock::now_ms();
     if let Some(id) = run_id {
-        deps.state.finish_run(id, &outcome, finished_ms)?;
+        deps.state.finish_run(id, &summary.figures, finished_ms)?;
     }
     deps.metrics
         .record_run(&vendor, &account.name, &summary, finished_ms);
@@ -208,16 +192,11 @@ pub async fn sync_account(
         let run = RunRecord {
             run_id: run_uuid(started_ms),
             vendor: vendor.clone(),
-            kind: opts.kind.as_str().to_string(),
+            kind: opts.kind,
             account: account.name.clone(),
             started_at_ms: started_ms,
             finished_at_ms: finished_ms,
-            status: summary.status.as_str().to_string(),
-            records: summary.records,
-            rejected: summary.rejected,
-            pages: summary.pages,
-            requests: summary.requests,
-            message: summary.message.clone(),
+            figures: summary.figures.clone(),
         };
         if let Err(e) = deps.sink.record_run(&run).await {
             tracing::warn!(vendor, account = %account.name, "could not record the run in the warehouse: {e:#}");

@@ -204,15 +204,16 @@ impl<'a> RunRow<'a> {
             run_id: &r.run_id,
             vendor: &r.vendor,
             account: &r.account,
-            kind: &r.kind,
+            kind: r.kind.as_str(),
             started_at_ms: r.started_at_ms,
             finished_at_ms: r.finished_at_ms,
-            status: &r.status,
+            status: r.status.as_str(),
             pages: r.pages,
             records: r.records,
             rejected: r.rejected,
             requests: r.requests,
-            message: serde_json::json!({"status": r.status, "text": r.message}).to_string(),
+            message: serde_json::json!({"status": r.status.as_str(), "text": r.message})
+                .to_string(),
         }
     }
 }
