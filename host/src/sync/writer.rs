@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use super::run::{
-    fetch_pages, over_run_cap, Account, ProgressHook, RunKind, RunOptions, RunSummary, Stop,
-    SyncDeps,
+    fetch_pages, over_run_cap, Account, ProgressHook, RunOptions, RunSummary, Stop, SyncDeps,
 };
+use crate::run_record::RunKind;
 
 /// Pages one writer transaction may take at most: bounds memory and what a crash makes the
 /// next run fetch again.
