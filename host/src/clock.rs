@@ -19,17 +19,29 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
     boxoffice_civil::days_from_valid_civil(y, m, d)
 }
 
+/// Why a command-line date was refused. Both say the same to the operator (the text is what
+/// clap shows after `invalid value`); the variant tells a malformed date from an impossible one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DayError {
+    /// Not three `-`-separated numbers.
+    #[error("`{0}` is not a date like 2025-11-01")]
+    Malformed(String),
+    /// Three numbers, but no such day (month 13, February 30, …).
+    #[error("`{0}` is not a date like 2025-11-01")]
+    NoSuchDay(String),
+}
+
 /// A command-line date `YYYY-MM-DD` → days since 1970-01-01 (the caller applies the zone).
-pub fn parse_day(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not a date like 2025-11-01");
+pub fn parse_day(s: &str) -> Result<i64, DayError> {
+    let malformed = || DayError::Malformed(s.to_string());
     let parts: Vec<&str> = s.trim().split('-').collect();
     let [y, m, d] = parts[..] else {
-        return Err(bad());
+        return Err(malformed());
     };
     let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return Err(bad());
+        return Err(malformed());
     };
-    days_from_civil(y, m, d).ok_or_else(bad)
+    days_from_civil(y, m, d).ok_or_else(|| DayError::NoSuchDay(s.to_string()))
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (the workspace's one
@@ -58,7 +70,31 @@ mod tests {
             "2025-11-01-1",
             "x-1-1",
         ] {
-            assert!(super::parse_day(bad).unwrap_err().contains(bad), "{bad}");
+            assert!(
+                super::parse_day(bad).unwrap_err().to_string().contains(bad),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn bad_days_are_told_apart_by_variant() {
+        use super::{parse_day, DayError};
+        for malformed in ["2025-11", "2025-11-01-1", "x-1-1", ""] {
+            assert_eq!(
+                parse_day(malformed),
+                Err(DayError::Malformed(malformed.into()))
+            );
+        }
+        for impossible in ["2026-13-01", "2025-02-29"] {
+            assert_eq!(
+                parse_day(impossible),
+                Err(DayError::NoSuchDay(impossible.into()))
+            );
+        }
+        assert_eq!(
+            DayError::NoSuchDay("2025-02-29".into()).to_string(),
+            "`2025-02-29` is not a date like 2025-11-01"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub struct BackfillMetricsArgs {
     #[arg(long)]
     pub read_from: Option<String>,
     /// Distance between samples: 1h, 1d, 30m, …
-    #[arg(long, default_value = "1h", value_parser = parse_step)]
+    #[arg(long, default_value = "1h", value_parser = Step::parse)]
     pub step: Step,
     /// Start at this local date (YYYY-MM-DD, in TZ) instead of the first order.
     #[arg(long, value_parser = crate::clock::parse_day)]
@@ -35,10 +35,6 @@ pub struct BackfillMetricsArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub source: super::config_source::ConfigSource,
-}
-
-fn parse_step(s: &str) -> Result<Step, String> {
-    Step::parse(s).map_err(|e| e.to_string())
 }
 
 fn utc(ms: i64) -> String {
@@ -178,4 +174,39 @@ pub async fn run(args: BackfillMetricsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::metrics::history::HistoryError;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BackfillMetricsArgs,
+    }
+
+    fn parse(step: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["boxoffice", "--to", "http://127.0.0.1:8428", "--step", step])
+    }
+
+    #[test]
+    fn a_bad_step_reaches_clap_as_the_history_error() {
+        assert_eq!(parse("30m").unwrap().args.step.ms(), 1_800_000);
+        for (bad, want) in [
+            ("2x", HistoryError::BadStep("2x".into())),
+            ("0h", HistoryError::BadStep("0h".into())),
+            ("400d", HistoryError::StepTooLong("400d".into())),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            let source =
+                std::error::Error::source(&e).and_then(|s| s.downcast_ref::<HistoryError>());
+            assert_eq!(source, Some(&want), "{bad}");
+            assert!(e.to_string().contains(&want.to_string()), "{e}");
+        }
+    }
 }

@@ -7,8 +7,9 @@ use crate::http::grant::{EgressGrant, HostVerdict, OperatorGrants, Provenance};
 use crate::model::Manifest;
 use crate::plugin::ceilings::{request_rate, sync_interval, RateSource};
 
-/// Prints the report; `config` is `Err` when the configuration could not be loaded.
-pub fn print(m: &Manifest, provenance: Provenance, sha256: &str, config: &Result<Config, String>) {
+/// Prints the report; `config` is `Err` when the configuration could not be loaded (shown
+/// with its causes, as `{:#}` prints them).
+pub fn print(m: &Manifest, provenance: Provenance, sha256: &str, config: &anyhow::Result<Config>) {
     println!("source       {provenance}");
     println!(
         "asks for     hosts {}; secrets {}; {} requests/min; every {} s",
@@ -20,7 +21,7 @@ pub fn print(m: &Manifest, provenance: Provenance, sha256: &str, config: &Result
     let config = match config {
         Ok(c) => c,
         Err(e) => {
-            println!("granted      unknown: the configuration did not load ({e})");
+            println!("granted      unknown: the configuration did not load ({e:#})");
             return;
         }
     };

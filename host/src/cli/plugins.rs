@@ -151,7 +151,7 @@ pub async fn run(cmd: PluginsCmd) -> anyhow::Result<ExitCode> {
             } else {
                 crate::http::Provenance::DropIn
             };
-            let config = source.load().map_err(|e| format!("{e:#}"));
+            let config = source.load();
             super::plugin_grants::print(m, provenance, &cached.sha256, &config);
             for s in &m.settings {
                 println!(

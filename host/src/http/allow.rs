@@ -16,6 +16,23 @@ pub struct NotAllowed {
     pub origin: String,
 }
 
+/// Why an operator-written origin (`*_BASE_URL`, `extra_origins`) cannot be added. Names the
+/// value as written: an origin is configuration, not a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OriginError {
+    #[error("`{base_url}` is not a URL: {reason}")]
+    NotAUrl { base_url: String, reason: String },
+    #[error("`{base_url}` is not an http(s) URL")]
+    NotHttp { base_url: String },
+    /// Not reached for an http(s) URL (the URL parser requires a host there); kept rather
+    /// than a panic.
+    #[error("`{base_url}` has no host")]
+    NoHost { base_url: String },
+    /// Not reached for an http(s) URL (both schemes have a default port).
+    #[error("`{base_url}` has no port")]
+    NoPort { base_url: String },
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
     plugin: String,
@@ -43,18 +60,29 @@ impl AllowList {
         }
     }
 
-    /// Adds an operator-configured origin (the scheme, host and port of `base_url`).
-    pub fn add_origin(&mut self, base_url: &str) -> Result<(), String> {
-        let url = Url::parse(base_url).map_err(|e| format!("`{base_url}` is not a URL: {e}"))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| format!("`{base_url}` has no host"))?;
+    /// Adds an operator-configured origin (the scheme, host and port of `base_url`, an
+    /// `http` or `https` URL) and returns the URL it was read from.
+    pub fn add_origin(&mut self, base_url: &str) -> Result<Url, OriginError> {
+        let url = Url::parse(base_url).map_err(|e| OriginError::NotAUrl {
+            base_url: base_url.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(OriginError::NotHttp {
+                base_url: base_url.to_string(),
+            });
+        }
+        let host = url.host_str().ok_or_else(|| OriginError::NoHost {
+            base_url: base_url.to_string(),
+        })?;
         let port = url
             .port_or_known_default()
-            .ok_or_else(|| format!("`{base_url}` has no port"))?;
+            .ok_or_else(|| OriginError::NoPort {
+                base_url: base_url.to_string(),
+            })?;
         self.origins
             .push((url.scheme().to_string(), host.to_ascii_lowercase(), port));
-        Ok(())
+        Ok(url)
     }
 
     /// The plugin (vendor) this list belongs to.
@@ -131,5 +159,32 @@ mod tests {
         assert!(a.check(&url("http://127.0.0.1:8124/")).is_err());
         assert!(a.check(&url("https://127.0.0.1:8123/")).is_err());
         assert!(a.add_origin("not a url").is_err());
+    }
+
+    #[test]
+    fn unusable_origins_are_refused_by_kind_and_named() {
+        let mut a = AllowList::new("qtickets", &[]);
+        let e = a.add_origin("not a url").unwrap_err();
+        assert!(
+            matches!(&e, OriginError::NotAUrl { base_url, .. } if base_url == "not a url"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().starts_with("`not a url` is not a URL: "),
+            "{e}"
+        );
+        let e = a.add_origin("ftp://files.vendor.test/").unwrap_err();
+        assert_eq!(
+            e,
+            OriginError::NotHttp {
+                base_url: "ftp://files.vendor.test/".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "`ftp://files.vendor.test/` is not an http(s) URL"
+        );
+        // Nothing refused was added.
+        assert!(a.check(&url("ftp://files.vendor.test/")).is_err());
     }
 }

@@ -22,7 +22,7 @@ use std::fmt;
 use reqwest::Url;
 use thiserror::Error;
 
-use super::allow::{AllowList, NotAllowed};
+use super::allow::{AllowList, NotAllowed, OriginError};
 use super::host_rules::{check_host_name, HostRefusal};
 use crate::model::Manifest;
 
@@ -81,8 +81,11 @@ pub enum GrantError {
         plugin: String,
         refusal: HostRefusal,
     },
-    #[error("granted origin for `{plugin}`: {detail}")]
-    Origin { plugin: String, detail: String },
+    #[error("granted origin for `{plugin}`: {refusal}")]
+    Origin {
+        plugin: String,
+        refusal: OriginError,
+    },
 }
 
 /// Where one account's requests may go.
@@ -135,15 +138,11 @@ impl EgressGrant {
         let mut operator_origins = AllowList::new(plugin, &[]);
         let mut operator_origin_list = Vec::new();
         for o in &operator.origins {
-            let origin_err = |detail: String| GrantError::Origin {
+            let origin_err = |refusal: OriginError| GrantError::Origin {
                 plugin: plugin.to_string(),
-                detail,
+                refusal,
             };
-            let url = Url::parse(o).map_err(|_| origin_err(format!("`{o}` is not a URL")))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(origin_err(format!("`{o}` is not an http(s) URL")));
-            }
-            allow.add_origin(o).map_err(origin_err)?;
+            let url = allow.add_origin(o).map_err(origin_err)?;
             operator_origins.add_origin(o).map_err(origin_err)?;
             operator_origin_list.push(super::allow::origin_of(&url));
         }
@@ -303,5 +302,21 @@ mod tests {
             ..Default::default()
         };
         assert!(EgressGrant::new(&m, Provenance::DropIn, &bad).is_err());
+        let e = EgressGrant::new(&m, Provenance::DropIn, &bad).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                GrantError::Origin {
+                    refusal: OriginError::NotHttp { .. },
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .ends_with(": `file:///etc/passwd` is not an http(s) URL"),
+            "{e}"
+        );
     }
 }

@@ -92,17 +92,36 @@ impl Resolve for CheckedResolver {
 mod tests {
     use super::*;
 
-    fn resolve(r: &CheckedResolver, host: &str) -> Result<Vec<SocketAddr>, String> {
+    /// How a test resolution failed: the guard's refusal (typed), or anything else the
+    /// resolver returned (a failed system lookup), as its text.
+    #[derive(Debug)]
+    enum Failed {
+        Forbidden(ForbiddenAddress),
+        Lookup(String),
+    }
+
+    impl Failed {
+        fn forbidden(self) -> ForbiddenAddress {
+            match self {
+                Failed::Forbidden(f) => f,
+                Failed::Lookup(e) => panic!("expected a refused address, the lookup failed: {e}"),
+            }
+        }
+    }
+
+    fn resolve(r: &CheckedResolver, host: &str) -> Result<Vec<SocketAddr>, Failed> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async {
             let name: Name = host.parse().unwrap();
-            r.resolve(name)
-                .await
-                .map(|a| a.collect())
-                .map_err(|e| e.to_string())
+            r.resolve(name).await.map(|a| a.collect()).map_err(|e| {
+                match e.downcast::<ForbiddenAddress>() {
+                    Ok(f) => Failed::Forbidden(*f),
+                    Err(e) => Failed::Lookup(e.to_string()),
+                }
+            })
         })
     }
 
@@ -117,11 +136,14 @@ mod tests {
     #[test]
     fn a_name_resolving_to_loopback_is_refused_on_the_guarded_path() {
         let r = CheckedResolver::guarded(overrides(&[("api.vendor.test", "127.0.0.1:0")]));
-        let e = resolve(&r, "api.vendor.test").unwrap_err();
-        assert!(e.contains("a loopback address"), "{e}");
+        let e = resolve(&r, "api.vendor.test").unwrap_err().forbidden();
+        assert_eq!(e.class, InternalAddress::Loopback);
+        assert_eq!(e.host, "api.vendor.test");
+        assert!(e.to_string().contains("a loopback address"), "{e}");
         // The system resolver's answer for `localhost` is checked the same way.
-        let e = resolve(&r, "localhost").unwrap_err();
-        assert!(e.contains("loopback"), "{e}");
+        let e = resolve(&r, "localhost").unwrap_err().forbidden();
+        assert_eq!(e.class, InternalAddress::Loopback);
+        assert!(e.to_string().contains("loopback"), "{e}");
     }
 
     #[test]
@@ -130,8 +152,9 @@ mod tests {
             ("rebind.test", "93.184.216.34:0"),
             ("rebind.test", "[::ffff:169.254.169.254]:0"),
         ]));
-        let e = resolve(&r, "rebind.test").unwrap_err();
-        assert!(e.contains("cloud metadata"), "{e}");
+        let e = resolve(&r, "rebind.test").unwrap_err().forbidden();
+        assert_eq!(e.class, InternalAddress::Metadata);
+        assert!(e.to_string().contains("cloud metadata"), "{e}");
     }
 
     #[test]

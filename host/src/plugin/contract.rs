@@ -7,6 +7,7 @@
 //! what the host supports). It does not own linking (a full structural type check still happens when
 //! `runtime` pre-instantiates) or what a connector may do once loaded.
 
+use thiserror::Error;
 use wasmtime::component::types::{self, ComponentItem, Type};
 use wasmtime::Engine;
 
@@ -287,22 +288,39 @@ pub fn check(
     Ok((contract, version))
 }
 
+/// Why an item is not the export of the contract it should be; the refusal puts it between
+/// the export's name and the contract's signature ("its export `begin` {this}, the
+/// contract's is …").
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+enum ExportMismatch {
+    #[error("is missing")]
+    Missing,
+    /// Something other than a function (`a type`, `an instance`, …).
+    #[error("is {0}, not a function")]
+    NotAFunction(&'static str),
+    /// A function of another shape: the kinds of its parameters and of its result.
+    #[error("is func({params}) -> {result}")]
+    Signature {
+        params: String,
+        result: &'static str,
+    },
+}
+
 /// Why `item` is not the export `shape` describes.
-fn check_export(shape: &ExportShape, item: Option<&ComponentItem>) -> Result<(), String> {
+fn check_export(shape: &ExportShape, item: Option<&ComponentItem>) -> Result<(), ExportMismatch> {
     let func = match item {
-        None => return Err("is missing".into()),
+        None => return Err(ExportMismatch::Missing),
         Some(ComponentItem::ComponentFunc(f)) => f,
-        Some(other) => return Err(format!("is {}, not a function", item_kind(other))),
+        Some(other) => return Err(ExportMismatch::NotAFunction(item_kind(other))),
     };
     let params: Vec<Type> = func.params().map(|(_, t)| t).collect();
     let results: Vec<Type> = func.results().collect();
-    let found = format!(
-        "is func({}) -> {}",
-        params.iter().map(type_kind).collect::<Vec<_>>().join(", "),
-        results.first().map_or("nothing", type_kind)
-    );
+    let found = || ExportMismatch::Signature {
+        params: params.iter().map(type_kind).collect::<Vec<_>>().join(", "),
+        result: results.first().map_or("nothing", type_kind),
+    };
     if params.len() != shape.params.len() || results.len() != 1 {
-        return Err(found);
+        return Err(found());
     }
     let fields_match = |ty: &Type, fields: &[&str]| match ty {
         Type::Record(r) => r.fields().map(|f| f.name).eq(fields.iter().copied()),
@@ -320,7 +338,7 @@ fn check_export(shape: &ExportShape, item: Option<&ComponentItem>) -> Result<(),
     if params_match && result_matches {
         Ok(())
     } else {
-        Err(found)
+        Err(found())
     }
 }
 
@@ -505,6 +523,29 @@ mod tests {
         assert_eq!(
             listing(names.iter().map(String::as_str)),
             "[n0, n1, n2, n3, n4, n5, n6, n7, and 2 more]"
+        );
+    }
+
+    #[test]
+    fn an_absent_export_is_missing_and_mismatches_read_as_the_refusal_quotes_them() {
+        for contract in [Contract::V0_2, Contract::V0_3, Contract::V0_4] {
+            for shape in exports_of(contract) {
+                let e = check_export(shape, None).unwrap_err();
+                assert_eq!(e, ExportMismatch::Missing, "{}", shape.name);
+                assert_eq!(e.to_string(), "is missing");
+            }
+        }
+        assert_eq!(
+            ExportMismatch::NotAFunction("an instance").to_string(),
+            "is an instance, not a function"
+        );
+        assert_eq!(
+            ExportMismatch::Signature {
+                params: "a record, string".into(),
+                result: "nothing",
+            }
+            .to_string(),
+            "is func(a record, string) -> nothing"
         );
     }
 }

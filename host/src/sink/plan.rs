@@ -47,16 +47,44 @@ pub enum PlanError {
     Empty,
     #[error("header (line 1): {0}")]
     Header(String),
-    #[error("line {line}, column `{column}`: {message}")]
+    #[error("line {line}, column `{column}`: {problem}")]
     Value {
         line: usize,
         column: String,
-        message: String,
+        problem: PlanFieldError,
     },
     #[error("line {line}: {message}")]
     Line { line: usize, message: String },
     #[error("the plan file has a header but no rows")]
     NoRows,
+}
+
+/// What is wrong with one value of a plan row. A value is quoted as [`show`] does it (in
+/// backticks, cut after [`SHOW_MAX`] characters); `what` names a text column ("the city").
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PlanFieldError {
+    #[error("{0} is not a date: use YYYY-MM-DD, e.g. 2026-03-01")]
+    NotADate(String),
+    #[error("{0} is not a calendar date")]
+    NoSuchDate(String),
+    #[error("{0} is not a whole number of tickets (0 or more, digits only)")]
+    NotTickets(String),
+    #[error("{0} is too large (at most {max})", max = u32::MAX)]
+    TooManyTickets(String),
+    #[error("{0} is not an amount: use digits with an optional `.` and up to 2 decimals, e.g. 150000.50")]
+    NotAnAmount(String),
+    #[error("{0} is too large")]
+    AmountTooLarge(String),
+    #[error("{what} is empty")]
+    EmptyText { what: &'static str },
+    #[error("{what} holds a control character")]
+    ControlCharacter { what: &'static str },
+    #[error("{what} is longer than 200 characters")]
+    TooLong { what: &'static str },
+    #[error(
+        "{0} is not a vendor name (lower-case letters, digits, `_`, `-`; e.g. qtickets, shotgun)"
+    )]
+    NotAVendor(String),
 }
 
 fn show(v: &str) -> String {
@@ -68,8 +96,8 @@ fn show(v: &str) -> String {
     }
 }
 
-fn parse_date(v: &str) -> Result<String, String> {
-    let bad = || format!("{} is not a date: use YYYY-MM-DD, e.g. 2026-03-01", show(v));
+fn parse_date(v: &str) -> Result<String, PlanFieldError> {
+    let bad = || PlanFieldError::NotADate(show(v));
     let b = v.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
@@ -84,27 +112,19 @@ fn parse_date(v: &str) -> Result<String, String> {
     };
     crate::clock::days_from_civil(y as i64, m, d)
         .map(|_| v.to_string())
-        .ok_or_else(|| format!("{} is not a calendar date", show(v)))
+        .ok_or_else(|| PlanFieldError::NoSuchDate(show(v)))
 }
 
-fn parse_tickets(v: &str) -> Result<u32, String> {
+fn parse_tickets(v: &str) -> Result<u32, PlanFieldError> {
     if v.is_empty() || !v.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "{} is not a whole number of tickets (0 or more, digits only)",
-            show(v)
-        ));
+        return Err(PlanFieldError::NotTickets(show(v)));
     }
     v.parse()
-        .map_err(|_| format!("{} is too large (at most {})", show(v), u32::MAX))
+        .map_err(|_| PlanFieldError::TooManyTickets(show(v)))
 }
 
-fn parse_revenue(v: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "{} is not an amount: use digits with an optional `.` and up to 2 decimals, e.g. 150000.50",
-            show(v)
-        )
-    };
+fn parse_revenue(v: &str) -> Result<f64, PlanFieldError> {
+    let bad = || PlanFieldError::NotAnAmount(show(v));
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
     let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
     if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 2 || v.ends_with('.') {
@@ -112,14 +132,14 @@ fn parse_revenue(v: &str) -> Result<f64, String> {
     }
     // 15 significant digits survive a Float64 exactly.
     if int.trim_start_matches('0').len() > 13 {
-        return Err(format!("{} is too large", show(v)));
+        return Err(PlanFieldError::AmountTooLarge(show(v)));
     }
     v.parse().map_err(|_| bad())
 }
 
 /// A non-empty name without control characters. A quoted value spanning lines (a spreadsheet
 /// cell with a line break) is one name: its lines are joined with a space.
-fn parse_text(v: &str, what: &str) -> Result<String, String> {
+fn parse_text(v: &str, what: &'static str) -> Result<String, PlanFieldError> {
     let joined;
     let v = if v.contains(['\n', '\r']) {
         joined = v
@@ -133,18 +153,18 @@ fn parse_text(v: &str, what: &str) -> Result<String, String> {
         v
     };
     if v.is_empty() {
-        return Err(format!("{what} is empty"));
+        return Err(PlanFieldError::EmptyText { what });
     }
     if v.chars().any(char::is_control) {
-        return Err(format!("{what} holds a control character"));
+        return Err(PlanFieldError::ControlCharacter { what });
     }
     if v.chars().count() > 200 {
-        return Err(format!("{what} is longer than 200 characters"));
+        return Err(PlanFieldError::TooLong { what });
     }
     Ok(v.to_string())
 }
 
-fn parse_vendor(v: &str) -> Result<String, String> {
+fn parse_vendor(v: &str) -> Result<String, PlanFieldError> {
     let ok = !v.is_empty()
         && v.len() <= 64
         && v.bytes()
@@ -152,10 +172,7 @@ fn parse_vendor(v: &str) -> Result<String, String> {
     if ok {
         Ok(v.to_string())
     } else {
-        Err(format!(
-            "{} is not a vendor name (lower-case letters, digits, `_`, `-`; e.g. qtickets, shotgun)",
-            show(v)
-        ))
+        Err(PlanFieldError::NotAVendor(show(v)))
     }
 }
 
@@ -299,10 +316,10 @@ pub fn parse_csv(text: &str) -> Result<Vec<PlanRow>, PlanError> {
         let value = |c: &str| index.get(c).map(|&i| fields[i].as_str());
         let at = |column: &str| {
             let column = column.to_string();
-            move |message: String| PlanError::Value {
+            move |problem: PlanFieldError| PlanError::Value {
                 line: n,
                 column,
-                message,
+                problem,
             }
         };
         let row = PlanRow {
@@ -525,6 +542,68 @@ mod tests {
         assert!(e.starts_with("line 3:") && e.contains("as line 2"), "{e}");
         let e = err(&format!("vendor,{HEADER}\nShotgun,{ok}\n"));
         assert!(e.starts_with("line 2, column `vendor`:"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_is_a_typed_field_error_in_its_line_and_column() {
+        let e = parse_csv(&format!("{HEADER}\n2026-02-30,1,Paris,1,1\n")).unwrap_err();
+        assert_eq!(
+            e,
+            PlanError::Value {
+                line: 2,
+                column: "sales_date".into(),
+                problem: PlanFieldError::NoSuchDate("`2026-02-30`".into()),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "line 2, column `sales_date`: `2026-02-30` is not a calendar date"
+        );
+        let e = parse_csv(&format!("{HEADER}\n2026-03-01,1,Paris,99999999999,1\n")).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                PlanError::Value {
+                    problem: PlanFieldError::TooManyTickets(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "line 2, column `plan_tickets`: `99999999999` is too large (at most 4294967295)"
+        );
+        assert_eq!(
+            parse_text("", "the city"),
+            Err(PlanFieldError::EmptyText { what: "the city" })
+        );
+        assert_eq!(
+            parse_text("a\u{7}b", "the event id"),
+            Err(PlanFieldError::ControlCharacter {
+                what: "the event id"
+            })
+        );
+        assert_eq!(
+            parse_text(&"x".repeat(201), "the city"),
+            Err(PlanFieldError::TooLong { what: "the city" })
+        );
+        assert_eq!(
+            parse_revenue(&"9".repeat(14)),
+            Err(PlanFieldError::AmountTooLarge(format!(
+                "`{}`",
+                "9".repeat(14)
+            )))
+        );
+        assert_eq!(
+            parse_vendor("Shotgun"),
+            Err(PlanFieldError::NotAVendor("`Shotgun`".into()))
+        );
+        let long = "1".repeat(50);
+        assert_eq!(
+            parse_date(&long),
+            Err(PlanFieldError::NotADate(format!("`{}…`", "1".repeat(40))))
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod webhook;
 
 pub use crate::run_record::{RunFigures, RunKind, RunStatus};
 pub use observer::RunObserver;
-pub use probe::probe_account;
+pub use probe::{probe_account, ProbeError};
 pub use run::{sync_account, Account, ProgressHook, RunOptions, RunSummary, SyncDeps};
 pub use webhook::WebhookIngest;
 
