@@ -448,6 +448,56 @@ mod tests {
             .collect()
     }
 
+    /// The `status` label of `boxoffice_sync_runs_total` is the stored `job_runs.status` text,
+    /// written out: alerts and dashboards select on it (deploy/alerts: BoxofficeFailedRuns).
+    #[test]
+    fn run_counts_are_labelled_with_the_stored_status_texts() {
+        use crate::state::{RunFigures, RunStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
+        let m = Metrics::new(state, false);
+        let runs = |m: &Metrics| -> Vec<String> {
+            let mut lines: Vec<String> = m
+                .encode()
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("boxoffice_sync_runs_total{"))
+                .map(str::to_string)
+                .collect();
+            lines.sort();
+            lines
+        };
+        m.known_account("qtickets", "main");
+        assert_eq!(
+            runs(&m),
+            [
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"failed\"} 0",
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"rate_limited\"} 0",
+            ],
+            "the failure series exist before the first failure"
+        );
+        for status in RunStatus::ALL {
+            let s = RunSummary {
+                figures: RunFigures {
+                    status,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            m.record_run("qtickets", "main", &s, 1_000);
+        }
+        assert_eq!(
+            runs(&m),
+            [
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"degraded\"} 1",
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"failed\"} 1",
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"interrupted\"} 1",
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"ok\"} 1",
+                "boxoffice_sync_runs_total{vendor=\"qtickets\",account=\"main\",status=\"rate_limited\"} 1",
+            ]
+        );
+    }
+
     #[test]
     fn the_shard_gauge_names_the_daemons_shard_once() {
         let dir = tempfile::tempdir().unwrap();

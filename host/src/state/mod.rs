@@ -152,6 +152,48 @@ impl StateStore {
 mod tests {
     use super::*;
 
+    /// The texts `job_runs.kind` and `job_runs.status` hold, written out: `as_str` must not
+    /// drift with a renamed variant (`run_health` and the operator's queries read them).
+    #[test]
+    fn job_runs_rows_hold_the_stored_texts() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
+        let raw = |id: i64| -> (String, String) {
+            s.conn()
+                .query_row(
+                    "SELECT status, kind FROM job_runs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        let statuses = [
+            (RunStatus::Ok, "ok"),
+            (RunStatus::Degraded, "degraded"),
+            (RunStatus::Failed, "failed"),
+            (RunStatus::RateLimited, "rate_limited"),
+            (RunStatus::Interrupted, "interrupted"),
+        ];
+        assert_eq!(
+            statuses.len(),
+            RunStatus::ALL.len(),
+            "every status is listed"
+        );
+        for (kind, kind_text) in [(RunKind::Sync, "sync"), (RunKind::Backfill, "backfill")] {
+            for (status, status_text) in statuses {
+                let id = s.begin_run("qtickets", "main", kind, 1).unwrap();
+                assert_eq!(raw(id), ("running".to_string(), kind_text.to_string()));
+                let figures = RunFigures {
+                    status,
+                    message: "m".into(),
+                    ..Default::default()
+                };
+                s.finish_run(id, &figures, 2).unwrap();
+                assert_eq!(raw(id), (status_text.to_string(), kind_text.to_string()));
+            }
+        }
+    }
+
     #[test]
     fn job_runs_store_the_same_text_and_unknown_status_reads_as_failed() {
         let dir = tempfile::tempdir().unwrap();

@@ -264,6 +264,57 @@ mod tests {
         assert!(event_version(&ev(Some("Paris"), 11)) > event_version(&ev(Some("Paris"), 10)));
     }
 
+    /// The text a `job_runs` row stores for each kind and status, written out: a renamed
+    /// variant must not change what the warehouse holds (dashboards and the old loader's
+    /// queries filter on these).
+    #[test]
+    fn job_runs_rows_store_the_kind_and_status_texts() {
+        use crate::run_record::{RunFigures, RunKind, RunStatus};
+        let kinds = [(RunKind::Sync, "sync"), (RunKind::Backfill, "backfill")];
+        let statuses = [
+            (RunStatus::Ok, "ok"),
+            (RunStatus::Degraded, "degraded"),
+            (RunStatus::Failed, "failed"),
+            (RunStatus::RateLimited, "rate_limited"),
+            (RunStatus::Interrupted, "interrupted"),
+        ];
+        assert_eq!(
+            statuses.len(),
+            RunStatus::ALL.len(),
+            "every status is listed"
+        );
+        for (kind, kind_text) in kinds {
+            for (status, status_text) in statuses {
+                let r = RunRecord {
+                    run_id: "0190d3a4-0000-7000-8000-000000000000".into(),
+                    vendor: "qtickets".into(),
+                    kind,
+                    account: "main".into(),
+                    started_at_ms: 1_000,
+                    finished_at_ms: 2_000,
+                    figures: RunFigures {
+                        status,
+                        pages: 1,
+                        records: 2,
+                        rejected: 3,
+                        requests: 4,
+                        message: "3 pages".into(),
+                    },
+                };
+                // RowBinary: the row's own fields.
+                let row = RunRow::new(&r);
+                assert_eq!((row.kind, row.status), (kind_text, status_text));
+                // JSONEachRow: the whole line, the message's JSON included.
+                assert_eq!(
+                    run(&r),
+                    format!(
+                        r#"{{"run_id":"0190d3a4-0000-7000-8000-000000000000","vendor":"qtickets","account":"main","kind":"{kind_text}","started_at_ms":1000,"finished_at_ms":2000,"status":"{status_text}","pages":1,"records":2,"rejected":3,"requests":4,"message":"{{\"status\":\"{status_text}\",\"text\":\"3 pages\"}}"}}"#
+                    )
+                );
+            }
+        }
+    }
+
     #[test]
     fn days_are_dates_in_json() {
         assert_eq!(serde_json::to_string(&Day(0)).unwrap(), "\"1970-01-01\"");
