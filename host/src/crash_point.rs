@@ -1,5 +1,5 @@
 //! Crash points: named places in a sync where a SIGKILL tests something distinct, for the
-//! kill -9 harness (`host/tests/crash_kill.rs`, `scripts/kill-harness`).
+//! kill -9 harness (`host/tests/all/crash_kill.rs`, `scripts/kill-harness`).
 //!
 //! `BOXOFFICE_CRASH_POINT=<phase>[:<n>]` makes the process, on its n-th arrival (default the
 //! first) at `<phase>`, print `boxoffice crash point reached: <phase>` to stderr and stop

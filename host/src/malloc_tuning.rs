@@ -10,7 +10,7 @@
 //!   threshold keeps them on `mmap`, returned to the system on free; ordinary vendor pages
 //!   (about 1.5 MB) stay below it.
 //!
-//! Measured with eleven hostile connectors at once (`host/tests/sandbox_daemon.rs`): peak RSS
+//! Measured with eleven hostile connectors at once (`host/tests/all/sandbox_daemon.rs`): peak RSS
 //! 216–269 MB with glibc's defaults, 173–191 MB with these (docs/performance.md).
 
 /// Arenas the process keeps.

@@ -17,9 +17,7 @@
 //! into a file of the state dir and into a row of a new table of the same ClickHouse database,
 //! and the same sweep must report exactly those two hits, at their offset and cell.
 
-mod common;
-#[path = "common/sweep.rs"]
-mod sweep;
+use crate::common::sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

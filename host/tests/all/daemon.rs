@@ -112,6 +112,9 @@ fn start_daemon(config: &std::path::Path, dir: &std::path::Path, life: u32) -> s
         .arg(config)
         .env("BOXOFFICE_CACHE_DIR", dir.join("cache"))
         .env("BOXOFFICE_LOG_FORMAT", "json")
+        // The revoked account's token, given to the daemon only (not set in the test process,
+        // which the other tests of this binary share).
+        .env("REVOKED_TOKEN_FOR_TEST", "CANARY-REVOKED-TOKEN")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join(format!("daemon-{life}.log"))).unwrap())
         .spawn()
@@ -189,7 +192,6 @@ secrets = {{ token = {{ file = "{qtok}" }} }}
         ),
     )
     .unwrap();
-    std::env::set_var("REVOKED_TOKEN_FOR_TEST", "CANARY-REVOKED-TOKEN");
 
     // First life: stopped while the 60,000-order QTickets sync is in flight.
     let child = start_daemon(&config, dir.path(), 1);

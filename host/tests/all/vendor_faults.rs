@@ -10,7 +10,7 @@
 //! version-wins rule of `state::ledger`). A summary line per fault kind is printed
 //! (`--nocapture`).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

@@ -4,10 +4,11 @@
 //! sync exactly and leave the inventory unknown (no figure, no gauge sample), never 0 and never
 //! the previous figure.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use boxoffice::state::RunStatus;
@@ -88,8 +89,11 @@ fn tickets_left_samples(metrics: &str, vendor: &str) -> usize {
         .count()
 }
 
+/// A show's capacity, tickets left and sold; `None` where unknown.
+type ShowFigures = (Option<u32>, Option<u32>, Option<u32>);
+
 /// Every show's latest inventory in the state database: (show id, captured at, figures).
-type ShowInventory = Vec<(String, i64, (Option<u32>, Option<u32>, Option<u32>))>;
+type ShowInventory = Vec<(String, i64, ShowFigures)>;
 
 fn inventory(p: &Pipeline, vendor: &str) -> ShowInventory {
     p.state
@@ -111,152 +115,240 @@ fn small_qtickets(cfg: QticketsConfig) -> QticketsSim {
     QticketsSim::new(QticketsConfig { orders: 600, ..cfg })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn failing_seats_degrade_the_run_while_orders_commit_exactly() {
-    let sim = small_qtickets(QticketsConfig {
-        seats_fault: Some(SeatsFault::ServerError),
-        ..Default::default()
-    });
-    let srv = sim.spawn().await.unwrap();
-    let p = Pipeline::new();
-    // Every run reads every order (changes to old orders are otherwise seen on the daily
-    // reconcile) and the inventory: the figures must equal the truth after each run.
-    let account = qtickets_account(
-        &srv,
-        &sim.token(),
-        &[
-            ("inventory_every_secs", "0"),
-            ("reconcile_every_hours", "0"),
-        ],
-    )
-    .await;
-    let shows = sim.inventory_truth().len() as u64;
-    assert!(shows >= 4, "the simulation has shows to read ({shows})");
+/// One QTickets account over three runs: (1) every seats request answers 500; (2) new orders
+/// arrive and the seats answer again; (3) the seats answer without their quantities. Built once
+/// (`common::scenario`), checked by the tests of [`failing_seats`].
+struct FailingSeats {
+    /// Shows in the simulation.
+    shows: u64,
+    /// Each run: its summary, the ledger's and the truth's sales after it, the inventory the
+    /// state holds and the scrape.
+    runs: Vec<SeatsRun>,
+    /// After run 1: the committed cursor and the run health.
+    cursor: Option<String>,
+    health: Vec<boxoffice::state::RunHealth>,
+    /// Run 2's truth of the inventory: (show, (capacity, left, sold)).
+    inventory_truth: Vec<(String, ShowFigures)>,
+    /// Run 3's `now`.
+    absent_at: i64,
+}
 
-    // 1. Every seats request answers 500: the run is degraded, not failed.
-    let s = run(&p, &account, sim.now_ms()).await;
-    assert_eq!(s.status, RunStatus::Degraded, "{s:?}");
-    assert!(s.succeeded() && !s.ok());
-    assert_eq!(
-        s.degraded.total(),
-        shows,
-        "one skipped request per show: {s:?}"
-    );
-    assert!(
-        s.message.contains(&format!(
-            "degraded: {shows} auxiliary requests skipped (seats vendor_unavailable ×{shows})"
-        )),
-        "{}",
-        s.message
-    );
-    assert_eq!(
-        ledger_sales(&p, "qtickets"),
-        qtickets_truth(&sim),
-        "orders exact"
-    );
-    let cursor = p
-        .state
-        .cursor("qtickets", "main")
-        .unwrap()
-        .expect("committed");
-    assert!(cursor.contains("\"last_id\":"), "{cursor}");
-    assert!(
-        inventory(&p, "qtickets").is_empty(),
-        "never measured: no figure"
-    );
-    let m = p.metrics.encode().unwrap();
-    let counted = |reason: &str| {
-        sample(
-            &m,
-            "boxoffice_sync_degraded_requests_total",
+struct SeatsRun {
+    summary: RunSummary,
+    ledger: Sales,
+    truth: Sales,
+    inventory: ShowInventory,
+    metrics: String,
+}
+
+fn failing_seats_scenario() -> &'static FailingSeats {
+    static BUILT: OnceLock<Result<FailingSeats, String>> = OnceLock::new();
+    common::scenario(&BUILT, true, || async {
+        let sim = small_qtickets(QticketsConfig {
+            seats_fault: Some(SeatsFault::ServerError),
+            ..Default::default()
+        });
+        let srv = sim.spawn().await.unwrap();
+        let p = Pipeline::new();
+        // Every run reads every order (changes to old orders are otherwise seen on the daily
+        // reconcile) and the inventory: the figures must equal the truth after each run.
+        let account = qtickets_account(
+            &srv,
+            &sim.token(),
             &[
-                "vendor=\"qtickets\"",
-                "account=\"main\"",
-                &format!("reason=\"{reason}\""),
+                ("inventory_every_secs", "0"),
+                ("reconcile_every_hours", "0"),
             ],
         )
-    };
-    assert_eq!(counted("vendor_unavailable"), Some(shows as f64), "{m}");
-    assert_eq!(
-        counted("bad_response"),
-        Some(0.0),
-        "shown at 0 before the first"
-    );
-    assert_eq!(
-        sample(
-            &m,
-            "boxoffice_sync_runs_total",
-            &["vendor=\"qtickets\"", "status=\"degraded\""]
-        ),
-        Some(1.0)
-    );
-    assert_eq!(
-        sample(&m, "boxoffice_source_up", &["vendor=\"qtickets\""]),
-        Some(1.0)
-    );
-    assert_eq!(tickets_left_samples(&m, "qtickets"), 0);
-    let health = p.state.run_health().unwrap();
-    assert_eq!(health[0].last_status, RunStatus::Degraded);
-    assert!(
-        health[0].last_success_ms.is_some(),
-        "a degraded run is a success"
-    );
-
-    // 2. The run goes on: new orders arrive and the seats answer again → ok, figures exact.
-    sim.advance(60);
-    sim.set_seats_fault(None);
-    let s = run(&p, &account, sim.now_ms()).await;
-    assert_eq!(s.status, RunStatus::Ok, "{s:?}");
-    assert_eq!(ledger_sales(&p, "qtickets"), qtickets_truth(&sim));
-    let known = inventory(&p, "qtickets");
-    assert_eq!(known.len() as u64, shows);
-    let truth: Vec<_> = sim
-        .inventory_truth()
-        .iter()
-        .map(|t| {
-            (
-                t.show_id.to_string(),
-                (
-                    Some(t.capacity as u32),
-                    Some(t.left as u32),
-                    Some(t.sold as u32),
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(
-        known
+        .await;
+        let shows = sim.inventory_truth().len() as u64;
+        let after = |summary: RunSummary, p: &Pipeline, sim: &QticketsSim| SeatsRun {
+            summary,
+            ledger: ledger_sales(p, "qtickets"),
+            truth: qtickets_truth(sim),
+            inventory: inventory(p, "qtickets"),
+            metrics: p.metrics.encode().unwrap(),
+        };
+        let mut runs = Vec::new();
+        // 1. Every seats request answers 500.
+        let s = run(&p, &account, sim.now_ms()).await;
+        runs.push(after(s, &p, &sim));
+        let cursor = p.state.cursor("qtickets", "main").unwrap();
+        let health = p.state.run_health().unwrap();
+        // 2. New orders arrive and the seats answer again.
+        sim.advance(60);
+        sim.set_seats_fault(None);
+        let s = run(&p, &account, sim.now_ms()).await;
+        runs.push(after(s, &p, &sim));
+        let inventory_truth = sim
+            .inventory_truth()
             .iter()
-            .map(|(s, _, f)| (s.clone(), *f))
-            .collect::<Vec<_>>(),
-        truth
-    );
-    let m = p.metrics.encode().unwrap();
-    assert!(tickets_left_samples(&m, "qtickets") as u64 >= shows, "{m}");
+            .map(|t| {
+                (
+                    t.show_id.to_string(),
+                    (
+                        Some(t.capacity as u32),
+                        Some(t.left as u32),
+                        Some(t.sold as u32),
+                    ),
+                )
+            })
+            .collect();
+        // 3. The seats answer without their quantities.
+        sim.advance(60);
+        sim.set_optional_fields(OptionalFields::Absent);
+        let absent_at = sim.now_ms();
+        let s = run(&p, &account, absent_at).await;
+        runs.push(after(s, &p, &sim));
+        FailingSeats {
+            shows,
+            runs,
+            cursor,
+            health,
+            inventory_truth,
+            absent_at,
+        }
+    })
+}
 
-    // 3. The seats answer without their quantities: unknown, not 0 and not the last figure.
-    sim.advance(60);
-    sim.set_optional_fields(OptionalFields::Absent);
-    let now = sim.now_ms();
-    let s = run(&p, &account, now).await;
-    assert_eq!(
-        s.status,
-        RunStatus::Ok,
-        "a missing optional field is no failure: {s:?}"
-    );
-    assert_eq!(ledger_sales(&p, "qtickets"), qtickets_truth(&sim));
-    let unknown = inventory(&p, "qtickets");
-    assert_eq!(unknown.len() as u64, shows);
-    for (show, at, figures) in &unknown {
-        assert_eq!(*figures, (None, None, None), "show {show}");
-        assert_eq!(*at, now, "show {show}: captured by this run");
+/// Failing seats degrade the run while orders commit exactly: one check per test, on one shared
+/// scenario.
+mod failing_seats {
+    use super::*;
+
+    #[test]
+    fn the_simulation_has_shows_to_read() {
+        let shows = failing_seats_scenario().shows;
+        assert!(shows >= 4, "the simulation has shows to read ({shows})");
     }
-    let m = p.metrics.encode().unwrap();
-    assert_eq!(
-        tickets_left_samples(&m, "qtickets"),
-        0,
-        "no gauge for unknown seats: {m}"
-    );
+
+    /// 1. Every seats request answers 500: the run is degraded, not failed.
+    #[test]
+    fn seats_answering_500_degrade_the_run_naming_each_skipped_request() {
+        let f = failing_seats_scenario();
+        let (s, shows) = (&f.runs[0].summary, f.shows);
+        assert_eq!(s.status, RunStatus::Degraded, "{s:?}");
+        assert!(s.succeeded() && !s.ok());
+        assert_eq!(
+            s.degraded.total(),
+            shows,
+            "one skipped request per show: {s:?}"
+        );
+        assert!(
+            s.message.contains(&format!(
+                "degraded: {shows} auxiliary requests skipped (seats vendor_unavailable ×{shows})"
+            )),
+            "{}",
+            s.message
+        );
+    }
+
+    #[test]
+    fn orders_commit_exactly_while_the_seats_fail() {
+        let f = failing_seats_scenario();
+        assert_eq!(f.runs[0].ledger, f.runs[0].truth, "orders exact");
+        let cursor = f.cursor.as_ref().expect("committed");
+        assert!(cursor.contains("\"last_id\":"), "{cursor}");
+    }
+
+    #[test]
+    fn failing_seats_leave_no_inventory_figure_and_no_gauge() {
+        let f = failing_seats_scenario();
+        assert!(f.runs[0].inventory.is_empty(), "never measured: no figure");
+        assert_eq!(tickets_left_samples(&f.runs[0].metrics, "qtickets"), 0);
+    }
+
+    #[test]
+    fn a_degraded_run_is_counted_by_reason_and_keeps_the_source_up() {
+        let f = failing_seats_scenario();
+        let (m, shows) = (&f.runs[0].metrics, f.shows);
+        let counted = |reason: &str| {
+            sample(
+                m,
+                "boxoffice_sync_degraded_requests_total",
+                &[
+                    "vendor=\"qtickets\"",
+                    "account=\"main\"",
+                    &format!("reason=\"{reason}\""),
+                ],
+            )
+        };
+        assert_eq!(counted("vendor_unavailable"), Some(shows as f64), "{m}");
+        assert_eq!(
+            counted("bad_response"),
+            Some(0.0),
+            "shown at 0 before the first"
+        );
+        assert_eq!(
+            sample(
+                m,
+                "boxoffice_sync_runs_total",
+                &["vendor=\"qtickets\"", "status=\"degraded\""]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(m, "boxoffice_source_up", &["vendor=\"qtickets\""]),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn a_degraded_run_is_a_success_in_the_run_health() {
+        let health = &failing_seats_scenario().health;
+        assert_eq!(health[0].last_status, RunStatus::Degraded);
+        assert!(
+            health[0].last_success_ms.is_some(),
+            "a degraded run is a success"
+        );
+    }
+
+    /// 2. The run goes on: new orders arrive and the seats answer again → ok, figures exact.
+    #[test]
+    fn once_the_seats_answer_again_the_run_is_ok_and_the_inventory_exact() {
+        let f = failing_seats_scenario();
+        let (r, shows) = (&f.runs[1], f.shows);
+        let s = &r.summary;
+        assert_eq!(s.status, RunStatus::Ok, "{s:?}");
+        assert_eq!(r.ledger, r.truth);
+        let known = &r.inventory;
+        assert_eq!(known.len() as u64, shows);
+        assert_eq!(
+            known
+                .iter()
+                .map(|(s, _, f)| (s.clone(), *f))
+                .collect::<Vec<_>>(),
+            f.inventory_truth
+        );
+        let m = &r.metrics;
+        assert!(tickets_left_samples(m, "qtickets") as u64 >= shows, "{m}");
+    }
+
+    /// 3. The seats answer without their quantities: unknown, not 0 and not the last figure.
+    #[test]
+    fn seats_without_quantities_leave_the_inventory_unknown_not_0_nor_the_last_figure() {
+        let f = failing_seats_scenario();
+        let (r, shows, now) = (&f.runs[2], f.shows, f.absent_at);
+        let s = &r.summary;
+        assert_eq!(
+            s.status,
+            RunStatus::Ok,
+            "a missing optional field is no failure: {s:?}"
+        );
+        assert_eq!(r.ledger, r.truth);
+        let unknown = &r.inventory;
+        assert_eq!(unknown.len() as u64, shows);
+        for (show, at, figures) in unknown {
+            assert_eq!(*figures, (None, None, None), "show {show}");
+            assert_eq!(*at, now, "show {show}: captured by this run");
+        }
+        let m = &r.metrics;
+        assert_eq!(
+            tickets_left_samples(m, "qtickets"),
+            0,
+            "no gauge for unknown seats: {m}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -19,7 +19,7 @@ use boxoffice::plugin::{
     GuestError, LoadedPlugin, PluginError, PluginLimits, PluginRuntime, Pseudonymizer,
 };
 
-const SHELL: &str = include_str!("wat/connector_shell.wat");
+const SHELL: &str = include_str!("../wat/connector_shell.wat");
 
 fn fixture_0_2() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0_2/testbed-0.2.0.wasm")

@@ -6,7 +6,7 @@
 //! stores nothing; a crash between the warehouse write and the commit leaves the key
 //! unrecorded, so the redelivery is stored.
 
-mod common;
+use crate::common;
 
 use boxoffice::sync::{sync_account, Account, RunOptions, WebhookIngest};
 use boxoffice::webhook::{DeliveryError, DeliveryHandler, DeliveryOutcome, VerifiedDelivery};

@@ -4,7 +4,7 @@
 //! error that never carries the password, and a gateway's 503 is retried while ClickHouse's own
 //! refusals are not (against a fake server on loopback).
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

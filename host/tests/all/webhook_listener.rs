@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use boxoffice::config::{Config, Vars};
@@ -46,20 +46,22 @@ impl Write for LogBuf {
     }
 }
 
-/// Every log line of this test binary, at trace level.
-fn logs() -> LogBuf {
-    static LOGS: OnceLock<LogBuf> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = LogBuf::default();
-        let w = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || w.clone())
-            .init();
-        buf
-    })
-    .clone()
+/// Every log line of the calling test's thread at trace level, while the guard lives. A scoped
+/// subscriber, not a global one: the other tests of this binary share the process. The
+/// listener's tasks run on the test's thread (`#[tokio::test]` is a current-thread runtime).
+fn logs() -> (LogBuf, tracing::subscriber::DefaultGuard) {
+    let buf = LogBuf::default();
+    let w = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || w.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests hit the same call sites from threads without a subscriber; an interest they
+    // cached while this one was being set up would silence it.
+    tracing::callsite::rebuild_interest_cache();
+    (buf, guard)
 }
 
 // ---------------------------------------------------------------- test handler and observer
@@ -624,7 +626,7 @@ async fn the_200_arrives_only_after_the_handler_completes() {
 
 #[tokio::test]
 async fn the_secret_appears_in_no_log_metric_or_response() {
-    let logs = logs();
+    let (logs, _scoped) = logs();
     let dir = tempfile::tempdir().unwrap();
     let state = Arc::new(StateStore::open(&dir.path().join("state.db")).unwrap());
     let metrics = Metrics::new(state, false);

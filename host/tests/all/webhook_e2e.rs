@@ -15,7 +15,7 @@
 //!
 //! ClickHouse is not part of this test (the SQLite warehouse only).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,13 @@
 //! Shotgun end to end: simulator → plugin → firewall → SQLite warehouse + ledger → /metrics,
-//! compared with the simulator's ground truth.
+//! compared with the simulator's ground truth. The several-intervals scenario is built once and
+//! checked by the tests of `several_intervals`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use boxoffice::sync::{sync_account, RunOptions};
+use boxoffice::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::shotgun::{RateLimit, ShotgunConfig, ShotgunSim};
 use common::{shotgun_account, Pipeline};
 
@@ -81,54 +83,136 @@ fn opts(sim: &ShotgunSim) -> RunOptions {
     }
 }
 
-#[tokio::test]
-async fn figures_equal_the_truth_over_several_intervals() {
-    let sim = ShotgunSim::new(ShotgunConfig {
-        tickets: 4_000,
-        sales_per_minute: 4.0,
-        changes_per_minute: 6.0,
-        ..Default::default()
-    });
-    let srv = sim.spawn().await.unwrap();
-    let p = Pipeline::new();
-    let account = shotgun_account(&sim, &srv, "sim-shotgun-token").await;
+/// Four syncs of one Shotgun account, 45 simulated minutes of sales and changes apart: built
+/// once (`common::scenario`), checked by the tests of [`several_intervals`].
+struct Intervals {
+    /// The first sync's summary.
+    first: RunSummary,
+    /// After each sync (the first, then each round): the ledger, the scrape and the truth.
+    after: Vec<(String, Figures, Figures, Figures)>,
+    /// The following syncs' summaries.
+    rounds: Vec<RunSummary>,
+    /// Tickets refunded in the truth after the last sync.
+    refunded: u64,
+    /// Inventory per event as the ledger holds it after the last sync.
+    inventory: BTreeMap<String, (Option<u32>, Option<u32>)>,
+    /// The simulator's capacity and tickets left per event then.
+    inventory_truth: Vec<(u64, u64, u64)>,
+}
 
-    let first = sync_account(&p.deps, &account, &opts(&sim)).await.unwrap();
-    assert!(first.ok(), "{first:?}");
-    assert!(first.pages >= 40, "{first:?}");
-    assert_eq!(ledger(&p), truth(&sim));
-    assert_eq!(scraped(&p), truth(&sim));
+fn intervals() -> &'static Intervals {
+    static BUILT: OnceLock<Result<Intervals, String>> = OnceLock::new();
+    common::scenario(&BUILT, false, || async {
+        let sim = ShotgunSim::new(ShotgunConfig {
+            tickets: 4_000,
+            sales_per_minute: 4.0,
+            changes_per_minute: 6.0,
+            ..Default::default()
+        });
+        let srv = sim.spawn().await.unwrap();
+        let p = Pipeline::new();
+        let account = shotgun_account(&sim, &srv, "sim-shotgun-token").await;
 
-    for round in 0..3 {
-        sim.advance(45);
-        let s = sync_account(&p.deps, &account, &opts(&sim)).await.unwrap();
-        assert!(s.ok(), "round {round}: {s:?}");
-        assert!(s.tickets_changed > 0, "round {round}: changes must arrive");
-        assert_eq!(ledger(&p), truth(&sim), "round {round}");
-        assert_eq!(scraped(&p), truth(&sim), "round {round}");
+        let first = sync_account(&p.deps, &account, &opts(&sim)).await.unwrap();
+        let mut after = vec![(
+            "first sync".to_string(),
+            ledger(&p),
+            scraped(&p),
+            truth(&sim),
+        )];
+        let mut rounds = Vec::new();
+        for round in 0..3 {
+            sim.advance(45);
+            rounds.push(sync_account(&p.deps, &account, &opts(&sim)).await.unwrap());
+            after.push((
+                format!("round {round}"),
+                ledger(&p),
+                scraped(&p),
+                truth(&sim),
+            ));
+        }
+        let refunded: u64 = truth(&sim).values().map(|v| v.1).sum();
+        let inventory = p
+            .state
+            .inventory()
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, v)| (v.event_id, (v.capacity, v.available)))
+            .collect();
+        let inventory_truth = sim
+            .inventory_truth()
+            .into_iter()
+            .map(|t| (t.event_id, t.capacity, t.left))
+            .collect();
+        Intervals {
+            first,
+            after,
+            rounds,
+            refunded,
+            inventory,
+            inventory_truth,
+        }
+    })
+}
+
+/// Figures equal the truth over several intervals: one check per test, on one shared run.
+mod several_intervals {
+    use super::intervals;
+
+    #[test]
+    fn the_first_sync_succeeds_over_many_pages() {
+        let first = &intervals().first;
+        assert!(first.ok(), "{first:?}");
+        assert!(first.pages >= 40, "{first:?}");
     }
-    let refunded: u64 = truth(&sim).values().map(|v| v.1).sum();
-    assert!(
-        refunded > 50,
-        "the scenario must include refunds ({refunded})"
-    );
 
-    // Inventory from the events listing equals the simulator's tickets left.
-    let inv: BTreeMap<String, (Option<u32>, Option<u32>)> = p
-        .state
-        .inventory()
-        .unwrap()
-        .into_iter()
-        .map(|(_, _, v)| (v.event_id, (v.capacity, v.available)))
-        .collect();
-    for t in sim.inventory_truth() {
-        let got = inv.get(&t.event_id.to_string()).copied();
-        assert_eq!(
-            got,
-            Some((Some(t.capacity as u32), Some(t.left as u32))),
-            "event {}",
-            t.event_id
+    #[test]
+    fn every_later_sync_succeeds_and_brings_changes() {
+        for (round, s) in intervals().rounds.iter().enumerate() {
+            assert!(s.ok(), "round {round}: {s:?}");
+            assert!(s.tickets_changed > 0, "round {round}: changes must arrive");
+        }
+    }
+
+    #[test]
+    fn the_ledger_equals_the_truth_after_every_sync() {
+        let after = &intervals().after;
+        assert_eq!(after.len(), 4);
+        for (when, ledger, _, truth) in after {
+            assert_eq!(ledger, truth, "{when}");
+        }
+    }
+
+    #[test]
+    fn metrics_equal_the_truth_after_every_sync() {
+        let after = &intervals().after;
+        assert_eq!(after.len(), 4);
+        for (when, _, scraped, truth) in after {
+            assert_eq!(scraped, truth, "{when}");
+        }
+    }
+
+    #[test]
+    fn the_scenario_includes_refunds() {
+        let refunded = intervals().refunded;
+        assert!(
+            refunded > 50,
+            "the scenario must include refunds ({refunded})"
         );
+    }
+
+    /// Inventory from the events listing equals the simulator's tickets left.
+    #[test]
+    fn inventory_equals_the_simulators_tickets_left() {
+        let s = intervals();
+        for &(event_id, capacity, left) in &s.inventory_truth {
+            let got = s.inventory.get(&event_id.to_string()).copied();
+            assert_eq!(
+                got,
+                Some((Some(capacity as u32), Some(left as u32))),
+                "event {event_id}"
+            );
+        }
     }
 }
 

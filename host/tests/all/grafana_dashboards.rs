@@ -3,7 +3,7 @@
 //! query selects on, groups by or joins on is carried by one of the metrics it reads.
 //! (No Grafana package exists here, so the dashboards are checked as data.)
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! the real runtime, a SQLite state and warehouse in a temp dir, and metrics.
 #![allow(dead_code)]
 
+pub mod sweep;
 pub mod tickets;
 
 use std::path::PathBuf;
@@ -168,5 +169,82 @@ impl std::io::Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Set in a child started by [`own_process`]: the name of the one test it runs.
+const OWN_PROCESS: &str = "BOXOFFICE_TEST_OWN_PROCESS";
+
+/// For a test that needs the process environment without `unset` (the tests of this binary
+/// share one process, so none may change its environment): when one of `unset` is set here,
+/// runs `test` (`concat!(module_path!(), "::name")`; the crate's name is dropped) alone in a child of this test binary
+/// with them removed, asserts it passed and returns `true` (the caller returns). Returns `false`
+/// when the test can go on in this process: none of them is set, or this is that child.
+pub fn own_process(test: &str, unset: &[&str]) -> bool {
+    let test = test.split_once("::").map_or(test, |(_, t)| t);
+    if std::env::var(OWN_PROCESS).as_deref() == Ok(test) {
+        assert!(
+            unset.iter().all(|v| std::env::var_os(v).is_none()),
+            "{test}: the child still has one of {unset:?}"
+        );
+        return false;
+    }
+    if unset.iter().all(|v| std::env::var_os(v).is_none()) {
+        return false;
+    }
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(OWN_PROCESS, test);
+    for v in unset {
+        cmd.env_remove(v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} in its own process:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
+/// A scenario built once per test binary for the several tests that check it, each its own
+/// `#[test]` named for what it checks: the first caller runs `build` on a runtime of its own
+/// (current-thread as `#[tokio::test]`'s, or multi-thread), in a thread of its own so that it
+/// may be called from inside a test's runtime; the others wait for it. What it returns is kept
+/// for the process and only read: a test must not change a shared scenario. A `build` that
+/// panics fails every test of the scenario with its message (it is not run again).
+pub fn scenario<T, F>(
+    cell: &'static std::sync::OnceLock<Result<T, String>>,
+    multi_thread: bool,
+    build: impl FnOnce() -> F + Send,
+) -> &'static T
+where
+    T: Send + Sync,
+    F: std::future::Future<Output = T>,
+{
+    let built = cell.get_or_init(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut rt = if multi_thread {
+                    tokio::runtime::Builder::new_multi_thread()
+                } else {
+                    tokio::runtime::Builder::new_current_thread()
+                };
+                rt.enable_all().build().unwrap().block_on(build())
+            })
+            .join()
+            .map_err(|panic| {
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a panic without a message".into())
+            })
+        })
+    });
+    match built {
+        Ok(t) => t,
+        Err(msg) => panic!("the shared scenario failed: {msg}"),
     }
 }

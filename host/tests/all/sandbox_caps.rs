@@ -8,7 +8,7 @@
 //! Attacks Rust cannot express are hand-written components (`wat/connector_shell.wat`, slots
 //! filled per test); the others are `plugins/testbed` modes.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use boxoffice::sync::{sync_account, Account, RunOptions, RunSummary};
 use boxoffice_sim::SimServer;
 use common::{Captured, Pipeline};
 
-const SHELL: &str = include_str!("wat/connector_shell.wat");
+const SHELL: &str = include_str!("../wat/connector_shell.wat");
 
 /// The connector shell with its slots filled.
 fn shell(module_extra: &str, begin_body: &str, component_extra: &str) -> String {

@@ -11,7 +11,7 @@
 //! - a vendor echoing the token in other encodings never lets the connector see it;
 //! - extreme but accepted amounts sum in every dashboard view.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 //! own `updated_at` as the bound), changes after the skewed run are missing from the ledger;
 //! with the version clamp removed, refunds after it stay `valid`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

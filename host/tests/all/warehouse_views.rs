@@ -6,7 +6,7 @@
 //! only. Expected figures come from the simulators' own state (`QticketsSim::daily_truth`,
 //! `ShotgunSim` tickets and inventory), computed for the same `now` as the views' `now()`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! ClickHouse table (`SELECT *` as text) or in the debug-level logs. Its own test binary,
 //! because capturing logs needs the only subscriber in the process.
 
-mod common;
+use crate::common;
 
 use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::canary;

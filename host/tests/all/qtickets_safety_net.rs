@@ -4,7 +4,7 @@
 //! simulator's webhooks are muted) reaches the ledger at the next due reconcile: the lookback
 //! pass for an order inside the 72-hour window, the full pass for an older one.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

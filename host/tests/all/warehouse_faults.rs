@@ -12,7 +12,7 @@
 //! first line of ClickHouse's message) from a cut connection (`connection closed
 //! mid-request`), for both encodings.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,13 +2,14 @@
 //! families, compared with the simulators' ground truth after real syncs (simulator → plugin →
 //! ledger → scrape), before and after refunds; the cardinality cap; `promtool check metrics`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use boxoffice::model::{Record, Ticket, TicketStatus};
 use boxoffice::state::breakdown::{BREAKDOWN_CAP, NONE_VALUE, OTHER_VALUE};
-use boxoffice::sync::{sync_account, RunOptions};
+use boxoffice::sync::{sync_account, RunOptions, RunSummary};
 use boxoffice_sim::qtickets::{QticketsConfig, QticketsSim};
 use boxoffice_sim::shotgun::{BreakdownTruth, ShotgunConfig, ShotgunSim};
 use common::{qtickets_account, shotgun_account, sync_ok, Pipeline};
@@ -392,20 +393,39 @@ const QTICKETS_DIMS: [&str; 5] = [
     "utm_campaign",
 ];
 
-fn check_shotgun_breakdowns(s: &[Sample], sim: &ShotgunSim, when: &str) {
-    let truth = sim.breakdown_truth();
+/// The simulator's truth at one point of the Shotgun scenario.
+struct ShotgunTruth {
+    breakdowns: BreakdownTruth,
+    /// Held tickets (`sim.truth()`'s sold, summed).
+    held: u64,
+    /// The old exporter's families, by its rules, at the scrape's time.
+    compat: Compat,
+}
+
+impl ShotgunTruth {
+    fn of(sim: &ShotgunSim, now_ms: i64) -> Self {
+        Self {
+            breakdowns: sim.breakdown_truth(),
+            held: sim.truth().iter().map(|r| r.sold).sum(),
+            compat: truth_compat(sim, now_ms),
+        }
+    }
+}
+
+fn check_shotgun_breakdowns(s: &[Sample], t: &ShotgunTruth, when: &str) {
+    let truth = &t.breakdowns;
     assert_eq!(
         scraped_breakdowns(s, "shotgun", &SHOTGUN_DIMS),
-        truth_breakdowns(&truth),
+        truth_breakdowns(truth),
         "{when}: Shotgun breakdowns"
     );
     assert_eq!(
         scraped_fees(s, "shotgun"),
-        truth_fees(&truth),
+        truth_fees(truth),
         "{when}: Shotgun fees"
     );
     // Shotgun has no UTM campaign: every held ticket is under `none`.
-    let held: u64 = sim.truth().iter().map(|r| r.sold).sum();
+    let held = t.held;
     let campaigns: BTreeSet<&str> =
         of_vendor(s, "boxoffice_tickets_sold_by_utm_campaign_total", "shotgun")
             .map(|x| x.get("utm_campaign"))
@@ -415,137 +435,234 @@ fn check_shotgun_breakdowns(s: &[Sample], sim: &ShotgunSim, when: &str) {
         .map(|x| x.value)
         .sum();
     assert_eq!(none as u64, held, "{when}");
-    check_tickets_left(s, "shotgun", &truth);
+    check_tickets_left(s, "shotgun", truth);
 }
 
-#[tokio::test]
-async fn shotgun_breakdowns_and_old_names_equal_the_truth_before_and_after_refunds() {
-    let sim = ShotgunSim::new(ShotgunConfig {
-        tickets: 3_000,
-        sales_per_minute: 0.0,
-        changes_per_minute: 30.0,
-        ..Default::default()
-    });
-    let srv = sim.spawn().await.unwrap();
-    let p = Pipeline::new();
-    let account = shotgun_account(&sim, &srv, &sim.token()).await;
+/// One Shotgun account synced, then refunds, cancels, resales and scans (no new sales) and a
+/// second sync; built once (`common::scenario`), checked by the tests of
+/// [`shotgun_before_and_after_refunds`]: breakdowns and old names equal the truth.
+struct ShotgunRefunds {
+    /// The first sync's scrape, as text and parsed, and the truth then.
+    text: String,
+    first: Vec<Sample>,
+    first_truth: ShotgunTruth,
+    /// Wall time just before and just after the first sync, ms.
+    before_ms: i64,
+    after_ms: i64,
+    /// Requests by route and status as the simulator counted them after the first sync.
+    stats: BTreeMap<(String, u16), u64>,
+    token: String,
+    /// A new registry over the same state database (a restart), scraped.
+    restarted: Vec<Sample>,
+    /// The second sync's summary, its scrape and the truth then.
+    refunds_run: RunSummary,
+    refunded: Vec<Sample>,
+    refunded_truth: ShotgunTruth,
+}
 
-    let before_ms = boxoffice::clock::now_ms();
-    sync_ok(&p.deps, &account, sim.now_ms()).await;
-    let after_ms = boxoffice::clock::now_ms();
-    let (text, s) = scrape(&p);
-
-    // Every old family is there, each sample with exactly the old label names.
-    for (family, labels) in OLD_FAMILIES {
-        let samples: Vec<_> = named(&s, family).collect();
-        assert!(!samples.is_empty(), "{family} missing from the scrape");
-        for x in samples {
-            assert_eq!(x.label_names(), labels, "{family}");
-        }
-    }
-    let shotgun_families: BTreeSet<&str> = s
-        .iter()
-        .filter(|x| x.name.starts_with("shotgun_"))
-        .map(|x| x.name.as_str())
-        .collect();
-    assert_eq!(
-        shotgun_families,
-        OLD_FAMILIES.iter().map(|(f, _)| *f).collect(),
-        "no other shotgun_ family"
-    );
-
-    let now = boxoffice::clock::now_ms();
-    assert_eq!(
-        scraped_compat(&s),
-        truth_compat(&sim, now),
-        "after the first sync"
-    );
-    check_shotgun_breakdowns(&s, &sim, "first sync");
-
-    // Requests by route and outcome, as the simulator counted them; no URL, query or token.
-    let stats = sim.stats().by_route_status;
-    let api: BTreeMap<(String, String), u64> = named(&s, "shotgun_api_requests_total")
-        .map(|x| {
-            (
-                (x.get("endpoint").into(), x.get("status").into()),
-                x.value as u64,
-            )
-        })
-        .collect();
-    let want: BTreeMap<(String, String), u64> = stats
-        .iter()
-        .map(|((route, status), n)| {
-            let st = if (200..300).contains(status) {
-                "success"
-            } else {
-                "error"
-            };
-            (
-                (route.trim_start_matches('/').to_string(), st.to_string()),
-                *n,
-            )
-        })
-        .fold(BTreeMap::new(), |mut m, (k, n)| {
-            add(&mut m, k, n);
-            m
+fn shotgun_refunds() -> &'static ShotgunRefunds {
+    static BUILT: OnceLock<Result<ShotgunRefunds, String>> = OnceLock::new();
+    common::scenario(&BUILT, false, || async {
+        let sim = ShotgunSim::new(ShotgunConfig {
+            tickets: 3_000,
+            sales_per_minute: 0.0,
+            changes_per_minute: 30.0,
+            ..Default::default()
         });
-    assert_eq!(api, want);
-    assert!(api.contains_key(&("tickets".into(), "success".into())));
-    assert!(api.contains_key(&("events".into(), "success".into())));
-    assert!(!text.contains(&sim.token()) && !text.contains("organizer_id="));
+        let srv = sim.spawn().await.unwrap();
+        let p = Pipeline::new();
+        let account = shotgun_account(&sim, &srv, &sim.token()).await;
 
-    // The last successful sync, from the job runs: within the sync, and the same after a
-    // restart (a new registry over the same state database).
-    let last = named(&s, "shotgun_last_scrape_timestamp")
-        .next()
-        .unwrap()
-        .value;
-    assert!(
-        last >= before_ms as f64 / 1000.0 && last <= after_ms as f64 / 1000.0,
-        "{last} not in [{before_ms}, {after_ms}] ms"
-    );
-    let restarted = boxoffice::metrics::Metrics::new(p.state.clone(), true);
-    let again = parse(&restarted.encode().unwrap());
-    assert_eq!(
-        named(&again, "shotgun_last_scrape_timestamp")
+        let before_ms = boxoffice::clock::now_ms();
+        sync_ok(&p.deps, &account, sim.now_ms()).await;
+        let after_ms = boxoffice::clock::now_ms();
+        let (text, first) = scrape(&p);
+        let first_truth = ShotgunTruth::of(&sim, boxoffice::clock::now_ms());
+        let stats = sim.stats().by_route_status;
+        let restarted = boxoffice::metrics::Metrics::new(p.state.clone(), true);
+        let restarted = parse(&restarted.encode().unwrap());
+
+        // Refunds, cancels, resales and scans in the simulator; no new sales.
+        sim.advance(60);
+        let refunds_run = sync_account(&p.deps, &account, &shotgun_opts(&sim))
+            .await
+            .unwrap();
+        let (_, refunded) = scrape(&p);
+        let refunded_truth = ShotgunTruth::of(&sim, boxoffice::clock::now_ms());
+        ShotgunRefunds {
+            text,
+            first,
+            first_truth,
+            before_ms,
+            after_ms,
+            stats,
+            token: sim.token(),
+            restarted,
+            refunds_run,
+            refunded,
+            refunded_truth,
+        }
+    })
+}
+
+/// Shotgun breakdowns and old names equal the truth before and after refunds: one check per
+/// test, on one shared scenario.
+mod shotgun_before_and_after_refunds {
+    use super::*;
+
+    /// Every old family is there, each sample with exactly the old label names.
+    #[test]
+    fn every_old_family_is_served_with_exactly_its_old_label_names() {
+        let s = &shotgun_refunds().first;
+        for (family, labels) in OLD_FAMILIES {
+            let samples: Vec<_> = named(s, family).collect();
+            assert!(!samples.is_empty(), "{family} missing from the scrape");
+            for x in samples {
+                assert_eq!(x.label_names(), labels, "{family}");
+            }
+        }
+        let shotgun_families: BTreeSet<&str> = s
+            .iter()
+            .filter(|x| x.name.starts_with("shotgun_"))
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(
+            shotgun_families,
+            OLD_FAMILIES.iter().map(|(f, _)| *f).collect(),
+            "no other shotgun_ family"
+        );
+    }
+
+    #[test]
+    fn old_families_equal_the_truth_after_the_first_sync() {
+        let r = shotgun_refunds();
+        assert_eq!(
+            scraped_compat(&r.first),
+            r.first_truth.compat,
+            "after the first sync"
+        );
+    }
+
+    #[test]
+    fn breakdowns_fees_and_tickets_left_equal_the_truth_after_the_first_sync() {
+        let r = shotgun_refunds();
+        check_shotgun_breakdowns(&r.first, &r.first_truth, "first sync");
+    }
+
+    /// Requests by route and outcome, as the simulator counted them; no URL, query or token.
+    #[test]
+    fn api_requests_by_route_equal_the_simulators_count_and_show_no_url_or_token() {
+        let r = shotgun_refunds();
+        let api: BTreeMap<(String, String), u64> = named(&r.first, "shotgun_api_requests_total")
+            .map(|x| {
+                (
+                    (x.get("endpoint").into(), x.get("status").into()),
+                    x.value as u64,
+                )
+            })
+            .collect();
+        let want: BTreeMap<(String, String), u64> = r
+            .stats
+            .iter()
+            .map(|((route, status), n)| {
+                let st = if (200..300).contains(status) {
+                    "success"
+                } else {
+                    "error"
+                };
+                (
+                    (route.trim_start_matches('/').to_string(), st.to_string()),
+                    *n,
+                )
+            })
+            .fold(BTreeMap::new(), |mut m, (k, n)| {
+                add(&mut m, k, n);
+                m
+            });
+        assert_eq!(api, want);
+        assert!(api.contains_key(&("tickets".into(), "success".into())));
+        assert!(api.contains_key(&("events".into(), "success".into())));
+        assert!(!r.text.contains(&r.token) && !r.text.contains("organizer_id="));
+    }
+
+    /// The last successful sync, from the job runs: within the sync, and the same after a
+    /// restart (a new registry over the same state database).
+    #[test]
+    fn the_last_scrape_timestamp_is_the_syncs_and_survives_a_restart() {
+        let r = shotgun_refunds();
+        let (before_ms, after_ms) = (r.before_ms, r.after_ms);
+        let last = named(&r.first, "shotgun_last_scrape_timestamp")
             .next()
             .unwrap()
-            .value,
-        last
-    );
+            .value;
+        assert!(
+            last >= before_ms as f64 / 1000.0 && last <= after_ms as f64 / 1000.0,
+            "{last} not in [{before_ms}, {after_ms}] ms"
+        );
+        assert_eq!(
+            named(&r.restarted, "shotgun_last_scrape_timestamp")
+                .next()
+                .unwrap()
+                .value,
+            last
+        );
+    }
 
-    // Refunds, cancels, resales and scans in the simulator; no new sales.
-    let sold = |s: &[Sample]| {
+    #[test]
+    fn the_sync_after_refunds_succeeds_with_many_changes() {
+        let s2 = &shotgun_refunds().refunds_run;
+        assert!(s2.ok() && s2.tickets_changed > 500, "{s2:?}");
+    }
+
+    #[test]
+    fn old_families_equal_the_truth_after_refunds() {
+        let r = shotgun_refunds();
+        assert_eq!(
+            scraped_compat(&r.refunded),
+            r.refunded_truth.compat,
+            "after refunds"
+        );
+    }
+
+    #[test]
+    fn breakdowns_fees_and_tickets_left_equal_the_truth_after_refunds() {
+        let r = shotgun_refunds();
+        check_shotgun_breakdowns(&r.refunded, &r.refunded_truth, "after refunds");
+    }
+
+    fn sold(s: &[Sample]) -> f64 {
         named(s, "shotgun_tickets_sold_total")
             .map(|x| x.value)
             .sum::<f64>()
-    };
-    let revenue = |s: &[Sample]| {
-        named(s, "shotgun_tickets_revenue_euros_total")
-            .map(|x| x.minor())
-            .sum::<i64>()
-    };
-    let (sold_before, revenue_before) = (sold(&s), revenue(&s));
-    sim.advance(60);
-    let s2 = sync_account(&p.deps, &account, &shotgun_opts(&sim))
-        .await
-        .unwrap();
-    assert!(s2.ok() && s2.tickets_changed > 500, "{s2:?}");
-    let (_, s) = scrape(&p);
-    let now = boxoffice::clock::now_ms();
-    assert_eq!(scraped_compat(&s), truth_compat(&sim, now), "after refunds");
-    check_shotgun_breakdowns(&s, &sim, "after refunds");
-    assert!(
-        sold(&s) < sold_before && revenue(&s) < revenue_before,
-        "sold {sold_before} → {}, revenue {revenue_before} → {}",
-        sold(&s),
-        revenue(&s)
-    );
-    // The neutral sold family fell by the same number of tickets.
-    let neutral: f64 = of_vendor(&s, "boxoffice_tickets_sold_total", "shotgun")
-        .map(|x| x.value)
-        .sum();
-    assert_eq!(neutral, sold(&s));
+    }
+
+    #[test]
+    fn sold_and_revenue_fall_after_refunds() {
+        let r = shotgun_refunds();
+        let revenue = |s: &[Sample]| {
+            named(s, "shotgun_tickets_revenue_euros_total")
+                .map(|x| x.minor())
+                .sum::<i64>()
+        };
+        let (sold_before, revenue_before) = (sold(&r.first), revenue(&r.first));
+        let s = &r.refunded;
+        assert!(
+            sold(s) < sold_before && revenue(s) < revenue_before,
+            "sold {sold_before} → {}, revenue {revenue_before} → {}",
+            sold(s),
+            revenue(s)
+        );
+    }
+
+    /// The neutral sold family fell by the same number of tickets.
+    #[test]
+    fn the_neutral_sold_family_equals_the_old_one_after_refunds() {
+        let s = &shotgun_refunds().refunded;
+        let neutral: f64 = of_vendor(s, "boxoffice_tickets_sold_total", "shotgun")
+            .map(|x| x.value)
+            .sum();
+        assert_eq!(neutral, sold(s));
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! compacted phone; matched ASCII-case-insensitively, which covers lowercase), searched at once
 //! (Aho-Corasick) in every byte of a file tree, a text, or every table of a ClickHouse database.
 //! A hit names its place, byte offset (and row and column for a table) and the needle's label,
-//! never the bytes around it. Used by `host/tests/pii_sweep.rs`, which also tests it on planted
+//! never the bytes around it. Used by `host/tests/all/pii_sweep.rs`, which also tests it on planted
 //! canaries.
 #![allow(dead_code)]
 

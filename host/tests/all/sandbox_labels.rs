@@ -13,7 +13,7 @@
 //! - a fixture's `body_file` naming `../secret`, `/etc/…` or a symbolic link out was read and
 //!   fed to the connector.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! loader's views answer its monitoring queries; an outage loses nothing. (The PII sweep is
 //! `qtickets_canary.rs`: it captures logs, which needs a test binary of its own.)
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

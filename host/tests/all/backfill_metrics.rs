@@ -5,7 +5,7 @@
 //! library, then the binary) adds no sample twice; a dry run writes nothing; bad targets fail
 //! clearly without showing credentials.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Privacy: after a full sync with changes, no canary personal data, scan code or secret is
 //! found in the SQLite files (raw bytes, WAL included), the debug-level logs, or /metrics.
 
-mod common;
+use crate::common;
 
 use boxoffice::sync::{sync_account, RunOptions};
 use boxoffice_sim::canary;

@@ -2,7 +2,7 @@
 //! testkit or by `.ci/run`): migrations are idempotent and tamper-proof, and Shotgun data
 //! written through the `Sink` equals the simulator's truth with one row per ticket.
 
-mod common;
+use crate::common;
 
 use boxoffice::migrate::Migration;
 use boxoffice::sink::clickhouse::{migrate, ClickhouseClient, MigrateError, MIGRATIONS};
