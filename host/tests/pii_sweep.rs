@@ -429,7 +429,7 @@ async fn no_pii_in_any_byte_boxoffice_wrote() {
     let backups = backup(root, &["sqlite", "clickhouse"]);
 
     // What the sweep must see, or it proves nothing.
-    let wh = rusqlite::Connection::open(root.join("sqlite/warehouse.sqlite")).unwrap();
+    let wh = rusqlite::Connection::open(root.join("sqlite/state.sqlite")).unwrap();
     let tickets: u64 = wh
         .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
         .unwrap();
