@@ -443,10 +443,10 @@ async fn no_pii_in_any_byte_boxoffice_wrote() {
     );
     // One state database per run directory (the SQLite warehouse lives in it), both backed up.
     assert!(
-        backups
-            .iter()
-            .any(|b| b.ends_with("sqlite-state.sqlite"))
-            && backups.iter().any(|b| b.ends_with("clickhouse-state.sqlite")),
+        backups.iter().any(|b| b.ends_with("sqlite-state.sqlite"))
+            && backups
+                .iter()
+                .any(|b| b.ends_with("clickhouse-state.sqlite")),
         "{backups:?}"
     );
     let wal = std::fs::read_dir(root.join("sqlite"))

@@ -117,7 +117,9 @@ async fn write_sales(config: &Config) {
     }
     for ((vendor, account), records) in &pages {
         sink.write(vendor, account, records).await.unwrap();
-        state.commit_page(vendor, account, records, None, 0).unwrap();
+        state
+            .commit_page(vendor, account, records, None, 0)
+            .unwrap();
     }
 }
 

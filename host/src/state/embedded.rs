@@ -297,17 +297,11 @@ mod tests {
         assert_eq!(t.moved_to, dir.path().join("warehouse.sqlite.taken-over"));
         assert!(t.moved_to.is_file());
         assert_eq!(
-            one_text(
-                &s,
-                "SELECT city || ' ' || plan_tickets FROM plan_sales"
-            ),
+            one_text(&s, "SELECT city || ' ' || plan_tickets FROM plan_sales"),
             ["lyon 5"]
         );
         assert_eq!(
-            one_text(
-                &s,
-                "SELECT CAST(count(*) AS TEXT) FROM inventory_snapshots"
-            ),
+            one_text(&s, "SELECT CAST(count(*) AS TEXT) FROM inventory_snapshots"),
             ["2"]
         );
         // Read once: a second start finds nothing to take over.

@@ -10,8 +10,8 @@ use super::aggregates::{Contribution, PageDeltas, OLD_ROW_SQL};
 use super::breakdown::KEPT_MINOR_SQL;
 use super::group::GroupIndex;
 use super::{StateOptions, StateStore};
-use crate::zone::Zone;
 use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
+use crate::zone::Zone;
 
 /// Per vendor/account/event/category/currency figures, from current ticket state.
 #[derive(Debug, Clone, PartialEq, Eq)]
