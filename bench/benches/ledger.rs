@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the write path of one page: the state ledger's page commit
-//! (ticket upserts + cursor, one transaction) and the SQLite warehouse's page write, on real
+//! (ticket upserts + aggregates + cursor, one transaction; with the SQLite warehouse this is
+//! the only write of a ticket, as the warehouse lives in the state database), on real
 //! screened Shotgun records (recorded from the simulator, through the component and the
 //! firewall), so a regression shows up in `cargo bench -p boxoffice-bench --bench ledger`.
 //!
@@ -8,12 +9,11 @@
 //! - `unchanged`: the same page again, as an incremental run re-reading it does (the upserts
 //!   find nothing newer).
 //!
-//! After timing, the databases must hold exactly the tickets written.
+//! After timing, the database must hold exactly the tickets written.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use boxoffice::model::Record;
-use boxoffice::sink::{Sink, SqliteWarehouse};
 use boxoffice::state::StateStore;
 use boxoffice_bench::pages::{record, Vendor};
 use boxoffice_bench::Scratch;
@@ -67,12 +67,16 @@ fn writes(c: &mut Criterion) {
     let per_page = tickets_in(&pages[0]);
 
     let state_path = scratch.path().join("state.sqlite");
-    let state = StateStore::open(&state_path).expect("opening the state database");
-    let wh_path = scratch.path().join("warehouse.sqlite");
-    let wh = SqliteWarehouse::open(&wh_path, boxoffice::zone::Zone::utc())
-        .expect("opening the warehouse");
+    // As the daemon opens it with the SQLite warehouse: inventory history kept.
+    let state = StateStore::open_with(
+        &state_path,
+        boxoffice::state::StateOptions {
+            zones: boxoffice::zone::Zone::utc().into(),
+            warehouse: true,
+        },
+    )
+    .expect("opening the state database");
     let written_state = AtomicU64::new(0);
-    let written_wh = AtomicU64::new(0);
     let round = AtomicU64::new(0);
     let next_page = || {
         let n = round.fetch_add(1, Ordering::Relaxed);
@@ -93,17 +97,6 @@ fn writes(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    g.bench_function("warehouse/new", |b| {
-        b.iter_batched(
-            next_page,
-            |page| {
-                rt.block_on(wh.write("shotgun", "bench", &page))
-                    .expect("writing a page");
-                written_wh.fetch_add(tickets_in(&page), Ordering::Relaxed);
-            },
-            BatchSize::SmallInput,
-        )
-    });
     // A writer that fell behind stores the waiting pages in one transaction.
     let batch = |n: usize| move || (0..n).flat_map(|_| next_page()).collect::<Vec<Record>>();
     g.throughput(Throughput::Elements(per_page * BATCH as u64));
@@ -119,25 +112,12 @@ fn writes(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    g.bench_function(format!("warehouse/new_x{BATCH}"), |b| {
-        b.iter_batched(
-            batch(BATCH),
-            |page| {
-                rt.block_on(wh.write("shotgun", "bench", &page))
-                    .expect("writing a batch");
-                written_wh.fetch_add(tickets_in(&page), Ordering::Relaxed);
-            },
-            BatchSize::SmallInput,
-        )
-    });
     g.throughput(Throughput::Elements(per_page));
     // Pages already stored (round 0 of every recorded page) are read again.
     let again = renumbered(&pages[0], u64::MAX);
     state
         .commit_page("shotgun", "bench", &again, Some("cursor"), 0)
         .expect("committing a page");
-    rt.block_on(wh.write("shotgun", "bench", &again))
-        .expect("writing a page");
     g.bench_function("ledger/unchanged", |b| {
         b.iter(|| {
             let c = state
@@ -146,18 +126,10 @@ fn writes(c: &mut Criterion) {
             assert_eq!(c.tickets_changed, 0, "an unchanged page changed tickets");
         })
     });
-    g.bench_function("warehouse/unchanged", |b| {
-        b.iter(|| {
-            rt.block_on(wh.write("shotgun", "bench", &again))
-                .expect("writing a page")
-        })
-    });
     g.finish();
 
     let want_state = written_state.load(Ordering::Relaxed) + per_page;
-    let want_wh = written_wh.load(Ordering::Relaxed) + per_page;
     assert_eq!(count(&state_path), want_state, "ledger rows");
-    assert_eq!(count(&wh_path), want_wh, "warehouse rows");
 }
 
 criterion_group!(benches, writes);

@@ -25,7 +25,7 @@ use boxoffice_sim::shotgun::{ShotgunConfig, ShotgunSim};
 /// Which warehouse a run writes to.
 #[derive(Debug, Clone)]
 pub enum Warehouse {
-    /// `warehouse.sqlite` in the run's state directory.
+    /// The SQLite warehouse, in the run's state database.
     Sqlite,
     /// A ClickHouse database of the bench's own (created by the sink's migrations), written
     /// in the config's encoding; the meter, when the server is reached through the bench's
@@ -272,7 +272,7 @@ async fn check_warehouse(
 ) -> anyhow::Result<()> {
     let rows: u64 = match warehouse {
         Warehouse::Sqlite => {
-            let path = app.config.state_dir.join("warehouse.sqlite");
+            let path = app.config.state_dir.join(boxoffice::app::STATE_FILE);
             let conn = rusqlite::Connection::open_with_flags(
                 &path,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

@@ -18,7 +18,7 @@ use crate::plugin::catalog::default_cache_dir;
 use crate::plugin::ceilings::{request_rate, RequestRate, MAX_REQUESTS_PER_MINUTE};
 use crate::plugin::{bundled, LoadedPlugin, PluginLimits, PluginRuntime};
 use crate::sink::{ClickhouseWarehouse, Sink, SqliteWarehouse};
-use crate::state::StateStore;
+use crate::state::{StateOptions, StateStore};
 use crate::sync::{Account, SyncDeps};
 
 pub struct App {
@@ -65,7 +65,43 @@ pub fn pseudonym_key(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
-/// The configured warehouse: ClickHouse (migrated at start-up) or the SQLite file.
+/// The state database's file in the state directory.
+pub const STATE_FILE: &str = "state.sqlite";
+
+/// The separate SQLite warehouse file of earlier versions, taken over once (`open_state`).
+pub const LEGACY_WAREHOUSE_FILE: &str = "warehouse.sqlite";
+
+/// The state database of `config`; with the SQLite warehouse (no ClickHouse configured) it is
+/// the warehouse too, keeps the inventory history, and takes over a legacy `warehouse.sqlite`
+/// beside it (inventory history and plans copied, the file renamed `….taken-over`).
+pub fn open_state(config: &Config) -> anyhow::Result<Arc<StateStore>> {
+    let embedded = config.clickhouse.is_none();
+    let state = StateStore::open_with(
+        &config.state_dir.join(STATE_FILE),
+        StateOptions {
+            zones: config.zones(),
+            warehouse: embedded,
+        },
+    )?;
+    if embedded {
+        let legacy = config.state_dir.join(LEGACY_WAREHOUSE_FILE);
+        if let Some(t) = state.take_over_legacy_warehouse(&legacy)? {
+            tracing::info!(
+                "took over the legacy SQLite warehouse {}: {} inventory snapshots and {} plan rows \
+                 copied into {}; the file is now {}",
+                legacy.display(),
+                t.inventory_snapshots,
+                t.plan_rows,
+                state.path().display(),
+                t.moved_to.display()
+            );
+        }
+    }
+    Ok(Arc::new(state))
+}
+
+/// The configured warehouse: ClickHouse (migrated at start-up) or the SQLite warehouse inside
+/// the state database (open that first: [`open_state`]).
 pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
     Ok(match &config.clickhouse {
         Some(ch) => {
@@ -87,10 +123,7 @@ pub async fn open_sink(config: &Config) -> anyhow::Result<Arc<dyn Sink>> {
             }
             Arc::new(w)
         }
-        None => Arc::new(SqliteWarehouse::open(
-            &config.state_dir.join("warehouse.sqlite"),
-            config.zones(),
-        )?),
+        None => Arc::new(SqliteWarehouse::open(&config.state_dir.join(STATE_FILE))?),
     })
 }
 
@@ -151,7 +184,7 @@ impl App {
             );
         }
         let dir = &config.state_dir;
-        let state = Arc::new(StateStore::open(&dir.join("state.sqlite"))?);
+        let state = open_state(&config)?;
         let sink = open_sink(&config).await?;
         let metrics = Metrics::new(state.clone(), config.compat_shotgun_metrics);
         metrics.set_shard(config.shard);

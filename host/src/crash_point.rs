@@ -4,9 +4,10 @@
 //! `BOXOFFICE_CRASH_POINT=<phase>[:<n>]` makes the process, on its n-th arrival (default the
 //! first) at `<phase>`, print `boxoffice crash point reached: <phase>` to stderr and stop
 //! there (the calling thread sleeps) until it is killed. Phases: `fetch` (a request about to be
-//! sent), `transform` (a response about to be handed to the plugin), `warehouse` (a SQLite
-//! warehouse transaction written, not committed), `acked` (the warehouse acknowledged a batch,
-//! the ledger has not committed it), `ledger` (the ledger and cursor transaction written, not
+//! sent), `transform` (a response about to be handed to the plugin), `acked` (the warehouse
+//! acknowledged a batch, the ledger has not committed it; with the SQLite warehouse, which has
+//! no transaction of its own since it lives in the state database, the batch is not stored
+//! yet), `ledger` (the ledger and cursor transaction written, not
 //! committed), `migration` (a SQLite migration applied, not committed). Unset, a point costs
 //! one look at a cached `None`.
 
@@ -18,17 +19,15 @@ use std::sync::OnceLock;
 pub enum CrashPhase {
     Fetch,
     Transform,
-    Warehouse,
     Acked,
     Ledger,
     Migration,
 }
 
 impl CrashPhase {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 5] = [
         Self::Fetch,
         Self::Transform,
-        Self::Warehouse,
         Self::Acked,
         Self::Ledger,
         Self::Migration,
@@ -39,7 +38,6 @@ impl CrashPhase {
         match self {
             Self::Fetch => "fetch",
             Self::Transform => "transform",
-            Self::Warehouse => "warehouse",
             Self::Acked => "acked",
             Self::Ledger => "ledger",
             Self::Migration => "migration",

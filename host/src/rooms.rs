@@ -45,6 +45,8 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("state", "model"),
     ("state", "migrate"),
     ("state", "sqlite_file"),
+    // The embedded warehouse's `sales_date` is written with each ticket, in the account's zone.
+    ("state", "zone"),
     ("sink", "clock"),
     ("sink", "crash_point"),
     ("sink", "model"),

@@ -88,7 +88,7 @@ pub async fn run(args: BackfillMetricsArgs) -> anyhow::Result<ExitCode> {
     // Check the target before any work, dry run included.
     let target = Target::parse(&args.to, args.read_from.as_deref(), &args.labels)?;
     let config = args.source.load()?;
-    let path = config.state_dir.join("state.sqlite");
+    let path = config.state_dir.join(crate::app::STATE_FILE);
     if !path.exists() {
         anyhow::bail!(
             "no state database at {}: run `boxoffice sync` first, or point BOXOFFICE_STATE_DIR at the daemon's state directory",

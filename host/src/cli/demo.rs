@@ -159,7 +159,7 @@ mod live {
             Some(ch) => println!("warehouse: ClickHouse {}/{}", ch.url, ch.database),
             None => println!(
                 "warehouse: SQLite {}",
-                state_dir.join("warehouse.sqlite").display()
+                state_dir.join(crate::app::STATE_FILE).display()
             ),
         }
         println!("state: {}", state_dir.display());
@@ -225,7 +225,7 @@ mod live {
             ),
             None => println!(
                 "SQLite:   sqlite3 {} 'SELECT * FROM sales_daily LIMIT 20'",
-                state_dir.join("warehouse.sqlite").display()
+                state_dir.join(crate::app::STATE_FILE).display()
             ),
         }
         // --victoria: the figures as graphs, history included, in VictoriaMetrics' own UI.

@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::sink::{clickhouse, ClickhouseWarehouse, SqliteWarehouse};
-use crate::state::StateStore;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -18,12 +17,8 @@ pub struct MigrateArgs {
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let config = args.source.load()?;
-    let dir = &config.state_dir;
-    StateStore::open(&dir.join("state.sqlite"))?;
-    println!(
-        "SQLite state {}: up to date",
-        dir.join("state.sqlite").display()
-    );
+    let state = crate::app::open_state(&config)?;
+    println!("SQLite state {}: up to date", state.path().display());
     match &config.clickhouse {
         Some(ch) => {
             let cluster = config.clickhouse_cluster.as_deref();
@@ -42,10 +37,11 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             );
         }
         None => {
-            SqliteWarehouse::open(&dir.join("warehouse.sqlite"), config.zones())?;
+            SqliteWarehouse::open(state.path())?;
             println!(
-                "SQLite warehouse {}: up to date (set CLICKHOUSE_HOST to use ClickHouse)",
-                dir.join("warehouse.sqlite").display()
+                "SQLite warehouse {}: up to date, in the state database (set CLICKHOUSE_HOST to \
+                 use ClickHouse)",
+                state.path().display()
             );
         }
     }

@@ -52,9 +52,12 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             (Box::new(w), format!("ClickHouse {}", ch.database))
         }
         None => {
-            let path = config.state_dir.join("warehouse.sqlite");
-            let w = SqliteWarehouse::open(&path, config.zones())?;
-            (Box::new(w), format!("SQLite warehouse {}", path.display()))
+            let state = crate::app::open_state(&config)?;
+            let w = SqliteWarehouse::open(state.path())?;
+            (
+                Box::new(w),
+                format!("SQLite warehouse {}", state.path().display()),
+            )
         }
     };
     table

@@ -9,8 +9,9 @@ use rusqlite::{params, CachedStatement, OptionalExtension, Statement, Transactio
 use super::aggregates::{Contribution, PageDeltas, OLD_ROW_SQL};
 use super::breakdown::KEPT_MINOR_SQL;
 use super::group::GroupIndex;
-use super::StateStore;
+use super::{StateOptions, StateStore};
 use crate::model::{Event, Inventory, Record, Ticket, TicketStatus};
+use crate::zone::Zone;
 
 /// Per vendor/account/event/category/currency figures, from current ticket state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +60,16 @@ pub struct PageCommit {
     pub inventory: u64,
 }
 
+/// The one SQLite write of a ticket: the ledger's row is also the embedded warehouse's
+/// (`kept_minor` and `sales_date` are its columns, migration 9), so there is one column list.
 const UPSERT_TICKET: &str =
     "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, show_id, category,
              channel, status, price_minor, service_fee_minor, buyer_fee_minor, producer_cost_minor,
              refunded_minor, currency, ordered_at_ms, updated_at_ms, scanned_at_ms, refunded_at_ms,
-             buyer, region, utm_source, utm_medium, utm_campaign, payment_method, visibility)
+             buyer, region, utm_source, utm_medium, utm_campaign, payment_method, visibility,
+             kept_minor, sales_date)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
          ON CONFLICT (vendor, account, ticket_id) DO UPDATE SET
              order_id = excluded.order_id, event_id = excluded.event_id, show_id = excluded.show_id,
              category = excluded.category, channel = excluded.channel, status = excluded.status,
@@ -77,7 +81,8 @@ const UPSERT_TICKET: &str =
              scanned_at_ms = excluded.scanned_at_ms, refunded_at_ms = excluded.refunded_at_ms,
              buyer = excluded.buyer, region = excluded.region, utm_source = excluded.utm_source,
              utm_medium = excluded.utm_medium, utm_campaign = excluded.utm_campaign,
-             payment_method = excluded.payment_method, visibility = excluded.visibility
+             payment_method = excluded.payment_method, visibility = excluded.visibility,
+             kept_minor = excluded.kept_minor, sales_date = excluded.sales_date
          WHERE excluded.updated_at_ms > tickets.updated_at_ms";
 
 /// Writes `t` unless the ledger holds the same or a newer version, and records what the write
@@ -86,8 +91,7 @@ fn upsert_ticket(
     old: &mut Statement,
     st: &mut Statement,
     deltas: &mut PageDeltas,
-    vendor: &str,
-    account: &str,
+    (vendor, account, zone): (&str, &str, &Zone),
     t: &Ticket,
 ) -> rusqlite::Result<usize> {
     let before = old
@@ -129,7 +133,11 @@ fn upsert_ticket(
         t.utm_medium,
         t.utm_campaign,
         t.payment_method,
-        visibility
+        visibility,
+        t.kept_minor(),
+        // The account's local day, DST included (SQLite's date() knows only UTC and the
+        // host's zone).
+        zone.local_date(t.ordered_at_ms)
     ])?;
     if changed > 0 {
         if let Some((_, c)) = &before {
@@ -144,13 +152,16 @@ fn upsert_ticket(
 /// ticket page (no city) does not erase what the events listing said.
 const MERGE_EVENT: &str =
     "INSERT INTO events (vendor, account, event_id, name, city, venue, starts_at_ms,
-             ends_at_ms, canceled_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ends_at_ms, canceled_at_ms, updated_at_ms, city_lower)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (vendor, account, event_id) DO UPDATE SET
              name = CASE WHEN excluded.updated_at_ms >= events.updated_at_ms AND excluded.name <> ''
                          THEN excluded.name ELSE events.name END,
              city = COALESCE(CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
                                   THEN excluded.city END, events.city, excluded.city),
+             city_lower = COALESCE(CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
+                                  THEN excluded.city_lower END, events.city_lower,
+                                  excluded.city_lower),
              venue = COALESCE(CASE WHEN excluded.updated_at_ms >= events.updated_at_ms
                                    THEN excluded.venue END, events.venue, excluded.venue),
              starts_at_ms = COALESCE(excluded.starts_at_ms, events.starts_at_ms),
@@ -176,7 +187,9 @@ fn merge_event(
         e.starts_at_ms,
         e.ends_at_ms,
         e.canceled_at_ms,
-        e.updated_at_ms
+        e.updated_at_ms,
+        // SQLite's lower() folds ASCII only; the compat views need "москва".
+        e.city.as_deref().map(str::to_lowercase)
     ])
 }
 
@@ -188,6 +201,12 @@ const UPSERT_INVENTORY: &str =
              captured_at_ms = excluded.captured_at_ms, capacity = excluded.capacity,
              available = excluded.available, sold = excluded.sold
          WHERE excluded.captured_at_ms >= inventory_latest.captured_at_ms";
+
+/// Every snapshot, for the embedded warehouse's history (`StateOptions::warehouse`).
+const INSERT_SNAPSHOT: &str =
+    "INSERT OR REPLACE INTO inventory_snapshots (vendor, account, event_id, show_id,
+             captured_at_ms, capacity, available, sold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 fn upsert_inventory(
     st: &mut Statement,
@@ -208,18 +227,22 @@ fn upsert_inventory(
 }
 
 /// Applies records to the ledger inside `tx` (newest `updated_at` wins per ticket; events
-/// merged; latest inventory per show): a page's commit and a webhook delivery's
-/// (`state::webhook`) both go through here.
+/// merged; latest inventory per show, and every snapshot when the embedded warehouse is the
+/// installation's): a page's commit and a webhook delivery's (`state::webhook`) both go
+/// through here.
 pub(crate) fn apply_records(
     tx: &Transaction,
+    options: &StateOptions,
     vendor: &str,
     account: &str,
     records: &[Record],
 ) -> rusqlite::Result<PageCommit> {
     let mut out = PageCommit::default();
+    let zone = options.zones.of(vendor, account);
     // Each statement is looked up once per page, not once per row (the lookup hashes the
     // whole SQL text).
-    let (mut tickets, mut old, mut events, mut inventory) = (None, None, None, None);
+    let (mut tickets, mut old, mut events, mut inventory, mut snapshots) =
+        (None, None, None, None, None);
     let mut deltas = PageDeltas::default();
     fn cached<'a, 'c>(
         slot: &'a mut Option<CachedStatement<'c>>,
@@ -237,7 +260,7 @@ pub(crate) fn apply_records(
                 let before = cached(&mut old, tx, OLD_ROW_SQL)?;
                 let st = cached(&mut tickets, tx, UPSERT_TICKET)?;
                 out.tickets_changed +=
-                    upsert_ticket(before, st, &mut deltas, vendor, account, t)? as u64
+                    upsert_ticket(before, st, &mut deltas, (vendor, account, zone), t)? as u64
             }
             Record::Event(e) => {
                 let st = cached(&mut events, tx, MERGE_EVENT)?;
@@ -245,11 +268,15 @@ pub(crate) fn apply_records(
             }
             Record::Inventory(v) => {
                 let st = cached(&mut inventory, tx, UPSERT_INVENTORY)?;
-                out.inventory += upsert_inventory(st, vendor, account, v)? as u64
+                out.inventory += upsert_inventory(st, vendor, account, v)? as u64;
+                if options.warehouse {
+                    let st = cached(&mut snapshots, tx, INSERT_SNAPSHOT)?;
+                    upsert_inventory(st, vendor, account, v)?;
+                }
             }
         }
     }
-    drop((tickets, old, events, inventory));
+    drop((tickets, old, events, inventory, snapshots));
     // The aggregates move once per group and page, in the page's transaction.
     deltas.apply(tx, vendor, account)?;
     Ok(out)
@@ -294,7 +321,7 @@ impl StateStore {
     ) -> anyhow::Result<PageCommit> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let out = apply_records(&tx, vendor, account, records)?;
+        let out = apply_records(&tx, &self.options, vendor, account, records)?;
         if let Some(c) = cursor {
             tx.execute(
                 "INSERT INTO cursors (vendor, account, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)

@@ -4,7 +4,15 @@
 //! the source of truth for metrics), plus merged events and the latest inventory per show,
 //! and the keys of stored webhook deliveries (`webhook`).
 //! A page's ledger changes and its cursor are committed in ONE transaction, after the sink has
-//! acknowledged the page. It does not own the warehouse (see `sink`).
+//! acknowledged the page.
+//!
+//! The embedded SQLite warehouse lives here too (issue 18 item 7): the ledger's `tickets` and
+//! `events` carry the warehouse's columns (`kept_minor`, `sales_date`, `city_lower`), and the
+//! analysts' views and tables (migrations 10 and 11, the files of `migrations/sqlite/warehouse/`)
+//! are created over them, so with the SQLite warehouse a page's tickets are written once, in the
+//! page's one transaction. `sink::sqlite` is that warehouse's face to the sync loop (its writes
+//! are already done here) and to `plan import`. A ClickHouse installation has the same objects,
+//! unused but for the inventory history it does not keep ([`StateOptions::warehouse`]).
 //!
 //! The figures `/metrics` serves are aggregates the database keeps beside the ledger
 //! (migration 0006's tables): each page's write sums its tickets' old rows out of their groups
@@ -19,6 +27,7 @@
 
 mod aggregates;
 pub mod breakdown;
+mod embedded;
 mod group;
 pub mod ledger;
 pub mod webhook;
@@ -33,6 +42,8 @@ use crate::migrate::{self, Migration};
 use crate::run_record::RunKind;
 pub use crate::run_record::{RunFigures, RunStatus};
 use crate::sqlite_file::{storage_error, tune};
+use crate::zone::AccountZones;
+pub use embedded::LegacyTakeover;
 pub use ledger::{EventRow, KpiRow, RunHealth};
 pub use webhook::WebhookCommit;
 
@@ -62,15 +73,50 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "page_aggregates",
         sql: include_str!("../../../migrations/sqlite/0008_page_aggregates.sql"),
     },
+    // The embedded warehouse in this database: the ledger's tables gain the warehouse's
+    // columns (9), then the warehouse's own objects are created over them (10, 11: the files
+    // a separate `warehouse.sqlite` was made of; their tables that the ledger has already are
+    // `IF NOT EXISTS` no-ops).
+    Migration {
+        version: 9,
+        name: "embedded_warehouse",
+        sql: include_str!("../../../migrations/sqlite/0009_embedded_warehouse.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "warehouse",
+        sql: include_str!("../../../migrations/sqlite/warehouse/0001_warehouse.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "warehouse_parity_views",
+        sql: include_str!("../../../migrations/sqlite/warehouse/0003_parity_views.sql"),
+    },
 ];
+
+/// How the state database is used by this installation.
+#[derive(Debug, Clone, Default)]
+pub struct StateOptions {
+    /// The zone of each account's `sales_date` (written with every ticket version).
+    pub zones: AccountZones,
+    /// The embedded warehouse is the installation's warehouse: keep every inventory snapshot
+    /// (`inventory_snapshots`), not only the latest per show.
+    pub warehouse: bool,
+}
 
 pub struct StateStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    options: StateOptions,
 }
 
 impl StateStore {
+    /// The state database with UTC sales days and no inventory history (tests, tools).
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, StateOptions::default())
+    }
+
+    pub fn open_with(path: &Path, options: StateOptions) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating state directory {}", dir.display()))?;
@@ -78,12 +124,21 @@ impl StateStore {
         let mut conn = Connection::open(path)
             .with_context(|| format!("opening state database {}", path.display()))?;
         tune(&conn)?;
-        migrate::apply(&mut conn, MIGRATIONS)
+        let applied = migrate::apply(&mut conn, MIGRATIONS)
             .with_context(|| format!("migrating state database {}", path.display()))?;
+        if applied.contains(&9) {
+            embedded::fill_new_columns(&conn, &options.zones)
+                .with_context(|| format!("filling the warehouse columns of {}", path.display()))?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            options,
         })
+    }
+
+    pub(crate) fn options(&self) -> &StateOptions {
+        &self.options
     }
 
     /// The database file.

@@ -57,7 +57,7 @@ impl StateStore {
             // Dropping the transaction rolls it back.
             return Ok(WebhookCommit::AlreadyStored);
         }
-        let out = apply_records(&tx, vendor, account, records)?;
+        let out = apply_records(&tx, self.options(), vendor, account, records)?;
         crate::crash_point::reached(crate::crash_point::CrashPhase::Ledger);
         tx.commit()?;
         Ok(WebhookCommit::Stored(out))

@@ -103,7 +103,7 @@ async fn no_canary_reaches_storage_logs_or_metrics() {
         }
     }
     // Buyers are stored as pseudonyms: no raw user id appears as a buyer value.
-    let wh = rusqlite::Connection::open(p.dir.path().join("warehouse.sqlite")).unwrap();
+    let wh = rusqlite::Connection::open(p.dir.path().join("state.sqlite")).unwrap();
     let buyers: Vec<String> = wh
         .prepare("SELECT DISTINCT buyer FROM tickets LIMIT 200")
         .unwrap()

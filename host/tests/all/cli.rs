@@ -40,7 +40,7 @@ fn demo_once_syncs_and_matches_the_simulator() {
     let rows = stdout.lines().filter(|l| l.ends_with("  ok")).count();
     assert!(rows >= 5, "{stdout}");
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
-    assert!(dir.path().join("warehouse.sqlite").exists());
+    assert!(dir.path().join("state.sqlite").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -525,7 +525,7 @@ fn plan_import_reads_a_spreadsheet_csv_and_a_bad_record_writes_nothing() {
         )
     };
     let plans = || -> Vec<(String, String, i64, f64)> {
-        let db = rusqlite::Connection::open(dir.path().join("warehouse.sqlite")).unwrap();
+        let db = rusqlite::Connection::open(dir.path().join("state.sqlite")).unwrap();
         let mut st = db
             .prepare("SELECT city, sales_date, plan_tickets, plan_revenue FROM plan_sales ORDER BY sales_date")
             .unwrap();

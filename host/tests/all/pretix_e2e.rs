@@ -103,7 +103,7 @@ impl Setup {
     }
 
     fn warehouse(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.state_dir().join("warehouse.sqlite")).unwrap()
+        rusqlite::Connection::open(self.state_dir().join("state.sqlite")).unwrap()
     }
 }
 

@@ -436,7 +436,7 @@ async fn extreme_but_accepted_amounts_sum_in_every_dashboard_view() {
         .commit_page("testbed", "main", &screened.accepted, None, now)
         .unwrap();
 
-    let wh = rusqlite::Connection::open(p.dir.path().join("warehouse.sqlite")).unwrap();
+    let wh = rusqlite::Connection::open(p.dir.path().join("state.sqlite")).unwrap();
     let views: Vec<String> = wh
         .prepare("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")
         .unwrap()

@@ -261,7 +261,7 @@ async fn a_crash_between_sink_write_and_cursor_commit_loses_and_doubles_nothing(
     assert_eq!(ledger(&p), truth(&sim));
     assert_eq!(p.state.ticket_count().unwrap(), sim.ticket_count());
     // The warehouse has one row per ticket too.
-    let wh = rusqlite::Connection::open(p.dir.path().join("warehouse.sqlite")).unwrap();
+    let wh = rusqlite::Connection::open(p.dir.path().join("state.sqlite")).unwrap();
     let rows: i64 = wh
         .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
         .unwrap();

@@ -151,9 +151,10 @@ secrets = {{ token = {{ file = "{tok}" }} }}
         ),
     )
     .unwrap();
+    // The SQLite warehouse is in the state database (its views over the ledger's rows).
     let (state, warehouse) = (
         state_dir.join("state.sqlite"),
-        state_dir.join("warehouse.sqlite"),
+        state_dir.join("state.sqlite"),
     );
 
     // The plugin cache and the migrated databases, without the cap.

@@ -106,8 +106,11 @@ fn config(dir: &std::path::Path) -> Config {
     Config::from_vars(&Vars::load(Some(&file), &[]).unwrap()).unwrap()
 }
 
-/// Writes every sale through the daemon's sink, one page per account.
+/// Stores every sale as the daemon stores a page, one page per account: the sink's write,
+/// then the state's commit (with the SQLite warehouse, which lives in the state database, the
+/// commit is the one write).
 async fn write_sales(config: &Config) {
+    let state = boxoffice::app::open_state(config).unwrap();
     let sink = boxoffice::app::open_sink(config).await.unwrap();
     let mut pages: BTreeMap<(&str, &str), Vec<Record>> = BTreeMap::new();
     for (vendor, account, id, at, _) in sales() {
@@ -118,6 +121,9 @@ async fn write_sales(config: &Config) {
     }
     for ((vendor, account), records) in &pages {
         sink.write(vendor, account, records).await.unwrap();
+        state
+            .commit_page(vendor, account, records, None, 0)
+            .unwrap();
     }
 }
 
@@ -169,7 +175,7 @@ async fn sqlite_sales_days_follow_each_accounts_zone_across_dst() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     write_sales(&config).await;
-    let db = rusqlite::Connection::open(config.state_dir.join("warehouse.sqlite")).unwrap();
+    let db = rusqlite::Connection::open(config.state_dir.join("state.sqlite")).unwrap();
     check(
         |sql| {
             let mut st = db.prepare(sql).unwrap();

@@ -182,7 +182,7 @@ fn assert_no_ticket_went_back(
 }
 
 fn warehouse_rows(p: &Pipeline, vendor: &str) -> u64 {
-    let db = rusqlite::Connection::open(p.dir.path().join("warehouse.sqlite")).unwrap();
+    let db = rusqlite::Connection::open(p.dir.path().join("state.sqlite")).unwrap();
     db.query_row(
         "SELECT count(*) FROM tickets WHERE vendor = ?1",
         [vendor],

@@ -31,7 +31,7 @@ enum Wh {
         db: String,
     },
     Lite {
-        /// The state dir: `warehouse.sqlite` inside, as `boxoffice plan import` finds it.
+        /// The state dir: `state.sqlite` inside, as `boxoffice plan import` finds it.
         dir: PathBuf,
     },
 }
@@ -63,7 +63,7 @@ impl Wh {
                 .collect(),
             Wh::Lite { dir } => {
                 let conn = rusqlite::Connection::open_with_flags(
-                    dir.join("warehouse.sqlite"),
+                    dir.join("state.sqlite"),
                     rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
                 )
                 .unwrap();
@@ -1001,7 +1001,7 @@ async fn a_bad_plan_file_on_an_empty_warehouse_creates_nothing() {
         !ok && err.contains("line 3, column `plan_revenue`"),
         "{err}"
     );
-    assert!(!state.join("warehouse.sqlite").exists());
+    assert!(!state.join("state.sqlite").exists());
     let (ok, err) = wh.plan_import(&dir.path().join("missing.csv"));
     assert!(!ok && err.contains("missing.csv"), "{err}");
 }

@@ -362,7 +362,8 @@ async fn a_signed_delivery_is_stored_before_its_200_and_a_forged_one_is_refused(
     let mut d = start_daemon(tmp.path(), &srv, &sim, 3600).await;
     wait_runs(&d, 1, Duration::from_secs(30)).await;
     let ledger = d.state().join("state.sqlite");
-    let warehouse = d.state().join("warehouse.sqlite");
+    // The SQLite warehouse is in the state database.
+    let warehouse = d.state().join("state.sqlite");
 
     let good = sim.sell(true).unwrap();
     assert!(rows(&ledger, Some(good)).is_empty(), "not polled yet");
@@ -457,14 +458,14 @@ async fn webhooks_with_losses_duplicates_reordering_and_a_forgery_end_equal_to_t
     assert_eq!(got, want, "/metrics vs a reference full sync");
     assert!(got.values().any(|v| v[1] > 0), "some refunds: {got:?}");
     assert!(got.values().any(|v| v[3] > 0), "some scans: {got:?}");
-    let warehouse = rows(&d.state().join("warehouse.sqlite"), None);
+    let warehouse = rows(&d.state().join("state.sqlite"), None);
     assert_eq!(
         warehouse.len() as u64,
         sim.basket_count(),
         "a row per ticket"
     );
     assert!(
-        warehouse == rows(&reference.join("warehouse.sqlite"), None),
+        warehouse == rows(&reference.join("state.sqlite"), None),
         "the warehouse differs from the reference"
     );
 

@@ -14,7 +14,7 @@ use boxoffice::http::{
 use boxoffice::metrics::Metrics;
 use boxoffice::plugin::{bundled, PluginLimits, PluginRuntime};
 use boxoffice::sink::{ClickhouseConfig, ClickhouseWarehouse, Sink, SqliteWarehouse};
-use boxoffice::state::StateStore;
+use boxoffice::state::{StateOptions, StateStore};
 use boxoffice::sync::{sync_account, Account, RunOptions, SyncDeps};
 use boxoffice::zone::Zone;
 use boxoffice_sim::shotgun::ShotgunSim;
@@ -31,10 +31,17 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sink = Arc::new(
-            SqliteWarehouse::open(&dir.path().join("warehouse.sqlite"), Zone::default()).unwrap(),
-        );
-        Self::with_sink(dir, sink)
+        // The SQLite warehouse lives in the state database, as the daemon has it.
+        let state = StateStore::open_with(
+            &dir.path().join("state.sqlite"),
+            StateOptions {
+                zones: Zone::default().into(),
+                warehouse: true,
+            },
+        )
+        .unwrap();
+        let sink = Arc::new(SqliteWarehouse::open(state.path()).unwrap());
+        Self::with_state(dir, Arc::new(state), sink)
     }
 
     /// A pipeline writing to ClickHouse `database` (created and migrated here), TZ Moscow.
@@ -48,6 +55,10 @@ impl Pipeline {
 
     pub fn with_sink(dir: tempfile::TempDir, sink: Arc<dyn Sink>) -> Self {
         let state = Arc::new(StateStore::open(&dir.path().join("state.sqlite")).unwrap());
+        Self::with_state(dir, state, sink)
+    }
+
+    pub fn with_state(dir: tempfile::TempDir, state: Arc<StateStore>, sink: Arc<dyn Sink>) -> Self {
         let metrics = Metrics::new(state.clone(), true);
         let policy = RetryPolicy {
             base_delay: std::time::Duration::from_millis(20),
