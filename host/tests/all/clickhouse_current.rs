@@ -64,22 +64,7 @@ fn migrations_and_rows_work_on_a_current_clickhouse() {
         available: Some(40),
         sold: Some(60),
     };
-    let run = RunRecord {
-        run_id: "00000000-0000-4000-8000-000000000000".into(),
-        vendor: "qtickets".into(),
-        account: "main".into(),
-        kind: boxoffice::sync::RunKind::Sync,
-        started_at_ms: 1_762_400_000_000,
-        finished_at_ms: 1_762_400_001_000,
-        figures: boxoffice::sink::RunFigures {
-            status: boxoffice::state::RunStatus::from_stored("ok"),
-            records: 3,
-            rejected: 0,
-            pages: 1,
-            requests: 2,
-            message: "1 pages, 3 records".into(),
-        },
-    };
+    let run = sample_run("00000000-0000-4000-8000-000000000000");
     let spec = serde_json::json!({
         "statements": statements,
         "inserts": {
@@ -272,24 +257,9 @@ async fn the_writer_validates_rows_on_a_current_clickhouse() {
             w.writer().server_version()
         );
         w.write("qtickets", "main", &records).await.unwrap();
-        w.record_run(&RunRecord {
-            run_id: "00000000-0000-4000-8000-000000000002".into(),
-            vendor: "qtickets".into(),
-            account: "main".into(),
-            kind: boxoffice::sync::RunKind::Sync,
-            started_at_ms: 1_762_400_000_000,
-            finished_at_ms: 1_762_400_001_000,
-            figures: boxoffice::sink::RunFigures {
-                status: boxoffice::state::RunStatus::from_stored("ok"),
-                records: 3,
-                rejected: 0,
-                pages: 1,
-                requests: 2,
-                message: "1 pages, 3 records".into(),
-            },
-        })
-        .await
-        .unwrap();
+        w.record_run(&sample_run("00000000-0000-4000-8000-000000000002"))
+            .await
+            .unwrap();
         let mut dump = String::new();
         for table in ["tickets", "events", "inventory_snapshots", "job_runs"] {
             dump += &w
@@ -327,4 +297,24 @@ async fn the_writer_validates_rows_on_a_current_clickhouse() {
         dumps[0], dumps[1],
         "RowBinary and JSONEachRow differ on the current release"
     );
+}
+
+/// The one finished run both checks store: an ok sync of 1 page and 3 records.
+fn sample_run(run_id: &str) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        vendor: "qtickets".into(),
+        account: "main".into(),
+        kind: boxoffice::sync::RunKind::Sync,
+        started_at_ms: 1_762_400_000_000,
+        finished_at_ms: 1_762_400_001_000,
+        figures: boxoffice::sink::RunFigures {
+            status: boxoffice::state::RunStatus::Ok,
+            records: 3,
+            rejected: 0,
+            pages: 1,
+            requests: 2,
+            message: "1 pages, 3 records".into(),
+        },
+    }
 }

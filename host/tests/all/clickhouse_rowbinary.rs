@@ -146,7 +146,7 @@ fn run_record() -> RunRecord {
         started_at_ms: 1_762_400_000_000,
         finished_at_ms: 1_762_400_001_000,
         figures: boxoffice::sink::RunFigures {
-            status: boxoffice::state::RunStatus::from_stored("ok"),
+            status: boxoffice::state::RunStatus::Ok,
             records: u64::MAX,
             rejected: 0,
             pages: 2,
