@@ -13,12 +13,20 @@ use super::StateStore;
 use crate::zone::AccountZones;
 
 /// Fills `kept_minor`, `sales_date` and `city_lower` of the rows stored before migration 9
-/// added them (each new version writes them itself).
+/// added them (each new version writes them itself), while migration 9's marker
+/// `embedded_fill_pending` says it is not done: the fill and the marker's removal are one
+/// transaction, so a stop in between is finished at the next open.
 pub(super) fn fill_new_columns(conn: &Connection, zones: &AccountZones) -> anyhow::Result<()> {
-    conn.execute_batch(&format!(
+    let pending: i64 = conn.query_row("SELECT count(*) FROM embedded_fill_pending", [], |r| {
+        r.get(0)
+    })?;
+    if pending == 0 {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(&format!(
         "UPDATE tickets SET kept_minor = {KEPT_MINOR_SQL} WHERE kept_minor IS NULL"
     ))?;
-    let tx = conn.unchecked_transaction()?;
     {
         let mut read = tx.prepare(
             "SELECT vendor, account, ticket_id, ordered_at_ms FROM tickets WHERE sales_date IS NULL",
@@ -46,6 +54,7 @@ pub(super) fn fill_new_columns(conn: &Connection, zones: &AccountZones) -> anyho
             write.execute(params![vendor, account, id, city.to_lowercase()])?;
         }
     }
+    tx.execute_batch("DELETE FROM embedded_fill_pending")?;
     tx.commit()?;
     Ok(())
 }
@@ -233,46 +242,62 @@ mod tests {
         );
     }
 
+    /// The state database at `path` with migrations before `upto` applied and a ticket and an
+    /// event stored as a version before migration 9 stored them, then migrations up to `upto`.
+    fn stored_before_9(path: &Path, upto: u32) {
+        let mut conn = Connection::open(path).unwrap();
+        let upto: Vec<Migration> = crate::state::MIGRATIONS
+            .iter()
+            .filter(|m| m.version <= upto)
+            .copied()
+            .collect();
+        let before_9: Vec<Migration> = upto.iter().filter(|m| m.version < 9).copied().collect();
+        migrate::apply(&mut conn, &before_9).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, category,
+                 channel, status, price_minor, service_fee_minor, buyer_fee_minor,
+                 producer_cost_minor, refunded_minor, currency, ordered_at_ms, updated_at_ms)
+             VALUES ('v', 'msk', '1', 'o', 'e1', 'GA', 'online', 'refunded', 1000, 0, 0, 0,
+                 300, 'EUR', {LATE_EVENING}, 1);
+             INSERT INTO events (vendor, account, event_id, name, city, updated_at_ms)
+             VALUES ('v', 'msk', 'e1', 'Show', 'Москва', 1);"
+        ))
+        .unwrap();
+        migrate::apply(&mut conn, &upto).unwrap();
+    }
+
     #[test]
     fn rows_stored_before_migration_9_get_the_warehouse_columns_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.sqlite");
-        {
-            let mut conn = Connection::open(&path).unwrap();
-            let before_9: Vec<Migration> = crate::state::MIGRATIONS
-                .iter()
-                .filter(|m| m.version < 9)
-                .copied()
-                .collect();
-            migrate::apply(&mut conn, &before_9).unwrap();
-            conn.execute_batch(&format!(
-                "INSERT INTO tickets (vendor, account, ticket_id, order_id, event_id, category,
-                     channel, status, price_minor, service_fee_minor, buyer_fee_minor,
-                     producer_cost_minor, refunded_minor, currency, ordered_at_ms, updated_at_ms)
-                 VALUES ('v', 'msk', '1', 'o', 'e1', 'GA', 'online', 'refunded', 1000, 0, 0, 0,
-                     300, 'EUR', {LATE_EVENING}, 1);
-                 INSERT INTO events (vendor, account, event_id, name, city, updated_at_ms)
-                 VALUES ('v', 'msk', 'e1', 'Show', 'Москва', 1);"
-            ))
+        // 8: an upgrade (the open applies 9 and fills); 9: a process that stopped after
+        // migration 9 committed and before the fill (the next open fills).
+        for upto in [8, 9] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.sqlite");
+            stored_before_9(&path, upto);
+            let zones = AccountZones::new(Zone::utc()).with("v", "msk", Zone::fixed_minutes(180));
+            let s = StateStore::open_with(
+                &path,
+                StateOptions {
+                    zones,
+                    warehouse: true,
+                },
+            )
             .unwrap();
-        }
-        let zones = AccountZones::new(Zone::utc()).with("v", "msk", Zone::fixed_minutes(180));
-        let s = StateStore::open_with(
-            &path,
-            StateOptions {
-                zones,
-                warehouse: true,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            one_text(
+            assert_eq!(
+                one_text(
+                    &s,
+                    "SELECT sales_date || ' ' || kept_minor FROM tickets WHERE ticket_id = '1'"
+                ),
+                ["2026-03-02 700"],
+                "stored before 9, migrated up to {upto} before the open"
+            );
+            assert_eq!(one_text(&s, "SELECT city_lower FROM events"), ["москва"]);
+            assert!(one_text(
                 &s,
-                "SELECT sales_date || ' ' || kept_minor FROM tickets WHERE ticket_id = '1'"
-            ),
-            ["2026-03-02 700"]
-        );
-        assert_eq!(one_text(&s, "SELECT city_lower FROM events"), ["москва"]);
+                "SELECT CAST(since_migration AS TEXT) FROM embedded_fill_pending"
+            )
+            .is_empty());
+        }
     }
 
     #[test]

@@ -111,7 +111,8 @@ pub struct StateStore {
 }
 
 impl StateStore {
-    /// The state database with UTC sales days and no inventory history (tests, tools).
+    /// The state database with sales days in [`crate::zone::Zone::default`] (Moscow) and no
+    /// inventory history (tests, tools).
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         Self::open_with(path, StateOptions::default())
     }
@@ -124,12 +125,10 @@ impl StateStore {
         let mut conn = Connection::open(path)
             .with_context(|| format!("opening state database {}", path.display()))?;
         tune(&conn)?;
-        let applied = migrate::apply(&mut conn, MIGRATIONS)
+        migrate::apply(&mut conn, MIGRATIONS)
             .with_context(|| format!("migrating state database {}", path.display()))?;
-        if applied.contains(&9) {
-            embedded::fill_new_columns(&conn, &options.zones)
-                .with_context(|| format!("filling the warehouse columns of {}", path.display()))?;
-        }
+        embedded::fill_new_columns(&conn, &options.zones)
+            .with_context(|| format!("filling the warehouse columns of {}", path.display()))?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
