@@ -106,8 +106,11 @@ impl ClickhouseCluster {
             started_in: Duration::ZERO,
         };
         // Ready means the keeper answers every server (the first replicated CREATE needs it).
+        // As long as a server's and the keeper's own start may take (60 s): in the one test
+        // binary the cluster starts while other tests hold the cores, and once a server took
+        // longer than 30 s (a set-up wait, not a check of boxoffice).
         for n in &cluster.nodes {
-            wait_for(Duration::from_secs(30), || {
+            wait_for(Duration::from_secs(60), || {
                 n.server
                     .endpoint()
                     .query("SELECT count() FROM system.zookeeper WHERE path = '/'")
