@@ -71,7 +71,7 @@ fn demo_victoria_holds_the_kpis_after_the_first_sync() {
         .env("BOXOFFICE_CACHE_DIR", dir.path().join("cache"))
         .env_remove("CLICKHOUSE_HOST")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -83,6 +83,15 @@ fn demo_victoria_holds_the_kpis_after_the_first_sync() {
             let _ = tx.send(line);
         }
     });
+    // Its log, kept for the failure message (why it stopped, if it did).
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stderr = child.stderr.take().unwrap();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(180);
     while !out.iter().any(|l: &String| l.starts_with("every ")) {
@@ -91,7 +100,11 @@ fn demo_victoria_holds_the_kpis_after_the_first_sync() {
             Ok(l) => out.push(l),
             Err(_) => {
                 let _ = child.kill();
-                panic!("the demo never finished starting:\n{}", out.join("\n"));
+                panic!(
+                    "the demo never finished starting:\n{}\n-- its log:\n{}",
+                    out.join("\n"),
+                    log.lock().unwrap().join("\n")
+                );
             }
         }
     }
